@@ -1,0 +1,70 @@
+# twinbench: the two commands a newcomer needs are `make bench` and `make test`.
+# Every target bootstraps .venv first, so both work on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip --disable-pip-version-check -q
+# Quiet pip's noise about this machine's extra (empty) local indexes.
+PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: help install test bench bench-full serve-flask serve-fastapi milvus-up milvus-down \
+        milvus-status demo-data lint clean
+
+help:
+	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
+	@echo "make test         run the test suite (starts and stops its own Milvus)"
+	@echo "make serve-flask  serve the Flask twin on 127.0.0.1:8001 (gunicorn)"
+	@echo "make serve-fastapi serve the FastAPI twin on 127.0.0.1:8002 (uvicorn)"
+	@echo "make milvus-up | milvus-down | milvus-status   the embedded Milvus server"
+	@echo "make demo-data    load the demo corpus (stdlib docstrings) into Milvus"
+	@echo "make lint         ruff + mypy"
+
+install: $(STAMP)
+
+# torch first, pinned: that exact version is the CPU wheel on this machine's disk; any
+# other spelling pulls a multi-GB CUDA build when sentence-transformers asks for torch.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install "torch==2.13.0" $(PIP_FILTER)
+	$(PIP) install -e ".[bench,dev,lite]" $(PIP_FILTER)
+	$(PY) -c "import torch, sentence_transformers, pymilvus, milvus, flask, fastapi, locust"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check . || true
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(PY) -m bench run --profile quick
+
+bench-full: $(STAMP)
+	$(PY) -m bench run --profile full
+
+milvus-up: $(STAMP)
+	$(PY) -m shared.milvus_server start
+
+milvus-down: $(STAMP)
+	$(PY) -m shared.milvus_server stop
+
+milvus-status: $(STAMP)
+	$(PY) -m shared.milvus_server status
+
+demo-data: $(STAMP)
+	$(PY) -m shared.corpus load
+
+serve-flask: $(STAMP)
+	$(PY) -m shared.serve flask
+
+serve-fastapi: $(STAMP)
+	$(PY) -m shared.serve fastapi
+
+clean:
+	rm -rf .data results .pytest_cache .mypy_cache .ruff_cache

