@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     encode_batch_size: int = Field(default=32, ge=1, le=1024)
 
     # --- limits of the HTTP contract ----------------------------------------------------
+    embedding_dimension: int = Field(default=384, ge=1, description="Must match the model.")
+    max_query_chars: int = Field(default=1_000, ge=1)
     max_text_chars: int = Field(default=10_000, ge=1, le=16_000)
     max_title_chars: int = 200
     max_tags: int = 10
@@ -71,6 +73,7 @@ class Settings(BaseSettings):
     default_top_k: int = 10
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=32 * 1_048_576, ge=1024)
+    max_ingest_documents: int = Field(default=10_000, ge=1)
     max_reported_row_errors: int = 20
 
     # --- serving ------------------------------------------------------------------------

@@ -30,8 +30,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -185,7 +183,9 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], port: int, log_file: Path
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise MilvusStartError(f"Milvus exited with code {proc.returncode} while starting:\n{tail}")
+            raise MilvusStartError(
+                f"Milvus exited with code {proc.returncode} while starting:\n{tail}"
+            )
         if _tcp_answers(port):
             try:
                 client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
@@ -227,12 +227,21 @@ def start_server(
     log_file = data_dir / "server.log"
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - fixed argv built above
-            argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     state = MilvusProcess(
-        backend=backend, pid=proc.pid, port=port, data_dir=str(data_dir),
-        started_at=time.time(), log_file=str(log_file),
+        backend=backend,
+        pid=proc.pid,
+        port=port,
+        data_dir=str(data_dir),
+        started_at=time.time(),
+        log_file=str(log_file),
     )
     try:
         _wait_until_serving(proc, port, log_file)
@@ -276,7 +285,9 @@ def stop_server(
     return stopped
 
 
-def server_status(settings: Settings | None = None, *, backend: str | None = None) -> dict[str, Any]:
+def server_status(
+    settings: Settings | None = None, *, backend: str | None = None
+) -> dict[str, Any]:
     """A JSON-able description of the embedded server (or of the external one configured)."""
     settings = settings or get_settings()
     if not settings.embedded_milvus:
@@ -296,7 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     if not settings.embedded_milvus:
-        print(f"MILVUS_URI is set ({settings.milvus_uri}): using that server, nothing to {args.action}.")
+        print(
+            f"MILVUS_URI is set ({settings.milvus_uri}): "
+            f"using that server, nothing to {args.action}."
+        )
         return 0
     if args.action == "start":
         began = time.perf_counter()

@@ -1,0 +1,75 @@
+"""The FastAPI twin: an ASGI app whose validation is declared on the handlers' signatures.
+
+``create_app(settings=None, service=None)`` builds the app; the search service is built in
+the lifespan (model loaded once per worker) unless a caller passes one (the tests share one
+service between both twins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
+from fastapi_app.routes import router
+from shared.config import Settings, get_settings
+from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
+from shared.service import SearchService
+
+__all__ = ["create_app"]
+
+TITLE = "twinbench (FastAPI twin)"
+
+
+def create_app(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = service is None
+        # Loading the model takes seconds of CPU: keep it off the event loop.
+        app.state.service = service or await run_in_threadpool(
+            SearchService.from_settings, settings
+        )
+        try:
+            yield
+        finally:
+            if own:
+                app.state.service.close()
+
+    # FastAPI's own /docs and /redoc load their JavaScript from a CDN; ours are offline.
+    app = FastAPI(
+        title=TITLE,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return HTMLResponse(swagger_ui_html(title=TITLE))
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return HTMLResponse(redoc_html(title=TITLE))
+
+    @app.get(STATIC_PREFIX + "/{name}", include_in_schema=False)
+    async def docs_asset(name: str) -> Response:
+        if name not in ASSETS:
+            return Response('{"detail":"Not Found"}', 404, media_type="application/json")
+        return Response((STATIC_DIR / name).read_bytes(), media_type=ASSETS[name])
+
+    return app

@@ -1,0 +1,182 @@
+"""The routes of the FastAPI twin. Compare with flask_app/routes.py, line by line.
+
+Handlers that block (the model, Milvus) are plain ``def``: FastAPI runs them in its
+threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``.
+An ``async def`` handler that called the model directly would stall every other request
+(FACTS.md: the Milvus Bootcamp server did exactly that).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from fastapi_app.schemas import (
+    LIMITS,
+    BatchCreatedOut,
+    CreatedOut,
+    DocumentBatchIn,
+    DocumentIn,
+    DocumentOut,
+    HealthOut,
+    JobAcceptedOut,
+    JobStatusOut,
+    SearchRequest,
+    SearchResponse,
+    VectorSearchRequest,
+)
+from shared.documents import ID_PATTERN
+from shared.errors import BackendUnavailable
+from shared.service import SearchService, build_document
+
+__all__ = ["router", "get_service", "ServiceDep"]
+
+router = APIRouter()
+
+
+def get_service(request: Request) -> SearchService:
+    service: SearchService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[SearchService, Depends(get_service)]
+DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+ERROR_503 = {503: {"description": "Milvus is unreachable or did not answer in time"}}
+IngestDocuments = TypeAdapter(
+    Annotated[list[Any], Field(min_length=1, max_length=LIMITS.max_ingest_documents)]
+)
+INGEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.get("/health", response_model=HealthOut, responses=ERROR_503)
+def health(service: ServiceDep) -> Any:
+    try:
+        return service.health()
+    except BackendUnavailable as exc:
+        body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
+        return JSONResponse(body, status_code=503)
+
+
+@router.post("/echo", response_model=SearchRequest)
+async def echo(request: SearchRequest) -> SearchRequest:
+    return request
+
+
+@router.post("/search", response_model=SearchResponse, responses=ERROR_503)
+def search(request: SearchRequest, service: ServiceDep) -> Any:
+    result = service.search_text(query=request.query, top_k=request.top_k, tags=request.tags)
+    return result.to_json()
+
+
+@router.post("/search/vector", response_model=SearchResponse, responses=ERROR_503)
+def search_vector(request: VectorSearchRequest, service: ServiceDep) -> Any:
+    result = service.search_vector(vector=request.vector, top_k=request.top_k, tags=request.tags)
+    return result.to_json()
+
+
+@router.post("/documents", status_code=201, response_model=CreatedOut, responses=ERROR_503)
+def create_document(document: DocumentIn, service: ServiceDep) -> Any:
+    [doc_id] = service.add_documents([build_document(**document.model_dump())])
+    return {"id": doc_id}
+
+
+@router.post(
+    "/documents/batch", status_code=201, response_model=BatchCreatedOut, responses=ERROR_503
+)
+def create_documents(batch: DocumentBatchIn, service: ServiceDep) -> Any:
+    ids = service.add_documents([build_document(**doc.model_dump()) for doc in batch.documents])
+    return {"ids": ids}
+
+
+@router.get(
+    "/documents/{doc_id}",
+    response_model=DocumentOut,
+    responses={404: {"description": "No such document"}, **ERROR_503},
+)
+def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
+    document = service.get_document(doc_id)
+    if document is None:
+        return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+    return document.to_json()
+
+
+@router.delete(
+    "/documents/{doc_id}",
+    status_code=204,
+    responses={404: {"description": "No such document"}, **ERROR_503},
+)
+def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
+    if not service.delete_document(doc_id):
+        return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/ingest",
+    status_code=202,
+    response_model=JobAcceptedOut,
+    openapi_extra=INGEST_BODY,
+    responses=ERROR_503,
+)
+async def ingest(request: Request, service: ServiceDep) -> Any:
+    # One route, two body types (a JSON list or a multipart file), so this handler reads
+    # the body itself; the parsing and the job run off the event loop.
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise RequestValidationError(
+                [{"loc": ("body", "file"), "msg": "Field required", "type": "missing"}]
+            )
+        data = await upload.read()
+        job = await run_in_threadpool(service.submit_upload, data, upload.filename)
+    else:
+        raw = await request.body()
+        try:
+            documents = IngestDocuments.validate_python(json.loads(raw))
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError(
+                [{"loc": ("body", exc.pos), "msg": "JSON decode error", "type": "json_invalid"}]
+            ) from exc
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            raise RequestValidationError(errors) from exc
+        job = await run_in_threadpool(service.submit_documents, documents)
+    return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}
+
+
+@router.get(
+    "/ingest/{job_id}",
+    response_model=JobStatusOut,
+    response_model_exclude_none=True,
+    responses={404: {"description": "No such ingest job"}},
+)
+def ingest_status(job_id: str, service: ServiceDep) -> Any:
+    job = service.ingest_status(job_id)
+    if job is None:
+        return JSONResponse({"detail": f"ingest job '{job_id}' not found"}, status_code=404)
+    return job.to_json()

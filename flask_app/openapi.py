@@ -1,0 +1,308 @@
+"""The Flask twin's OpenAPI document, assembled by hand with apispec from the marshmallow schemas.
+
+FastAPI writes its document from the handlers' signatures; Flask knows nothing of its
+routes' bodies, so each operation is described here, once more. The response schemas exist
+only for this document. The field constraints are copied into ``metadata`` because apispec
+cannot read our pydantic-worded validators. This file is part of the "development cost" the
+report counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from flask_app.schemas import (
+    LIMITS,
+    DocumentBatchInSchema,
+    DocumentInSchema,
+    SearchRequestSchema,
+    VectorSearchRequestSchema,
+)
+
+__all__ = ["build_openapi"]
+
+
+class HitSchema(Schema):
+    id = fields.String(required=True)
+    score = fields.Float(required=True)
+    title = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class SearchResponseSchema(Schema):
+    results = fields.List(fields.Nested(HitSchema), required=True)
+    took_ms = fields.Float(required=True)
+
+
+class DocumentOutSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    text = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    created_at = fields.Integer(required=True)
+
+
+class CreatedOutSchema(Schema):
+    id = fields.String(required=True)
+
+
+class BatchCreatedOutSchema(Schema):
+    ids = fields.List(fields.String(), required=True)
+
+
+class HealthOutSchema(Schema):
+    status = fields.String(required=True)
+    documents = fields.Integer(required=True)
+    model = fields.String(required=True)
+    milvus = fields.String(required=True)
+
+
+class JobAcceptedOutSchema(Schema):
+    job_id = fields.String(required=True)
+    status_url = fields.String(required=True)
+
+
+class RowErrorOutSchema(Schema):
+    line = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class JobStatusOutSchema(Schema):
+    job_id = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        metadata={"enum": ["queued", "running", "done", "failed", "interrupted"]},
+    )
+    total = fields.Integer(required=True)
+    processed = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    errors = fields.List(fields.Nested(RowErrorOutSchema), required=True)
+    message = fields.String()
+
+
+class ValidationErrorSchema(Schema):
+    loc = fields.List(fields.Raw(), required=True)
+    msg = fields.String(required=True)
+    type = fields.String(required=True)
+
+
+class HTTPValidationErrorSchema(Schema):
+    detail = fields.List(fields.Nested(ValidationErrorSchema))
+
+
+# The constraints apispec cannot see inside our validators, written out again.
+CONSTRAINTS: dict[str, dict[str, dict[str, Any]]] = {
+    "SearchRequest": {
+        "query": {"minLength": 1, "maxLength": LIMITS.max_query_chars},
+        "top_k": {"minimum": 1, "maximum": LIMITS.max_top_k},
+        "tags": {"maxItems": LIMITS.max_tags},
+    },
+    "VectorSearchRequest": {
+        "vector": {"minItems": LIMITS.embedding_dimension, "maxItems": LIMITS.embedding_dimension},
+        "top_k": {"minimum": 1, "maximum": LIMITS.max_top_k},
+        "tags": {"maxItems": LIMITS.max_tags},
+    },
+    "DocumentIn": {
+        "id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+        "title": {"maxLength": LIMITS.max_title_chars},
+        "text": {"minLength": 1, "maxLength": LIMITS.max_text_chars},
+        "tags": {"maxItems": LIMITS.max_tags},
+    },
+    "DocumentBatchIn": {"documents": {"minItems": 1, "maxItems": LIMITS.max_batch}},
+}
+
+
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema")
+
+
+def _json_body(name: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+
+
+def _response(description: str, name: str | None = None) -> dict[str, Any]:
+    if name is None:
+        return {"description": description}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+
+
+INVALID = _response("Validation Error", "HTTPValidationError")
+UNAVAILABLE = _response("Milvus is unreachable or did not answer in time")
+NOT_FOUND = _response("Not found")
+
+
+def build_openapi(*, title: str, version: str) -> dict[str, Any]:
+    spec = APISpec(
+        title=title,
+        version=version,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+    )
+    for schema in (
+        SearchRequestSchema,
+        VectorSearchRequestSchema,
+        DocumentInSchema,
+        DocumentBatchInSchema,
+        HitSchema,
+        SearchResponseSchema,
+        DocumentOutSchema,
+        CreatedOutSchema,
+        BatchCreatedOutSchema,
+        HealthOutSchema,
+        JobAcceptedOutSchema,
+        RowErrorOutSchema,
+        JobStatusOutSchema,
+        ValidationErrorSchema,
+        HTTPValidationErrorSchema,
+    ):
+        spec.components.schema(_schema_name(schema), schema=schema)
+    document = spec.to_dict()
+    for name, properties in CONSTRAINTS.items():
+        for prop, constraint in properties.items():
+            document["components"]["schemas"][name]["properties"][prop].update(constraint)
+
+    doc_id = [
+        {
+            "name": "doc_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+        }
+    ]
+    job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    ingest_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+    document["paths"] = {
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "responses": {
+                    "200": _response("Successful Response", "HealthOut"),
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/echo": {
+            "post": {
+                "operationId": "echo",
+                "requestBody": _json_body("SearchRequest"),
+                "responses": {
+                    "200": _response("Successful Response", "SearchRequest"),
+                    "422": INVALID,
+                },
+            }
+        },
+        "/search": {
+            "post": {
+                "operationId": "search",
+                "requestBody": _json_body("SearchRequest"),
+                "responses": {
+                    "200": _response("Successful Response", "SearchResponse"),
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/search/vector": {
+            "post": {
+                "operationId": "search_vector",
+                "requestBody": _json_body("VectorSearchRequest"),
+                "responses": {
+                    "200": _response("Successful Response", "SearchResponse"),
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/documents": {
+            "post": {
+                "operationId": "create_document",
+                "requestBody": _json_body("DocumentIn"),
+                "responses": {
+                    "201": _response("Successful Response", "CreatedOut"),
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/documents/batch": {
+            "post": {
+                "operationId": "create_documents",
+                "requestBody": _json_body("DocumentBatchIn"),
+                "responses": {
+                    "201": _response("Successful Response", "BatchCreatedOut"),
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/documents/{doc_id}": {
+            "get": {
+                "operationId": "get_document",
+                "parameters": doc_id,
+                "responses": {
+                    "200": _response("Successful Response", "DocumentOut"),
+                    "404": NOT_FOUND,
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            },
+            "delete": {
+                "operationId": "delete_document",
+                "parameters": doc_id,
+                "responses": {
+                    "204": _response("Successful Response"),
+                    "404": NOT_FOUND,
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            },
+        },
+        "/ingest": {
+            "post": {
+                "operationId": "ingest",
+                "requestBody": ingest_body,
+                "responses": {
+                    "202": _response("Successful Response", "JobAcceptedOut"),
+                    "422": INVALID,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/ingest/{job_id}": {
+            "get": {
+                "operationId": "ingest_status",
+                "parameters": job_id,
+                "responses": {
+                    "200": _response("Successful Response", "JobStatusOut"),
+                    "404": NOT_FOUND,
+                    "422": INVALID,
+                },
+            }
+        },
+    }
+    return document

@@ -1,0 +1,131 @@
+"""The routes of the Flask twin. Compare with fastapi_app/routes.py, line by line.
+
+Every view validates by hand: it calls a marshmallow schema on the body itself and builds
+its response itself. Flask serves each request on a worker thread (or process, or
+greenlet: the gunicorn worker class decides), so calling the model here blocks only this
+request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from flask_app.errors import RequestInvalid, detail_from, load_body, read_json
+from flask_app.schemas import (
+    ID_PATTERN,
+    DocumentBatchInSchema,
+    DocumentInSchema,
+    IngestDocumentsSchema,
+    SearchRequestSchema,
+    VectorSearchRequestSchema,
+    matches,
+)
+from shared.errors import BackendUnavailable
+from shared.service import SearchService, build_document
+
+__all__ = ["api", "get_service"]
+
+api = Blueprint("api", __name__)
+check_document_id = matches(ID_PATTERN)
+
+
+def get_service() -> SearchService:
+    service: SearchService = current_app.extensions["search_service"]
+    return service
+
+
+def validate_document_id(doc_id: str) -> str:
+    try:
+        check_document_id(doc_id)
+    except Exception as exc:  # marshmallow.ValidationError carrying pydantic's words
+        messages = getattr(exc, "messages", str(exc))
+        raise RequestInvalid(detail_from(messages, ("path", "doc_id"))) from exc
+    return doc_id
+
+
+@api.get("/health")
+def health() -> Any:
+    service = get_service()
+    try:
+        return service.health()
+    except BackendUnavailable as exc:
+        body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
+        return body, 503
+
+
+@api.post("/echo")
+def echo() -> Any:
+    return load_body(SearchRequestSchema())
+
+
+@api.post("/search")
+def search() -> Any:
+    search_request = load_body(SearchRequestSchema())
+    result = get_service().search_text(**search_request)
+    return result.to_json()
+
+
+@api.post("/search/vector")
+def search_vector() -> Any:
+    search_request = load_body(VectorSearchRequestSchema())
+    result = get_service().search_vector(**search_request)
+    return result.to_json()
+
+
+@api.post("/documents")
+def create_document() -> Any:
+    document = load_body(DocumentInSchema())
+    [doc_id] = get_service().add_documents([build_document(**document)])
+    return {"id": doc_id}, 201
+
+
+@api.post("/documents/batch")
+def create_documents() -> Any:
+    batch = load_body(DocumentBatchInSchema())
+    ids = get_service().add_documents([build_document(**doc) for doc in batch["documents"]])
+    return {"ids": ids}, 201
+
+
+@api.get("/documents/<doc_id>")
+def get_document(doc_id: str) -> Any:
+    document = get_service().get_document(validate_document_id(doc_id))
+    if document is None:
+        return {"detail": f"document '{doc_id}' not found"}, 404
+    return document.to_json()
+
+
+@api.delete("/documents/<doc_id>")
+def delete_document(doc_id: str) -> Any:
+    if not get_service().delete_document(validate_document_id(doc_id)):
+        return {"detail": f"document '{doc_id}' not found"}, 404
+    return Response(status=204)
+
+
+@api.post("/ingest")
+def ingest() -> Any:
+    # One route, two body types: a multipart file, or a JSON list of documents.
+    service = get_service()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise RequestInvalid(
+                [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}]
+            )
+        job = service.submit_upload(upload.read(), upload.filename)
+    else:
+        body = IngestDocumentsSchema().validate({"documents": read_json()})
+        if body:
+            # The schema wraps the list in a field; the contract's loc is the body itself.
+            raise RequestInvalid(detail_from(body["documents"], ("body",)))
+        job = service.submit_documents(read_json())
+    return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}, 202
+
+
+@api.get("/ingest/<job_id>")
+def ingest_status(job_id: str) -> Any:
+    job = get_service().ingest_status(job_id)
+    if job is None:
+        return {"detail": f"ingest job '{job_id}' not found"}, 404
+    return job.to_json()

@@ -1,0 +1,230 @@
+"""Request schemas of the Flask twin: marshmallow, plus the rules pydantic gives FastAPI free.
+
+Compare with fastapi_app/schemas.py. Both twins answer bad input with the same 422 body
+(FastAPI's shape), so every rule here carries the exact ``type`` and ``msg`` pydantic would
+report: each error message is a ``{"type", "msg"}`` dict, which flask_app/errors.py turns
+into the contract's ``detail`` list. Writing (and keeping) this by hand is the cost the
+comparison report counts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+from shared.config import get_settings
+from shared.documents import ID_PATTERN
+
+__all__ = [
+    "SearchRequestSchema",
+    "VectorSearchRequestSchema",
+    "DocumentInSchema",
+    "DocumentBatchInSchema",
+    "IngestDocumentsSchema",
+    "LIMITS",
+    "ID_PATTERN",
+    "error",
+]
+
+LIMITS = get_settings()
+
+
+def error(type_: str, msg: str) -> dict[str, str]:
+    """An error in pydantic's vocabulary, so both twins report the same thing."""
+    return {"type": type_, "msg": msg}
+
+
+def _messages(type_name: str, kind: str) -> dict[str, Any]:
+    wrong_type = error(type_name, f"Input should be a valid {kind}")
+    return {
+        "required": error("missing", "Field required"),
+        "null": wrong_type,
+        "invalid": wrong_type,
+    }
+
+
+# --- the rules pydantic declares with Field(...) ------------------------------------------
+Validator = Callable[[Any], None]
+
+
+def string_length(*, min_length: int | None = None, max_length: int | None = None) -> Validator:
+    def check(value: str) -> None:
+        if min_length is not None and len(value) < min_length:
+            plural = "character" if min_length == 1 else "characters"
+            raise ValidationError(
+                error("string_too_short", f"String should have at least {min_length} {plural}")
+            )
+        if max_length is not None and len(value) > max_length:
+            raise ValidationError(
+                error("string_too_long", f"String should have at most {max_length} characters")
+            )
+
+    return check
+
+
+def list_length(*, min_length: int | None = None, max_length: int | None = None) -> Validator:
+    def check(value: list[Any]) -> None:
+        if min_length is not None and len(value) < min_length:
+            item = "item" if min_length == 1 else "items"
+            raise ValidationError(
+                error(
+                    "too_short",
+                    f"List should have at least {min_length} {item} after validation, not {len(value)}",
+                )
+            )
+        if max_length is not None and len(value) > max_length:
+            raise ValidationError(
+                error(
+                    "too_long",
+                    f"List should have at most {max_length} items after validation, not {len(value)}",
+                )
+            )
+
+    return check
+
+
+def int_range(*, ge: int, le: int) -> Validator:
+    def check(value: int) -> None:
+        if value < ge:
+            raise ValidationError(
+                error("greater_than_equal", f"Input should be greater than or equal to {ge}")
+            )
+        if value > le:
+            raise ValidationError(
+                error("less_than_equal", f"Input should be less than or equal to {le}")
+            )
+
+    return check
+
+
+def matches(pattern: str) -> Validator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not compiled.search(value):
+            raise ValidationError(
+                error("string_pattern_mismatch", f"String should match pattern '{pattern}'")
+            )
+
+    return check
+
+
+# --- strict fields: marshmallow converts "5" to 5 and True to 1; pydantic strict does not ---
+class StrictString(fields.String):
+    """A string, stripped of surrounding white space (pydantic: str_strip_whitespace)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_messages("string_type", "string"), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return value.strip()
+
+
+class StrictInteger(fields.Integer):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, error_messages=_messages("int_type", "integer"), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+class FiniteFloat(fields.Float):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_messages("float_type", "number"), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if not math.isfinite(value):
+            raise ValidationError(error("finite_number", "Input should be a finite number"))
+        return float(value)
+
+
+class StrictList(fields.List):
+    def __init__(self, item: fields.Field, **kwargs: Any) -> None:
+        super().__init__(item, error_messages=_messages("list_type", "list"), **kwargs)
+
+
+def _tags() -> StrictList:
+    return StrictList(
+        StrictString(validate=string_length(min_length=1, max_length=LIMITS.max_tag_chars)),
+        validate=list_length(max_length=LIMITS.max_tags),
+        load_default=list,
+    )
+
+
+def _top_k() -> StrictInteger:
+    return StrictInteger(
+        validate=int_range(ge=1, le=LIMITS.max_top_k), load_default=LIMITS.default_top_k
+    )
+
+
+class StrictSchema(Schema):
+    """Unknown fields are errors (pydantic: extra="forbid"), reported in pydantic's words."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {
+        "unknown": error("extra_forbidden", "Extra inputs are not permitted"),
+        "type": error(
+            "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from",
+        ),
+    }
+
+
+# --- the schemas: twins of fastapi_app/schemas.py ------------------------------------------
+class SearchRequestSchema(StrictSchema):
+    query = StrictString(
+        required=True, validate=string_length(min_length=1, max_length=LIMITS.max_query_chars)
+    )
+    top_k = _top_k()
+    tags = _tags()
+
+
+class VectorSearchRequestSchema(StrictSchema):
+    vector = StrictList(
+        FiniteFloat(),
+        required=True,
+        validate=list_length(
+            min_length=LIMITS.embedding_dimension, max_length=LIMITS.embedding_dimension
+        ),
+    )
+    top_k = _top_k()
+    tags = _tags()
+
+
+class DocumentInSchema(StrictSchema):
+    id = StrictString(allow_none=True, load_default=None, validate=matches(ID_PATTERN))
+    title = StrictString(load_default="", validate=string_length(max_length=LIMITS.max_title_chars))
+    text = StrictString(
+        required=True, validate=string_length(min_length=1, max_length=LIMITS.max_text_chars)
+    )
+    tags = _tags()
+
+
+class DocumentBatchInSchema(StrictSchema):
+    documents = StrictList(
+        fields.Nested(DocumentInSchema),
+        required=True,
+        validate=list_length(min_length=1, max_length=LIMITS.max_batch),
+    )
+
+
+class IngestDocumentsSchema(StrictSchema):
+    """A JSON list body for /ingest; its rows are checked by the core, like a file's."""
+
+    documents = StrictList(
+        fields.Raw(),
+        required=True,
+        validate=list_length(min_length=1, max_length=LIMITS.max_ingest_documents),
+    )

@@ -1,0 +1,63 @@
+"""Interactive API docs that work with no internet: Swagger UI and ReDoc served by the app.
+
+FastAPI's built-in /docs and /redoc pages load their JavaScript from a CDN, and Flask has
+none at all; in a workshop room with no network both would be blank. The assets here
+(Swagger UI 5 and ReDoc 2, from the drf-spectacular-sidecar distribution, with their
+licences) are served by each app under ``STATIC_PREFIX``; the two pages are the same for both.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+__all__ = ["STATIC_DIR", "STATIC_PREFIX", "ASSETS", "swagger_ui_html", "redoc_html"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_PREFIX = "/docs-static"
+# file name -> media type; only these files are served.
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "redoc.standalone.js": "text/javascript; charset=utf-8",
+}
+
+
+def swagger_ui_html(*, title: str, openapi_url: str = "/openapi.json") -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(title)} - Swagger UI</title>
+<link rel="stylesheet" href="{STATIC_PREFIX}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{STATIC_PREFIX}/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({{
+  url: "{escape(openapi_url)}",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout"
+}});
+</script>
+</body>
+</html>
+"""
+
+
+def redoc_html(*, title: str, openapi_url: str = "/openapi.json") -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(title)} - ReDoc</title>
+</head>
+<body>
+<redoc spec-url="{escape(openapi_url)}" disable-search-index></redoc>
+<script src="{STATIC_PREFIX}/redoc.standalone.js"></script>
+</body>
+</html>
+"""

@@ -1,0 +1,167 @@
+"""The core's data types and the rules every document obeys, wherever it comes from.
+
+The apps validate HTTP bodies with their own schemas (pydantic, marshmallow); rows of an
+uploaded file are validated here, with the same limits, because a file's rows are data the
+core reads, not a request body the framework parses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.config import Settings
+
+__all__ = [
+    "ID_PATTERN",
+    "NewDocument",
+    "Document",
+    "SearchHit",
+    "SearchResult",
+    "RowError",
+    "new_document_id",
+    "validate_row",
+    "tag_filter",
+]
+
+# Ids end up in Milvus filter expressions (get, delete): this alphabet needs no quoting.
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document to store; ``id`` is always set (generated when the client gave none)."""
+
+    id: str
+    text: str
+    title: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored document as returned to clients (never with its vector)."""
+
+    id: str
+    title: str
+    text: str
+    tags: list[str]
+    created_at: int  # milliseconds since the epoch
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "tags": self.tags,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    score: float
+    title: str
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "score": self.score, "title": self.title, "text": self.text}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    took_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"results": [hit.to_json() for hit in self.hits], "took_ms": self.took_ms}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row of an upload was refused; ``line`` counts from 1 (CSV: the header is 1)."""
+
+    line: int
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason}
+
+
+@dataclass
+class _RowCheck:
+    problems: list[str] = field(default_factory=list)
+
+    def require(self, ok: bool, problem: str) -> None:
+        if not ok:
+            self.problems.append(problem)
+
+
+def new_document_id() -> str:
+    return uuid.uuid4().hex
+
+
+def validate_row(raw: Mapping[str, Any], settings: Settings) -> NewDocument | str:
+    """A valid document, or a sentence that says what is wrong with the row."""
+    check = _RowCheck()
+    unknown = sorted(set(raw) - {"id", "title", "text", "tags"})
+    check.require(not unknown, f"unknown fields {unknown}; allowed: id, title, text, tags")
+
+    doc_id = raw.get("id")
+    if doc_id in (None, ""):
+        doc_id = new_document_id()
+    elif not isinstance(doc_id, str) or not _ID_RE.match(doc_id):
+        check.require(False, "id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        check.require(False, "text is required and must not be blank")
+    elif len(text) > settings.max_text_chars:
+        check.require(False, f"text must be at most {settings.max_text_chars} characters")
+
+    title = raw.get("title") or ""
+    if not isinstance(title, str) or len(title) > settings.max_title_chars:
+        check.require(
+            False, f"title must be a string of at most {settings.max_title_chars} characters"
+        )
+
+    tags = raw.get("tags") or []
+    if isinstance(tags, str):  # CSV cells: "a|b|c"
+        tags = [tag for tag in tags.split("|") if tag]
+    if (
+        not isinstance(tags, list)
+        or len(tags) > settings.max_tags
+        or not all(isinstance(tag, str) and 1 <= len(tag) <= settings.max_tag_chars for tag in tags)
+    ):
+        check.require(
+            False,
+            f"tags must be a list of at most {settings.max_tags} strings of "
+            f"1-{settings.max_tag_chars} characters",
+        )
+    if check.problems:
+        return "; ".join(check.problems)
+    assert isinstance(doc_id, str) and isinstance(text, str) and isinstance(title, str)
+    return NewDocument(id=doc_id, text=text, title=title, tags=tuple(tags))
+
+
+def quote_string(value: str) -> str:
+    """A Milvus string literal that matches exactly ``value``.
+
+    Milvus parses double-quoted literals with backslash escapes, the same rules as JSON
+    strings, so ``json.dumps`` quotes safely: a quote, a backslash or ``" or "`` inside a
+    tag stays inside the literal (see tests/shared/test_vector_store.py).
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
+def tag_filter(tags: Sequence[str] | None) -> str:
+    """A filter matching documents that carry any of ``tags``; "" for no filter."""
+    if not tags:
+        return ""
+    return f"array_contains_any(tags, [{', '.join(quote_string(tag) for tag in tags)}])"

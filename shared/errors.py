@@ -1,0 +1,24 @@
+"""The core's error types: the only exceptions the apps need to map to HTTP statuses."""
+
+from __future__ import annotations
+
+__all__ = ["CoreError", "BackendUnavailable", "InvalidRequest", "IngestError"]
+
+
+class CoreError(Exception):
+    """Base class of every error the core raises on purpose."""
+
+
+class BackendUnavailable(CoreError):
+    """Milvus could not be reached or did not answer in time; the apps answer 503.
+
+    The message is safe to show to a client: it never holds a stack trace or a path.
+    """
+
+
+class InvalidRequest(CoreError):
+    """A request that passed the app's schema but that the core cannot serve (apps: 422)."""
+
+
+class IngestError(CoreError):
+    """An uploaded file that cannot be read at all (not a single row); apps: 422."""

@@ -1,0 +1,157 @@
+"""The catalogue of server command lines: how each twin (or bare floor) is served.
+
+One place builds every command line, so that ``make serve-*``, the tests and the benchmark
+start servers exactly the same way, and the benchmark can record the exact argv it ran.
+Nothing here imports a web framework: these are only command lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["App", "ServerKind", "ServerSpec", "APP_TARGETS", "SERVER_KINDS", "server_argv"]
+
+App = Literal["flask", "fastapi", "floor-wsgi", "floor-asgi"]
+ServerKind = Literal[
+    "gunicorn-sync",
+    "gunicorn-gthread",
+    "gunicorn-gevent",
+    "uvicorn",
+    "gunicorn-uvicorn",
+    "granian",
+]
+
+# module:attribute of each served application, and which interface it speaks.
+APP_TARGETS: dict[str, tuple[str, Literal["wsgi", "asgi"]]] = {
+    "flask": ("flask_app.wsgi:app", "wsgi"),
+    "fastapi": ("fastapi_app.asgi:app", "asgi"),
+    "floor-wsgi": ("bench.floors:wsgi_app", "wsgi"),
+    "floor-asgi": ("bench.floors:asgi_app", "asgi"),
+}
+
+# Which servers can run which interface. granian speaks both: it is the "same server"
+# that lets the report separate the framework's cost from the server's.
+SERVER_KINDS: dict[str, frozenset[str]] = {
+    "gunicorn-sync": frozenset({"wsgi"}),
+    "gunicorn-gthread": frozenset({"wsgi"}),
+    "gunicorn-gevent": frozenset({"wsgi"}),
+    "uvicorn": frozenset({"asgi"}),
+    "gunicorn-uvicorn": frozenset({"asgi"}),
+    "granian": frozenset({"wsgi", "asgi"}),
+}
+
+# The usual home of each twin, used by `make serve-*`.
+DEFAULT_SERVER: dict[str, str] = {
+    "flask": "gunicorn-gthread",
+    "fastapi": "uvicorn",
+    "floor-wsgi": "gunicorn-gthread",
+    "floor-asgi": "uvicorn",
+}
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One server configuration: which app, which server, how many workers and threads."""
+
+    app: str
+    server: str
+    workers: int = 1
+    threads: int = 4
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_log: bool = False
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        threads = f"x{self.threads}t" if self.server in ("gunicorn-gthread", "granian") else ""
+        return f"{self.app}/{self.server}/{self.workers}w{threads}"
+
+    @property
+    def interface(self) -> str:
+        return APP_TARGETS[self.app][1]
+
+
+def _bin(name: str) -> str:
+    # The console script beside the running interpreter, so the venv's copy is used.
+    return str(Path(sys.executable).parent / name)
+
+
+def server_argv(spec: ServerSpec) -> list[str]:
+    """The exact command line that serves ``spec``; raises ValueError for impossible pairs."""
+    if spec.app not in APP_TARGETS:
+        raise ValueError(f"unknown app {spec.app!r}; choose one of {sorted(APP_TARGETS)}")
+    if spec.server not in SERVER_KINDS:
+        raise ValueError(f"unknown server {spec.server!r}; choose one of {sorted(SERVER_KINDS)}")
+    target, interface = APP_TARGETS[spec.app]
+    if interface not in SERVER_KINDS[spec.server]:
+        raise ValueError(f"{spec.server} cannot serve the {interface.upper()} app {spec.app!r}")
+    bind = f"{spec.host}:{spec.port}"
+
+    if spec.server.startswith("gunicorn"):
+        worker_class = {
+            "gunicorn-sync": "sync",
+            "gunicorn-gthread": "gthread",
+            "gunicorn-gevent": "gevent",
+            "gunicorn-uvicorn": "uvicorn_worker.UvicornWorker",
+        }[spec.server]
+        argv = [
+            _bin("gunicorn"),
+            "--bind",
+            bind,
+            "--workers",
+            str(spec.workers),
+            "--worker-class",
+            worker_class,
+            # Model loading takes seconds; the default 30 s timeout would kill busy workers
+            # under a long benchmark step, so allow more.
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "20",
+        ]
+        if spec.server == "gunicorn-gthread":
+            argv += ["--threads", str(spec.threads)]
+        if spec.server == "gunicorn-gevent":
+            argv += ["--worker-connections", "1000"]
+        if spec.access_log:
+            argv += ["--access-logfile", "-"]
+        return [*argv, *spec.extra, target]
+
+    if spec.server == "uvicorn":
+        argv = [
+            _bin("uvicorn"),
+            target,
+            "--host",
+            spec.host,
+            "--port",
+            str(spec.port),
+            "--workers",
+            str(spec.workers),
+            "--timeout-graceful-shutdown",
+            "20",
+        ]
+        if not spec.access_log:
+            argv.append("--no-access-log")
+        return [*argv, *spec.extra]
+
+    # granian: the same Rust server for both interfaces.
+    argv = [
+        _bin("granian"),
+        "--interface",
+        interface,
+        "--host",
+        spec.host,
+        "--port",
+        str(spec.port),
+        "--workers",
+        str(spec.workers),
+    ]
+    if interface == "wsgi":
+        argv += ["--blocking-threads", str(spec.threads)]
+    if spec.access_log:
+        argv.append("--access-log")
+    return [*argv, *spec.extra, target]

@@ -1,0 +1,194 @@
+"""The search service: what both apps call. Embed, store, search, and run ingest jobs.
+
+Data flows one way: an app validates a request, calls one method here, and serialises what
+comes back. Nothing here knows about HTTP; failures are :mod:`shared.errors` types.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from shared.config import Settings, get_settings
+from shared.documents import (
+    Document,
+    NewDocument,
+    RowError,
+    SearchResult,
+    new_document_id,
+    validate_row,
+)
+from shared.embedder import Embedder, SentenceTransformerEmbedder
+from shared.errors import BackendUnavailable
+from shared.ingest import ParsedRow, parse_json_list, parse_upload
+from shared.jobs import JobRecord, JobRegistry
+from shared.vector_store import MilvusVectorStore, VectorStore
+
+__all__ = ["SearchService", "build_document"]
+
+log = logging.getLogger(__name__)
+
+INGEST_BATCH = 64
+# /health is the framework floor of the benchmark: it must not cost a Milvus round trip on
+# every call, yet must notice an outage within about a second.
+HEALTH_TTL_S = 1.0
+# An ingest job rides out a Milvus blip this long before it gives up.
+INGEST_RETRY_S = 30.0
+
+
+def build_document(
+    *, id: str | None, text: str, title: str | None = None, tags: Sequence[str] | None = None
+) -> NewDocument:
+    """A document from validated request fields; the id is generated when absent."""
+    return NewDocument(
+        id=id or new_document_id(), text=text, title=title or "", tags=tuple(tags or ())
+    )
+
+
+class SearchService:
+    """One per worker process: the model, the Milvus collection and the ingest job registry."""
+
+    def __init__(
+        self, *, settings: Settings, embedder: Embedder, store: VectorStore, jobs: JobRegistry
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.jobs = jobs
+        self._health: tuple[float, dict[str, Any]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> SearchService:
+        """Load the model and open the collection; starts even when Milvus is down (503s)."""
+        settings = settings or get_settings()
+        embedder = SentenceTransformerEmbedder(
+            name=settings.model_name,
+            model_path=settings.model_path,
+            torch_threads=settings.torch_threads,
+            batch_size=settings.encode_batch_size,
+        )
+        store = MilvusVectorStore(settings=settings, dimension=embedder.dimension)
+        try:
+            store.connect()
+        except BackendUnavailable as exc:
+            log.warning("starting without Milvus (%s); requests answer 503 until it is back", exc)
+        jobs = JobRegistry(settings.data_dir / "jobs" / settings.collection)
+        return cls(settings=settings, embedder=embedder, store=store, jobs=jobs)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- reads --------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """The body of GET /health; raises BackendUnavailable when Milvus cannot be reached.
+
+        The document count is at most HEALTH_TTL_S old; a failure is never cached.
+        """
+        cached = self._health
+        if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_S:
+            return cached[1]
+        body = {
+            "status": "ok",
+            "documents": self.store.count(),
+            "model": self.embedder.name,
+            "milvus": self.store.describe(),
+        }
+        self._health = (time.monotonic(), body)
+        return body
+
+    def get_document(self, doc_id: str) -> Document | None:
+        return self.store.get(doc_id)
+
+    def search_text(
+        self, *, query: str, top_k: int, tags: Sequence[str] | None = None
+    ) -> SearchResult:
+        started = time.perf_counter()
+        vector = self.embedder.encode([query])[0]
+        hits = self.store.search(vector.tolist(), top_k=top_k, tags=tags)
+        return SearchResult(hits=hits, took_ms=_elapsed_ms(started))
+
+    def search_vector(
+        self, *, vector: Sequence[float], top_k: int, tags: Sequence[str] | None = None
+    ) -> SearchResult:
+        started = time.perf_counter()
+        hits = self.store.search(vector, top_k=top_k, tags=tags)
+        return SearchResult(hits=hits, took_ms=_elapsed_ms(started))
+
+    # --- writes -------------------------------------------------------------------------
+    def add_documents(self, documents: Sequence[NewDocument]) -> list[str]:
+        """Embed and upsert; returns the ids in request order. A later duplicate id wins."""
+        latest = {doc.id: doc for doc in documents}  # Milvus refuses a batch with duplicate ids
+        unique = list(latest.values())
+        vectors = self.embedder.encode([doc.text for doc in unique])
+        self.store.upsert(unique, vectors)
+        return [doc.id for doc in documents]
+
+    def delete_document(self, doc_id: str) -> bool:
+        return self.store.delete(doc_id)
+
+    # --- ingest jobs --------------------------------------------------------------------
+    def submit_upload(self, data: bytes, filename: str | None) -> JobRecord:
+        """Queue a JSONL/CSV file; raises IngestError when the file cannot be read at all."""
+        return self._submit(parse_upload(data, filename))
+
+    def submit_documents(self, documents: Sequence[Any]) -> JobRecord:
+        """Queue a JSON list of documents (each validated as a row, like a file's)."""
+        return self._submit(parse_json_list(documents))
+
+    def ingest_status(self, job_id: str) -> JobRecord | None:
+        return self.jobs.get(job_id)
+
+    def _submit(self, rows: list[ParsedRow]) -> JobRecord:
+        return self.jobs.submit(len(rows), lambda job_id: self._run_ingest(job_id, rows))
+
+    def _run_ingest(self, job_id: str, rows: list[ParsedRow]) -> None:
+        record = self.jobs.get(job_id)
+        assert record is not None, "a job is saved before it is queued"
+        record = replace(record, status="running")
+        self.jobs.save(record)
+        errors: list[RowError] = []
+        for start in range(0, len(rows), INGEST_BATCH):
+            valid: list[NewDocument] = []
+            for row in rows[start : start + INGEST_BATCH]:
+                checked = validate_row(row.fields, self.settings) if row.fields else row.problem
+                if isinstance(checked, NewDocument):
+                    valid.append(checked)
+                else:
+                    errors.append(RowError(line=row.line, reason=checked))
+            self._load_batch_with_retry(valid)
+            record = replace(
+                record,
+                processed=record.processed + len(valid),
+                failed=len(errors),
+                errors=[e.to_json() for e in errors[: self.settings.max_reported_row_errors]],
+            )
+            self.jobs.save(record)
+        # One flush per job, not per batch: it seals the new rows so searches stop scanning
+        # a growing memtable, without the cost of many small segments.
+        try:
+            self.store.flush()
+        except BackendUnavailable:
+            log.warning("flush after ingest job %s failed; rows are stored, unsealed", job_id)
+        self.jobs.save(replace(record, status="done"))
+
+    def _load_batch_with_retry(self, documents: list[NewDocument]) -> None:
+        if not documents:
+            return
+        deadline = time.monotonic() + INGEST_RETRY_S
+        delay = 0.5
+        while True:
+            try:
+                self.add_documents(documents)
+                return
+            except BackendUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
