@@ -49,7 +49,9 @@ def get_service(request: Request) -> SearchService:
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
-ERROR_503 = {503: {"description": "Milvus is unreachable or did not answer in time"}}
+ERROR_503: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Milvus is unreachable or did not answer in time"}
+}
 IngestDocuments = TypeAdapter(
     Annotated[list[Any], Field(min_length=1, max_length=LIMITS.max_ingest_documents)]
 )

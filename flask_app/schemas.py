@@ -73,14 +73,16 @@ def list_length(*, min_length: int | None = None, max_length: int | None = None)
             raise ValidationError(
                 error(
                     "too_short",
-                    f"List should have at least {min_length} {item} after validation, not {len(value)}",
+                    f"List should have at least {min_length} {item} after validation, "
+                    f"not {len(value)}",
                 )
             )
         if max_length is not None and len(value) > max_length:
             raise ValidationError(
                 error(
                     "too_long",
-                    f"List should have at most {max_length} items after validation, not {len(value)}",
+                    f"List should have at most {max_length} items after validation, "
+                    f"not {len(value)}",
                 )
             )
 
@@ -148,8 +150,8 @@ class FiniteFloat(fields.Float):
         return float(value)
 
 
-class StrictList(fields.List):
-    def __init__(self, item: fields.Field, **kwargs: Any) -> None:
+class StrictList(fields.List):  # type: ignore[type-arg]
+    def __init__(self, item: fields.Field, **kwargs: Any) -> None:  # type: ignore[type-arg]
         super().__init__(item, error_messages=_messages("list_type", "list"), **kwargs)
 
 
@@ -173,7 +175,7 @@ class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    error_messages = {
+    error_messages: dict[str, Any] = {
         "unknown": error("extra_forbidden", "Extra inputs are not permitted"),
         "type": error(
             "model_attributes_type",

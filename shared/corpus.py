@@ -157,7 +157,7 @@ def _embed_with_cache(documents: list[NewDocument], settings: Settings) -> np.nd
         vectors = np.load(cache)
         if vectors.shape[0] == len(documents):
             print(f"embeddings: read from cache {cache.name}", file=sys.stderr)
-            return vectors
+            return np.asarray(vectors, dtype=np.float32)
     embedder = SentenceTransformerEmbedder(
         name=settings.model_name,
         model_path=settings.model_path,

@@ -58,8 +58,11 @@ def _parse_jsonl(text: str) -> list[ParsedRow]:
             continue
         try:
             value = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             rows.append(ParsedRow(number, None, f"not valid JSON ({exc.msg})"))
+            continue
+        except (ValueError, RecursionError):
+            rows.append(ParsedRow(number, None, "not valid JSON"))
             continue
         if isinstance(value, dict):
             rows.append(ParsedRow(number, value))

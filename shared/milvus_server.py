@@ -133,7 +133,7 @@ def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str
     """Render milvus.yaml with explicit ports and return (argv, env, cwd) for the binary."""
     import milvus  # the PyPI package that ships the standalone binary and its config template
 
-    class _Config(milvus.MilvusServerConfig):  # type: ignore[misc, name-defined]
+    class _Config(milvus.MilvusServerConfig):  # type: ignore[misc]
         def try_bind_port(self, port: int) -> socket.socket | None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
