@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo-data", action="store_true", help="do not load the corpus")
     args = parser.parse_args(argv)
 
+    # SIGTERM (from a supervisor, `timeout`, CI) must run the clean-up below, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     settings = get_settings()
     started_milvus = False
     if settings.embedded_milvus and not server_status(settings).get("running"):
