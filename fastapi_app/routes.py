@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import Field, TypeAdapter, ValidationError
@@ -33,7 +33,7 @@ from fastapi_app.schemas import (
     VectorSearchRequest,
 )
 from shared.documents import ID_PATTERN
-from shared.errors import BackendUnavailable
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable
 from shared.service import SearchService, build_document
 
 __all__ = ["router", "get_service", "ServiceDep"]
@@ -47,6 +47,19 @@ def get_service(request: Request) -> SearchService:
 
 
 ServiceDep = Annotated[SearchService, Depends(get_service)]
+
+
+def require_api_key(service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    if not service.accepts_api_key(x_api_key):
+        raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
+
+
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong API key"}
+}
+
+
+WriteAccess = Depends(require_api_key)
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 ERROR_503: dict[int | str, dict[str, Any]] = {
@@ -100,14 +113,24 @@ def search_vector(request: VectorSearchRequest, service: ServiceDep) -> Any:
     return result.to_json()
 
 
-@router.post("/documents", status_code=201, response_model=CreatedOut, responses=ERROR_503)
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=CreatedOut,
+    responses={**ERROR_503, **WRITE_RESPONSES},
+    dependencies=[WriteAccess],
+)
 def create_document(document: DocumentIn, service: ServiceDep) -> Any:
     [doc_id] = service.add_documents([build_document(**document.model_dump())])
     return {"id": doc_id}
 
 
 @router.post(
-    "/documents/batch", status_code=201, response_model=BatchCreatedOut, responses=ERROR_503
+    "/documents/batch",
+    status_code=201,
+    response_model=BatchCreatedOut,
+    responses={**ERROR_503, **WRITE_RESPONSES},
+    dependencies=[WriteAccess],
 )
 def create_documents(batch: DocumentBatchIn, service: ServiceDep) -> Any:
     ids = service.add_documents([build_document(**doc.model_dump()) for doc in batch.documents])
@@ -129,7 +152,8 @@ def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
 @router.delete(
     "/documents/{doc_id}",
     status_code=204,
-    responses={404: {"description": "No such document"}, **ERROR_503},
+    responses={404: {"description": "No such document"}, **ERROR_503, **WRITE_RESPONSES},
+    dependencies=[WriteAccess],
 )
 def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
     if not service.delete_document(doc_id):
@@ -142,7 +166,8 @@ def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
     status_code=202,
     response_model=JobAcceptedOut,
     openapi_extra=INGEST_BODY,
-    responses=ERROR_503,
+    responses={**ERROR_503, **WRITE_RESPONSES},
+    dependencies=[WriteAccess],
 )
 async def ingest(request: Request, service: ServiceDep) -> Any:
     # One route, two body types (a JSON list or a multipart file), so this handler reads

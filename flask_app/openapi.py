@@ -137,6 +137,12 @@ def _response(description: str, name: str | None = None) -> dict[str, Any]:
     }
 
 
+WRITE_OPERATIONS = [
+    ("/documents", "post"),
+    ("/documents/batch", "post"),
+    ("/documents/{doc_id}", "delete"),
+    ("/ingest", "post"),
+]
 INVALID = _response("Validation Error", "HTTPValidationError")
 UNAVAILABLE = _response("Milvus is unreachable or did not answer in time")
 NOT_FOUND = _response("Not found")
@@ -305,4 +311,10 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
             }
         },
     }
+    # The write endpoints take the optional API key header (FastAPI: dependencies=[WriteAccess]).
+    api_key = {"name": "x-api-key", "in": "header", "required": False, "schema": {"type": "string"}}
+    for path, method in WRITE_OPERATIONS:
+        operation = document["paths"][path][method]
+        operation["parameters"] = [*operation.get("parameters", []), api_key]
+        operation["responses"]["401"] = _response("Missing or wrong API key")
     return document

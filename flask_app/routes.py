@@ -8,6 +8,8 @@ request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -22,7 +24,7 @@ from flask_app.schemas import (
     VectorSearchRequestSchema,
     matches,
 )
-from shared.errors import BackendUnavailable
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable
 from shared.service import SearchService, build_document
 
 __all__ = ["api", "get_service"]
@@ -34,6 +36,16 @@ check_document_id = matches(ID_PATTERN)
 def get_service() -> SearchService:
     service: SearchService = current_app.extensions["search_service"]
     return service
+
+
+def requires_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not get_service().accepts_api_key(request.headers.get("X-API-Key")):
+            return {"detail": API_KEY_REQUIRED}, 401, {"WWW-Authenticate": "ApiKey"}
+        return view(*args, **kwargs)
+
+    return guarded
 
 
 def validate_document_id(doc_id: str) -> str:
@@ -75,6 +87,7 @@ def search_vector() -> Any:
 
 
 @api.post("/documents")
+@requires_api_key
 def create_document() -> Any:
     document = load_body(DocumentInSchema())
     [doc_id] = get_service().add_documents([build_document(**document)])
@@ -82,6 +95,7 @@ def create_document() -> Any:
 
 
 @api.post("/documents/batch")
+@requires_api_key
 def create_documents() -> Any:
     batch = load_body(DocumentBatchInSchema())
     ids = get_service().add_documents([build_document(**doc) for doc in batch["documents"]])
@@ -97,6 +111,7 @@ def get_document(doc_id: str) -> Any:
 
 
 @api.delete("/documents/<doc_id>")
+@requires_api_key
 def delete_document(doc_id: str) -> Any:
     if not get_service().delete_document(validate_document_id(doc_id)):
         return {"detail": f"document '{doc_id}' not found"}, 404
@@ -104,6 +119,7 @@ def delete_document(doc_id: str) -> Any:
 
 
 @api.post("/ingest")
+@requires_api_key
 def ingest() -> Any:
     # One route, two body types: a multipart file, or a JSON list of documents.
     service = get_service()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CoreError", "BackendUnavailable", "InvalidRequest", "IngestError"]
+__all__ = ["CoreError", "BackendUnavailable", "InvalidRequest", "IngestError", "API_KEY_REQUIRED"]
+
+API_KEY_REQUIRED = "this endpoint writes data: send the API key in the X-API-Key header"
 
 
 class CoreError(Exception):

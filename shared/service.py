@@ -6,6 +6,7 @@ comes back. Nothing here knows about HTTP; failures are :mod:`shared.errors` typ
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Sequence
@@ -80,6 +81,14 @@ class SearchService:
 
     def close(self) -> None:
         self.store.close()
+
+    def accepts_api_key(self, given: str | None) -> bool:
+        """Whether a write may proceed: always when no key is configured."""
+        expected = self.settings.api_key
+        if not expected:
+            return True
+        # compare_digest: the time taken does not reveal how much of the key was right.
+        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
     # --- reads --------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -39,6 +39,9 @@ from shared.errors import BackendUnavailable
 __all__ = ["VectorStore", "MilvusVectorStore", "existing_row_count"]
 
 log = logging.getLogger(__name__)
+# pymilvus logs a full traceback for every failed RPC (every ~100 ms while Milvus is down);
+# we log one line per failure ourselves.
+logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
 # Milvus VARCHAR lengths are bytes: room for the character limits in 4-byte UTF-8.
