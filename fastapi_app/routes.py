@@ -32,6 +32,7 @@ from fastapi_app.schemas import (
     SearchResponse,
     VectorSearchRequest,
 )
+from shared.docs_ui import INGEST_REQUEST_BODY
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable
 from shared.service import SearchService, build_document
@@ -68,23 +69,7 @@ ERROR_503: dict[int | str, dict[str, Any]] = {
 IngestDocuments = TypeAdapter(
     Annotated[list[Any], Field(min_length=1, max_length=LIMITS.max_ingest_documents)]
 )
-INGEST_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
+INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
 @router.get("/health", response_model=HealthOut, responses=ERROR_503)

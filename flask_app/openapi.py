@@ -22,6 +22,7 @@ from flask_app.schemas import (
     SearchRequestSchema,
     VectorSearchRequestSchema,
 )
+from shared.docs_ui import INGEST_REQUEST_BODY
 
 __all__ = ["build_openapi"]
 
@@ -187,21 +188,6 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
         }
     ]
     job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    ingest_body = {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
     document["paths"] = {
         "/health": {
             "get": {
@@ -291,7 +277,7 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
         "/ingest": {
             "post": {
                 "operationId": "ingest",
-                "requestBody": ingest_body,
+                "requestBody": INGEST_REQUEST_BODY,
                 "responses": {
                     "202": _response("Successful Response", "JobAcceptedOut"),
                     "422": INVALID,

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import Any
 
-__all__ = ["STATIC_DIR", "STATIC_PREFIX", "ASSETS", "swagger_ui_html", "redoc_html"]
+__all__ = [
+    "STATIC_DIR",
+    "STATIC_PREFIX",
+    "ASSETS",
+    "INGEST_REQUEST_BODY",
+    "swagger_ui_html",
+    "redoc_html",
+]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX = "/docs-static"
@@ -61,3 +69,22 @@ def redoc_html(*, title: str, openapi_url: str = "/openapi.json") -> str:
 </body>
 </html>
 """
+
+
+# POST /ingest takes two body types, which neither framework can infer from the handler:
+# both twins describe it with this same OpenAPI fragment.
+INGEST_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
