@@ -145,13 +145,25 @@ def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str
                 return None
             return sock
 
-    config = _Config(data_dir=str(data_dir))
-    config.set("proxy_port", port)
-    # Internal ports are picked free at start, so two servers (tests beside a dev server)
-    # can run at once; only the client port is fixed.
+    etcd_client, etcd_peer = _etcd_ports(data_dir)
+    # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.
+    config = _Config(data_dir=str(data_dir), proxy_port=port, etcd_port=etcd_client)
+    # Other internal ports are picked free at start, so two servers (tests beside a dev
+    # server) can run at once; only the client port is fixed.
     config.resolve()
     milvus._initialize_data_files(str(data_dir))
     exe = data_dir / "bin" / "milvus"
+    # The embedded etcd listens on 2379/2380 whatever milvus.yaml says, so a second Milvus
+    # on the machine would die at start; give it its own ports through its config file.
+    etcd_config = data_dir / "configs" / "embed-etcd.yaml"
+    etcd_config.write_text(
+        "name: twinbench\n"
+        f"listen-client-urls: http://127.0.0.1:{etcd_client}\n"
+        f"advertise-client-urls: http://127.0.0.1:{etcd_client}\n"
+        f"listen-peer-urls: http://127.0.0.1:{etcd_peer}\n"
+        f"initial-advertise-peer-urls: http://127.0.0.1:{etcd_peer}\n"
+        f"initial-cluster: twinbench=http://127.0.0.1:{etcd_peer}\n"
+    )
     env = os.environ.copy()
     env.update(
         {
@@ -159,9 +171,24 @@ def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str
             "METRICS_PORT": str(free_port()),
             "MILVUS_RUN_DIR": str(data_dir / "run"),
             "LD_LIBRARY_PATH": f"{exe.parent}:{env.get('LD_LIBRARY_PATH', '')}",
+            "ETCD_CONFIG_PATH": str(etcd_config),
+            "ETCD_ENDPOINTS": f"127.0.0.1:{etcd_client}",
         }
     )
     return [str(exe), "run", "standalone"], env, data_dir
+
+
+def _etcd_ports(data_dir: Path) -> tuple[int, int]:
+    """The embedded etcd's client and peer ports: the same across restarts when still free
+    (etcd records its peer URL in its data), otherwise new free ones."""
+    record = data_dir / "etcd-ports.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        client, peer = json.loads(record.read_text())
+        if _port_is_free(int(client)) and _port_is_free(int(peer)):
+            return int(client), int(peer)
+    client, peer = free_port(), free_port()
+    record.write_text(json.dumps([client, peer]))
+    return client, peer
 
 
 def _lite_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str], Path]:

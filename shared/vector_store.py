@@ -11,10 +11,9 @@ Design choices, each for a failure seen in the Milvus Bootcamp servers (FACTS.md
 * Filters are built only from validated values and quoted by
   :func:`shared.documents.tag_filter`; no user text is spliced raw into an expression.
 * Consistency: Milvus defaults to Bounded, under which a fresh insert can be invisible for a
-  while, and Strong costs one time-tick (200 ms measured) on every call. Point reads use
-  Strong (a 201 or a 204 is reflected at once, from any worker); counts and searches use
-  Session (read-your-writes in one process, no wait when the
-  process has not written); ``count(strong=True)`` waits for every acknowledged write.
+  while, and Strong costs one time-tick (200 ms measured) on every call. So writes pay it
+  once (``wait_visible`` after an API write or delete: a 201 or 204 is visible to every
+  reader in every worker) and reads never do: gets, counts and searches use Session.
 
 Index: HNSW (M=16, efConstruction=200, ef=max(64, top_k)), chosen by measurement on 10k
 384-d vectors (docs/milvus-backends.md): sub-2 ms p50 with recall@10 near 1.0, where FLAT
@@ -39,9 +38,6 @@ from shared.errors import BackendUnavailable
 __all__ = ["VectorStore", "MilvusVectorStore", "existing_row_count"]
 
 log = logging.getLogger(__name__)
-# pymilvus logs a full traceback for every failed RPC (every ~100 ms while Milvus is down);
-# we log one line per failure ourselves.
-logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
 # Milvus VARCHAR lengths are bytes: room for the character limits in 4-byte UTF-8.
@@ -57,6 +53,7 @@ class VectorStore(Protocol):
     def upsert(self, documents: Sequence[NewDocument], vectors: Vectors) -> None: ...
     def get(self, doc_id: str) -> Document | None: ...
     def delete(self, doc_id: str) -> bool: ...
+    def wait_visible(self) -> None: ...
     def count(self, *, strong: bool = False) -> int: ...
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None
@@ -197,10 +194,8 @@ class MilvusVectorStore:
         )
 
     def get(self, doc_id: str) -> Document | None:
-        # Strong: a 201 or a 204 from any worker is reflected at once. Session would be
-        # ~4 ms instead of ~200 ms, but pymilvus does not advance the session on a delete,
-        # so a deleted document would still be found.
-        row = self._get_row(doc_id, "Strong")
+        # Session is enough: every write through this store ends with wait_visible().
+        row = self._get_row(doc_id, "Session")
         if row is None:
             return None
         return Document(
@@ -232,7 +227,17 @@ class MilvusVectorStore:
             "delete",
             lambda client: client.delete(self._collection, ids=[doc_id], timeout=self._timeout),
         )
+        self.wait_visible()
         return True
+
+    def wait_visible(self) -> None:
+        """Return once every write acknowledged so far is visible to every reader.
+
+        One Strong query waits for the query nodes to pass the current time tick (about
+        200 ms); after it, Session and Bounded reads from any process see those writes.
+        Writers pay this once per request, so that reads (the common case) never do.
+        """
+        self.count(strong=True)
 
     def count(self, *, strong: bool = False) -> int:
         """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms)."""
