@@ -168,6 +168,10 @@ async def ingest(request: Request, service: ServiceDep) -> Any:
         job = await run_in_threadpool(service.submit_upload, data, upload.filename)
     else:
         raw = await request.body()
+        if not raw:
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "Field required", "type": "missing"}]
+            )
         try:
             documents = IngestDocuments.validate_python(json.loads(raw))
         except json.JSONDecodeError as exc:

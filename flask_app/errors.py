@@ -56,8 +56,9 @@ def read_json() -> Any:
     if not raw:
         raise RequestInvalid([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
     content_type = request.mimetype
-    if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
-        # FastAPI passes a non-JSON body to the model as it is, which is not an object.
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        # FastAPI passes a non-JSON body (or one with no Content-Type) to the model as it is,
+        # which is not an object.
         raise RequestInvalid(
             [
                 {
@@ -101,9 +102,11 @@ def install_error_handlers(app: Flask) -> None:
         return {"detail": f"request body is larger than the limit of {limit} bytes"}, 413
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[dict[str, Any], int]:
+    def http_error(exc: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
         # Werkzeug's names are Starlette's phrases: "Not Found", "Method Not Allowed".
-        return {"detail": exc.name}, exc.code or 500
+        # Keep its headers but the content type: a 405 must say what is Allowed.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return {"detail": exc.name}, exc.code or 500, headers
 
     @app.errorhandler(BackendUnavailable)
     def backend_unavailable(exc: BackendUnavailable) -> tuple[dict[str, Any], int]:

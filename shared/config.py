@@ -47,10 +47,9 @@ class Settings(BaseSettings):
     index_type: Literal["HNSW", "FLAT", "IVF_FLAT", "AUTOINDEX"] = "HNSW"
     # Milvus calls that take longer than this fail fast with a 503 instead of hanging a worker.
     milvus_timeout_s: float = Field(default=2.0, gt=0)
-    # Searches use Session consistency (read-your-writes inside one process, no wait when the
-    # process has not written); point reads and counts use Strong so that a 201 is visible
-    # to the next GET from any worker. See shared/vector_store.py.
-    search_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
+    # Searches and counts: Session (read-your-writes within a worker, no wait otherwise).
+    # Point reads always use Strong. See shared/vector_store.py for the measurements.
+    read_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
     data_dir: Path = PROJECT_ROOT / ".data"
 
     # --- the embedding model ------------------------------------------------------------

@@ -128,13 +128,7 @@ class SearchService:
 
     # --- writes -------------------------------------------------------------------------
     def add_documents(self, documents: Sequence[NewDocument]) -> list[str]:
-        """Embed and upsert, visible to every reader on return; ids in request order."""
-        ids = self._store_documents(documents)
-        self.store.wait_visible()
-        return ids
-
-    def _store_documents(self, documents: Sequence[NewDocument]) -> list[str]:
-        """Embed and upsert (durable, maybe not yet visible). A later duplicate id wins."""
+        """Embed and upsert (durable on return); ids in request order. A later duplicate wins."""
         latest = {doc.id: doc for doc in documents}  # Milvus refuses a batch with duplicate ids
         unique = list(latest.values())
         vectors = self.embedder.encode([doc.text for doc in unique])
@@ -185,7 +179,7 @@ class SearchService:
         # a growing memtable, without the cost of many small segments.
         try:
             self.store.flush()
-            self.store.wait_visible()  # "done" means searchable by every worker
+            self.store.wait_visible()  # "done": applied by the query nodes
         except BackendUnavailable:
             log.warning("flush after ingest job %s failed; rows are stored, unsealed", job_id)
         self.jobs.save(replace(record, status="done"))
@@ -197,7 +191,7 @@ class SearchService:
         delay = 0.5
         while True:
             try:
-                self._store_documents(documents)  # durable; visibility waits for the job's end
+                self.add_documents(documents)
                 return
             except BackendUnavailable:
                 if time.monotonic() > deadline:

@@ -10,10 +10,15 @@ Design choices, each for a failure seen in the Milvus Bootcamp servers (FACTS.md
   recover by themselves when Milvus comes back.
 * Filters are built only from validated values and quoted by
   :func:`shared.documents.tag_filter`; no user text is spliced raw into an expression.
-* Consistency: Milvus defaults to Bounded, under which a fresh insert can be invisible for a
-  while, and Strong costs one time-tick (200 ms measured) on every call. So writes pay it
-  once (``wait_visible`` after an API write or delete: a 201 or 204 is visible to every
-  reader in every worker) and reads never do: gets, counts and searches use Session.
+* Consistency, measured on Milvus 2.3: Bounded (the default) hides fresh rows for seconds;
+  Strong costs a time tick (~200 ms) per call; Session gives read-your-writes inside one
+  process, but a process that has not written reads as Eventually, and Eventually reads
+  missed rows written and confirmed (even after a Strong query) by another process. So:
+  point reads (GET, and the existence check of DELETE) use Strong, correct from any worker;
+  searches and counts use ``Settings.read_consistency`` (Session): read-your-writes in a
+  worker, other workers' writes within about a second. After a Milvus restart, reads with
+  any guarantee stall ~24 s while the query node replays its log, and Eventually reads
+  return incomplete results meanwhile: connecting waits until a Strong query succeeds.
 
 Index: HNSW (M=16, efConstruction=200, ef=max(64, top_k)), chosen by measurement on 10k
 384-d vectors (docs/milvus-backends.md): sub-2 ms p50 with recall@10 near 1.0, where FLAT
@@ -81,7 +86,7 @@ class MilvusVectorStore:
             return f"{self._settings.milvus_backend} at {self._settings.effective_milvus_uri}"
         return self._settings.milvus_uri.split("@")[-1]
 
-    def _connect(self) -> Any:
+    def _connect(self, load_wait_s: float) -> Any:
         from pymilvus import MilvusClient
 
         client = MilvusClient(
@@ -89,15 +94,19 @@ class MilvusVectorStore:
             token=self._settings.milvus_token,
             timeout=self._timeout,
         )
-        self._ensure_collection(client)
+        try:
+            self._ensure_collection(client, load_wait_s)
+        except BaseException:
+            client.close()
+            raise
         return client
 
-    def _ensure_collection(self, client: Any) -> None:
+    def _ensure_collection(self, client: Any, load_wait_s: float) -> None:
         if not client.has_collection(self._collection, timeout=self._timeout):
             self._create_collection(client)
         # Load on every start, not only after an insert: this is what keeps search working
         # after a Milvus restart. Loading a loaded collection is a cheap no-op.
-        client.load_collection(self._collection, timeout=max(self._timeout, 60.0))
+        _load_and_wait(client, self._collection, wait_s=load_wait_s)
 
     def _create_collection(self, client: Any) -> None:
         from pymilvus import DataType
@@ -136,7 +145,8 @@ class MilvusVectorStore:
         try:
             with self._lock:
                 if self._client is None:
-                    self._client = self._connect()
+                    # Inside a request, wait no longer than one call's timeout (a fast 503).
+                    self._client = self._connect(load_wait_s=self._timeout)
                 client = self._client
             return operation(client)
         except BackendUnavailable:
@@ -165,9 +175,25 @@ class MilvusVectorStore:
             except Exception:  # noqa: BLE001 - the connection is already broken
                 pass
 
-    def connect(self) -> None:
-        """Connect and make sure the collection exists and is loaded (raises if Milvus is down)."""
-        self._call("connection", lambda client: None)
+    def connect(self, *, load_wait_s: float = 120.0) -> None:
+        """Connect, create the collection if missing and wait until it is loaded.
+
+        At start-up a worker may wait for a restarted Milvus to finish loading; raises
+        BackendUnavailable when Milvus cannot be reached.
+        """
+        with self._lock:
+            if self._client is not None:
+                return
+        try:
+            client = self._connect(load_wait_s=load_wait_s)
+        except BackendUnavailable:
+            raise
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"Milvus at {self.describe()} cannot be reached or refused the collection"
+            ) from exc
+        with self._lock:
+            self._client = client
 
     def close(self) -> None:
         self._drop_client()
@@ -194,8 +220,8 @@ class MilvusVectorStore:
         )
 
     def get(self, doc_id: str) -> Document | None:
-        # Session is enough: every write through this store ends with wait_visible().
-        row = self._get_row(doc_id, "Session")
+        # Strong: a document written or deleted through any worker is reflected at once.
+        row = self._get_row(doc_id, "Strong")
         if row is None:
             return None
         return Document(
@@ -227,15 +253,12 @@ class MilvusVectorStore:
             "delete",
             lambda client: client.delete(self._collection, ids=[doc_id], timeout=self._timeout),
         )
-        self.wait_visible()
         return True
 
     def wait_visible(self) -> None:
-        """Return once every write acknowledged so far is visible to every reader.
+        """Return once every write acknowledged so far is applied by the query nodes.
 
-        One Strong query waits for the query nodes to pass the current time tick (about
-        200 ms); after it, Session and Bounded reads from any process see those writes.
-        Writers pay this once per request, so that reads (the common case) never do.
+        One Strong query waits for them to pass the current time tick (about 200 ms).
         """
         self.count(strong=True)
 
@@ -248,7 +271,7 @@ class MilvusVectorStore:
                 filter="",
                 output_fields=["count(*)"],
                 timeout=self._timeout,
-                consistency_level="Strong" if strong else "Session",
+                consistency_level="Strong" if strong else self._settings.read_consistency,
             ),
         )
         return int(rows[0]["count(*)"]) if rows else 0
@@ -271,7 +294,7 @@ class MilvusVectorStore:
                 output_fields=["title", "text"],
                 search_params=params,
                 timeout=self._timeout,
-                consistency_level=self._settings.search_consistency,
+                consistency_level=self._settings.read_consistency,
             ),
         )
         return [
@@ -287,6 +310,39 @@ class MilvusVectorStore:
     def flush(self) -> None:
         """Seal what was written (after a bulk load), so searches no longer scan a memtable."""
         self._call("flush", lambda client: client.flush(self._collection, timeout=60.0))
+
+
+def _load_and_wait(client: Any, collection: str, *, wait_s: float) -> None:
+    """Load the collection and wait until Milvus says it is Loaded.
+
+    After a restart Milvus restores the collection by itself and says "Loading" for a while
+    (20 s measured), during which load_collection returns at once and searches time out.
+    """
+    client.load_collection(collection, timeout=60.0)
+    deadline = time.monotonic() + wait_s
+    while "Loaded" not in str(client.get_load_state(collection).get("state", "")):
+        if time.monotonic() > deadline:
+            raise BackendUnavailable(
+                "Milvus is still loading the collection after a restart; try again shortly"
+            )
+        time.sleep(0.2)
+    # Loaded is not caught up: until a Strong query succeeds, reads stall or miss rows.
+    while True:
+        try:
+            client.query(
+                collection,
+                filter="",
+                output_fields=["count(*)"],
+                consistency_level="Strong",
+                timeout=max(0.5, min(2.0, deadline - time.monotonic())),
+            )
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(
+                    "Milvus is replaying its log after a restart; try again shortly"
+                ) from exc
+            time.sleep(0.2)
 
 
 def existing_row_count(settings: Settings) -> int:
@@ -306,7 +362,7 @@ def existing_row_count(settings: Settings) -> int:
         try:
             if not client.has_collection(settings.collection):
                 return 0
-            client.load_collection(settings.collection, timeout=60.0)
+            _load_and_wait(client, settings.collection, wait_s=120.0)
             rows = client.query(
                 settings.collection,
                 filter="",

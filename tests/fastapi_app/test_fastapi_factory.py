@@ -1,0 +1,126 @@
+"""The FastAPI twin's own wiring: the lifespan, the service dependency, the body limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+import fastapi_app
+from fastapi_app.routes import get_service
+from shared.config import Settings, get_settings
+from shared.service import SearchService
+
+
+class FakeService:
+    """Stands in for SearchService where a test only looks at the wiring."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "documents": 42, "model": "fake-model", "milvus": "nowhere"}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_lifespan_uses_the_given_service_and_leaves_it_open(
+    settings: Settings, service: SearchService
+) -> None:
+    app = fastapi_app.create_app(settings, service)
+    with TestClient(app):
+        assert app.state.service is service
+        assert app.state.settings is settings
+    # Still usable: the caller owns it.
+    assert service.store.count() >= 0
+
+
+def test_lifespan_builds_and_closes_its_own_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeService()
+    built: list[Settings] = []
+
+    def from_settings(settings: Settings) -> FakeService:
+        built.append(settings)
+        return fake
+
+    monkeypatch.setattr(fastapi_app.SearchService, "from_settings", from_settings)
+    settings = get_settings(max_body_bytes=4096)
+    app = fastapi_app.create_app(settings)
+    assert built == []  # the model is loaded in the lifespan, not at import or creation
+    with TestClient(app) as client:
+        assert built == [settings]
+        assert client.get("/health").json()["model"] == "fake-model"
+        assert fake.closed is False
+    assert fake.closed is True
+
+
+@pytest.fixture
+def app_with_fake_service(
+    settings: Settings, service: SearchService
+) -> Iterator[tuple[TestClient, Any]]:
+    app = fastapi_app.create_app(settings, service)
+    fake = FakeService()
+    app.dependency_overrides[get_service] = lambda: fake
+    with TestClient(app) as client:
+        yield client, fake
+
+
+def test_dependency_override_swaps_the_service(
+    app_with_fake_service: tuple[TestClient, Any],
+) -> None:
+    client, _ = app_with_fake_service
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "documents": 42,
+        "model": "fake-model",
+        "milvus": "nowhere",
+    }
+
+
+def test_the_body_limit_follows_the_settings(service: SearchService) -> None:
+    app = fastapi_app.create_app(get_settings(max_body_bytes=2048), service)
+    with TestClient(app) as client:
+        reply = client.post(
+            "/echo", content=b"x" * 2049, headers={"content-type": "application/json"}
+        )
+    assert reply.status_code == 413
+    assert reply.json() == {"detail": "request body is larger than the limit of 2048 bytes"}
+
+
+def test_a_streamed_body_without_length_is_counted(
+    settings: Settings, service: SearchService
+) -> None:
+    # No Content-Length: the middleware counts the chunks as they arrive.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 65_536
+
+    with TestClient(fastapi_app.create_app(settings, service)) as client:
+        reply = client.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+    assert reply.status_code == 413
+    assert reply.json() == {
+        "detail": f"request body is larger than the limit of {settings.max_body_bytes} bytes"
+    }
+
+
+def test_a_streamed_body_under_the_limit_is_read(
+    settings: Settings, service: SearchService
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": '
+        yield b'"streamed"}'
+
+    with TestClient(fastapi_app.create_app(settings, service)) as client:
+        reply = client.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.json() == {"query": "streamed", "top_k": 10, "tags": []}
+
+
+def test_docs_are_not_fastapis_cdn_pages(settings: Settings, service: SearchService) -> None:
+    with TestClient(fastapi_app.create_app(settings, service)) as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page).text
+            assert "cdn.jsdelivr.net" not in html and "/docs-static/" in html

@@ -1,0 +1,142 @@
+"""The ingest job registry: records on disk, a runner thread, and jobs of dead processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.jobs import JobRecord, JobRegistry
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# A worker process that queues a job which never finishes, then waits to be killed.
+CHILD = """
+import sys, time
+from pathlib import Path
+from shared.jobs import JobRegistry
+
+registry = JobRegistry(Path(sys.argv[1]))
+record = registry.submit(5, lambda job_id: time.sleep(120))
+print(record.job_id, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_job_runs_off_the_callers_thread_and_its_record_is_shared(tmp_path: Path) -> None:
+    registry = JobRegistry(tmp_path)
+    ran_on: list[str] = []
+
+    def work(job_id: str) -> None:
+        ran_on.append(threading.current_thread().name)
+        record = registry.get(job_id)
+        assert record is not None
+        registry.save(JobRecord(**{**record.__dict__, "status": "done", "processed": 3}))
+
+    queued = registry.submit(3, work)
+    assert queued.status == "queued" and queued.total == 3
+    registry.wait_idle()
+    assert ran_on == ["ingest-runner"]
+    # Another registry on the same directory (another worker process) sees the same record.
+    record = JobRegistry(tmp_path).get(queued.job_id)
+    assert record is not None
+    assert record.to_json() == {
+        "job_id": queued.job_id,
+        "status": "done",
+        "total": 3,
+        "processed": 3,
+        "failed": 0,
+        "errors": [],
+    }
+
+
+def test_a_job_that_raises_is_marked_failed_and_the_runner_goes_on(tmp_path: Path) -> None:
+    registry = JobRegistry(tmp_path)
+
+    def broken(job_id: str) -> None:
+        raise RuntimeError("Milvus went away")
+
+    failed = registry.submit(1, broken)
+    registry.wait_idle()
+    record = registry.get(failed.job_id)
+    assert record is not None
+    assert (record.status, record.message) == ("failed", "Milvus went away")
+    assert record.to_json()["message"] == "Milvus went away"
+
+    ran = threading.Event()
+    registry.submit(1, lambda job_id: ran.set())
+    registry.wait_idle()
+    assert ran.is_set()
+
+
+def test_a_job_of_a_live_process_stays_as_it_is(tmp_path: Path) -> None:
+    registry = JobRegistry(tmp_path)
+    release = threading.Event()
+    job = registry.submit(2, lambda job_id: release.wait(30))
+    try:
+        record = registry.get(job.job_id)
+        assert record is not None and record.status == "queued"
+    finally:
+        release.set()
+        registry.wait_idle()
+
+
+def test_a_job_whose_process_died_reads_back_as_interrupted(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        job_id = child.stdout.readline().strip()
+        registry = JobRegistry(tmp_path)
+        alive = registry.get(job_id)
+        assert alive is not None and alive.status in ("queued", "running")
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+    record = registry.get(job_id)
+    assert record is not None
+    assert (record.status, record.total) == ("interrupted", 5)
+    body = record.to_json()
+    assert body["status"] == "interrupted"
+    assert "submit the same data again" in body["message"]
+    # The verdict is written back, so every worker reads the same.
+    reread = JobRegistry(tmp_path).get(job_id)
+    assert reread is not None and reread.status == "interrupted"
+
+
+def test_a_recycled_pid_is_not_taken_for_the_owner(tmp_path: Path) -> None:
+    registry = JobRegistry(tmp_path)
+    now = time.time()
+    record = JobRecord(
+        job_id="0" * 32,
+        status="running",
+        total=1,
+        created_at=now,
+        updated_at=now,
+        owner=f"{os.getpid()}:not-my-start-time",
+    )
+    registry.save(record)
+    read = registry.get(record.job_id)
+    assert read is not None and read.status == "interrupted"
+
+
+@pytest.mark.parametrize("job_id", ["", "nope", "../" * 11, "A" * 32, "0" * 31 + "g"])
+def test_ids_that_are_not_ours_name_no_job(tmp_path: Path, job_id: str) -> None:
+    assert JobRegistry(tmp_path).get(job_id) is None
+
+
+def test_an_unknown_well_formed_id_names_no_job(tmp_path: Path) -> None:
+    assert JobRegistry(tmp_path).get("f" * 32) is None

@@ -1,0 +1,61 @@
+"""The embedded Milvus launcher: status, and a second server beside the session's one."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import Settings, get_settings
+from shared.milvus_server import (
+    MilvusStartError,
+    free_port,
+    server_status,
+    start_server,
+    stop_server,
+)
+
+
+def test_status_describes_the_running_server(settings: Settings) -> None:
+    status = server_status(settings)
+    assert status["mode"] == "embedded"
+    assert status["running"] is True
+    assert status["port"] == settings.milvus_port
+    assert status["uri"] == f"http://127.0.0.1:{settings.milvus_port}"
+
+
+def test_start_returns_the_server_already_running(settings: Settings) -> None:
+    before = server_status(settings)
+    again = start_server(settings, port=settings.milvus_port)
+    assert again.pid == before["pid"]
+
+
+def test_status_and_stop_of_a_server_never_started(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = get_settings(data_dir=tmp_path_factory.mktemp("never"), milvus_port=free_port())
+    assert server_status(settings)["running"] is False
+    assert stop_server(settings) is False
+
+
+def test_start_refuses_a_busy_port(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    other = get_settings(data_dir=tmp_path_factory.mktemp("busy"), milvus_port=settings.milvus_port)
+    with pytest.raises(MilvusStartError, match="already in use"):
+        start_server(other, port=settings.milvus_port)
+
+
+def test_a_second_embedded_server_starts_beside_the_first(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The launcher promises that tests can run beside a developer's server: every internal
+    # port of the second one must be free, not only its client port.
+    port = free_port()
+    second = get_settings(data_dir=tmp_path_factory.mktemp("second"), milvus_port=port)
+    try:
+        state = start_server(second, port=port)
+        assert state.port == port
+        assert server_status(second)["running"] is True
+        assert server_status(settings)["running"] is True
+    finally:
+        stop_server(second, grace_s=10)
+    assert server_status(second)["running"] is False

@@ -1,0 +1,162 @@
+"""The Milvus vector store against the real server: restarts, filters, reads and deletes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from shared.config import Settings, get_settings
+from shared.documents import NewDocument, tag_filter
+from shared.errors import BackendUnavailable
+from shared.jobs import JobRegistry
+from shared.milvus_server import start_server, stop_server
+from shared.service import SearchService
+from shared.vector_store import MilvusVectorStore
+
+HOSTILE_TAGS = [
+    '"',
+    "\\",
+    "'",
+    '" or id != "',
+    'x") or (1==1',
+    '"]) or true or ([',
+    '\\" or 1==1 or \\"',
+    "a\nb",
+    "tags",
+    "%",
+]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def with_collection(settings: Settings, collection: str) -> Settings:
+    return get_settings(
+        data_dir=settings.data_dir, milvus_port=settings.milvus_port, collection=collection
+    )
+
+
+def add(service: SearchService, *documents: NewDocument) -> None:
+    service.add_documents(list(documents))
+
+
+def filtered_ids(service: SearchService, tags: list[str]) -> list[str]:
+    vector = service.embedder.encode(["anything at all"])[0].tolist()
+    return [hit.id for hit in service.store.search(vector, top_k=100, tags=tags)]
+
+
+def test_tag_filter_quotes_every_value_as_a_string_literal() -> None:
+    assert tag_filter(None) == ""
+    assert tag_filter([]) == ""
+    assert tag_filter(["a"]) == 'array_contains_any(tags, ["a"])'
+    assert tag_filter(['a"b', "c\\d"]) == 'array_contains_any(tags, ["a\\"b", "c\\\\d"])'
+    assert tag_filter(['x") or (1==1']) == 'array_contains_any(tags, ["x\\") or (1==1"])'
+
+
+def test_hostile_tag_values_match_nothing_they_should_not(service: SearchService) -> None:
+    plain = unique("plain")
+    bystanders = [NewDocument(id=unique("bystander"), text=f"bystander {i}") for i in range(3)]
+    add(service, NewDocument(id=plain, text="a plainly tagged document", tags=("plain-tag",)))
+    add(service, *bystanders)
+    for hostile in HOSTILE_TAGS:
+        # Nobody carries this value yet: a filter that escaped its literal would match rows.
+        assert filtered_ids(service, [hostile]) == [], hostile
+        assert filtered_ids(service, [hostile, unique("nobody")]) == [], hostile
+
+
+def test_a_document_tagged_with_a_hostile_value_is_matched_exactly(
+    service: SearchService,
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    tagged = {
+        hostile + marker: NewDocument(id=unique("hostile"), text="tagged", tags=(hostile + marker,))
+        for hostile in HOSTILE_TAGS
+    }
+    add(service, *tagged.values())
+    for tag, document in tagged.items():
+        assert filtered_ids(service, [tag]) == [document.id], repr(tag)
+    both = [HOSTILE_TAGS[0] + marker, HOSTILE_TAGS[3] + marker]
+    assert sorted(filtered_ids(service, both)) == sorted(tagged[tag].id for tag in both)
+
+
+def test_get_returns_the_stored_document_and_delete_removes_it(service: SearchService) -> None:
+    doc_id = unique("store")
+    add(service, NewDocument(id=doc_id, text="stored text", title="Stored", tags=("a", "b")))
+    document = service.store.get(doc_id)
+    assert document is not None
+    assert (document.id, document.title, document.text, document.tags) == (
+        doc_id,
+        "Stored",
+        "stored text",
+        ["a", "b"],
+    )
+    count = service.store.count(strong=True)
+    assert service.store.delete(doc_id) is True
+    assert service.store.get(doc_id) is None
+    assert service.store.delete(doc_id) is False
+    assert service.store.count(strong=True) == count - 1
+
+
+def test_collection_survives_a_milvus_restart_and_is_searchable_without_a_write(
+    settings: Settings, service: SearchService, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    restart_settings = with_collection(settings, f"restart_{uuid.uuid4().hex[:12]}")
+    texts = [
+        "Penguins huddle together on the Antarctic ice to survive the winter storms.",
+        "A compiler translates source code into machine instructions before execution.",
+        "Tomato plants need plenty of sun and regular watering to bear fruit.",
+    ]
+    documents = [NewDocument(id=unique("restart"), text=text) for text in texts]
+    store = MilvusVectorStore(settings=restart_settings, dimension=service.embedder.dimension)
+    store.connect()
+    store.upsert(documents, service.embedder.encode(texts))
+    assert store.count(strong=True) == 3
+    store.close()
+
+    stop_server(settings)
+    start_server(settings, port=settings.milvus_port)
+    fresh = SearchService(
+        settings=restart_settings,
+        embedder=service.embedder,
+        store=MilvusVectorStore(settings=restart_settings, dimension=service.embedder.dimension),
+        jobs=JobRegistry(tmp_path_factory.mktemp("restart-jobs")),
+    )
+    try:
+        # A new process's view: a new store and service that connects as a starting worker
+        # does (SearchService.from_settings: load, and wait until Loaded), no write before.
+        fresh.store.connect()
+        query = "birds that live in the cold south"
+        try:
+            result = fresh.search_text(query=query, top_k=3)
+        except BackendUnavailable as exc:
+            waited = seconds_until_searchable(fresh)
+            pytest.fail(
+                f"the first search right after the restart failed ({exc}); "
+                f"searches succeeded again after {waited}"
+            )
+        assert [hit.id for hit in result.hits][0] == documents[0].id
+        assert sorted(hit.id for hit in result.hits) == sorted(doc.id for doc in documents)
+        assert fresh.store.count(strong=True) == 3
+        fetched = fresh.get_document(documents[1].id)
+        assert fetched is not None and fetched.text == texts[1]
+    finally:
+        fresh.close()
+        # The session's service held a connection to the old server: make sure it serves
+        # again before the next test uses it.
+        seconds_until_searchable(service)
+
+
+def seconds_until_searchable(service: SearchService, timeout_s: float = 120.0) -> str:
+    """Retry a search until it succeeds; say how long that took (for the failure message)."""
+    started = time.monotonic()
+    vector = service.embedder.encode(["probe"])[0].tolist()
+    while time.monotonic() - started < timeout_s:
+        try:
+            service.store.search(vector, top_k=1, tags=None)
+            return f"{time.monotonic() - started:.1f} s of retries"
+        except BackendUnavailable:
+            time.sleep(0.5)
+    return f"more than {timeout_s:.0f} s (never, within the wait)"
