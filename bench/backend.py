@@ -1,0 +1,125 @@
+"""The bench's own Milvus and demo corpus: started once per run, on a free port.
+
+Data lives under ``.data/bench`` so the loaded corpus survives between runs (the next run
+finds it and skips loading); the embedding cache of ``make demo-data`` (``.data/cache``) is
+reused so the corpus is never embedded twice on one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.cpu import pin_current
+from shared.config import PROJECT_ROOT, Settings, get_settings
+
+__all__ = ["bench_settings", "bench_milvus", "server_env"]
+
+BENCH_DATA = PROJECT_ROOT / ".data" / "bench"
+
+
+COLLECTION = "bench_documents"
+
+
+def bench_settings(port: int, collection: str = COLLECTION) -> Settings:
+    # Its own collection too, so a Milvus shared with development work is never disturbed.
+    return get_settings(data_dir=BENCH_DATA, milvus_port=port, torch_threads=1,
+                        access_log=False, milvus_uri="", collection=collection)
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment every server (and the in-process floor) gets: same settings for all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBENCH_")}
+    env.update({
+        "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
+        "TWINBENCH_MILVUS_HOST": "127.0.0.1",
+        "TWINBENCH_DATA_DIR": str(settings.data_dir),
+        "TWINBENCH_TORCH_THREADS": "1",
+        "TWINBENCH_ACCESS_LOG": "false",
+        "TWINBENCH_COLLECTION": settings.collection,
+        "PYTHONPATH": str(PROJECT_ROOT),
+    })
+    env.pop("MILVUS_URI", None)
+    return env
+
+
+def _reuse_embedding_cache(settings: Settings) -> None:
+    source = PROJECT_ROOT / ".data" / "cache"
+    target = Path(settings.data_dir) / "cache"
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for cached in source.glob("embeddings-*.npy"):
+        if not (target / cached.name).exists():
+            shutil.copy2(cached, target / cached.name)
+
+
+@contextlib.contextmanager
+def bench_milvus(
+    port: int, server_cpus: tuple[int, ...], own_cpus: tuple[int, ...], *,
+    collection: str = COLLECTION, corpus: bool = True,
+) -> Iterator[tuple[Settings, dict[str, object]]]:
+    """Start Milvus pinned to the server CPUs, load the corpus, stop Milvus afterwards.
+
+    ``corpus=False`` (the smoke tests) leaves the collection to the caller.
+    """
+    from shared.milvus_server import MilvusStartError, server_status, start_server, stop_server
+
+    settings = bench_settings(port, collection)
+    info: dict[str, object] = {"port": port, "data_dir": str(settings.data_dir)}
+    began = time.monotonic()
+    ours = True
+    # Children inherit our affinity: pin ourselves to the server CPUs while Milvus starts.
+    pin_current(server_cpus)
+    try:
+        state = start_server(settings)
+    except MilvusStartError as exc:
+        # Milvus 2.3's embedded etcd always binds 2380, so a second embedded Milvus cannot
+        # start beside a running one: measure against that one (not pinned, not ours).
+        existing = server_status(get_settings())
+        if not existing.get("running"):
+            raise
+        ours = False
+        settings = bench_settings(int(existing["port"]), collection)
+        info["pid"] = existing.get("pid")
+        info["shared_milvus"] = (
+            f"could not start a Milvus of our own ({str(exc).splitlines()[0][:120]}); reused "
+            f"the running one on port {existing['port']}, which is neither pinned nor ours"
+        )
+        print(f"  {info['shared_milvus']}", file=sys.stderr)
+    finally:
+        pin_current(own_cpus)
+    if ours and state.port != port:  # one left running by an interrupted run: use it
+        settings = bench_settings(state.port, collection)
+    info.update(port=settings.milvus_port, start_s=round(time.monotonic() - began, 1))
+    if ours:
+        info.update(backend=state.backend, pid=state.pid)
+    try:
+        began = time.monotonic()
+        _reuse_embedding_cache(settings)
+        try:
+            if not corpus:
+                raise ImportError("corpus not wanted")
+            from shared.corpus import ensure_corpus_loaded
+
+            # Embedding a fresh corpus is the one heavy job before the run: give it every CPU.
+            pin_current(tuple(sorted({*server_cpus, *own_cpus})))
+            try:
+                info["documents"] = ensure_corpus_loaded(settings)
+            finally:
+                pin_current(own_cpus)
+        except ImportError:
+            if corpus:
+                print("shared.corpus is not available: searching an empty collection",
+                      file=sys.stderr)
+            info["documents"] = 0
+        info["corpus_s"] = round(time.monotonic() - began, 1)
+        yield settings, info
+    finally:
+        if ours:
+            stop_server(settings)

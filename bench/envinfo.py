@@ -1,0 +1,74 @@
+"""The environment a run happened in: versions, CPU, pinning, quota, machine load, commit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.cpu import CpuPlan
+
+__all__ = ["collect_environment", "background_load"]
+
+PACKAGES = (
+    "flask", "marshmallow", "fastapi", "pydantic", "starlette", "uvicorn", "uvicorn-worker",
+    "gunicorn", "gevent", "granian", "httptools", "uvloop", "locust", "pymilvus", "milvus",
+    "sentence-transformers", "torch", "numpy", "psutil",
+)
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _git(*args: str) -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+    return ""
+
+
+def background_load(seconds: float = 1.0) -> list[float]:
+    """Per-CPU busy % over ``seconds`` before we start anything: other tenants show here."""
+    return [float(x) for x in psutil.cpu_percent(interval=seconds, percpu=True)]
+
+
+def collect_environment(cpu_plan: CpuPlan, settings: dict[str, Any]) -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average": list(os.getloadavg()),
+        "background_cpu_percent": background_load(),
+        "cpu_plan": asdict(cpu_plan),
+        "versions": versions,
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain")),
+        "settings": settings,
+        "keep_alive": "client: Locust FastHttpUser keeps connections open; server: as each "
+        "server does it (gunicorn gthread: keep-alive 2 s; sync: none; uvicorn: 5 s; "
+        "granian: on)",
+        "access_log": "off on every server",
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -1,0 +1,121 @@
+"""Run the load generator (Locust, headless, in its own processes) and sample its CPU.
+
+Locust runs as a child process pinned to the generator CPUs; with more than one generator
+CPU it forks ``--processes N`` workers. A sampler thread reads every generator process's
+CPU time twice a second, so the measured window's CPU share per process is known exactly:
+a process above 80 % of its core means the run measured the generator, not the server.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.cpu import preexec_for
+from bench.procs import Child
+
+__all__ = ["LoadRun", "run_locust", "CpuSampler"]
+
+LOCUSTFILE = Path(__file__).with_name("scenarios.py")
+
+
+class CpuSampler:
+    """Samples (time, {pid: cpu seconds}) for a process and its descendants."""
+
+    def __init__(self, pid: int, interval_s: float = 0.5) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.samples: list[tuple[float, dict[int, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _snapshot(self) -> dict[int, float]:
+        out: dict[int, float] = {}
+        try:
+            root = psutil.Process(self.pid)
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    times = proc.cpu_times()
+                    out[proc.pid] = times.user + times.system
+                except psutil.Error:
+                    continue
+        except psutil.Error:
+            pass
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._snapshot()))
+            self._stop.wait(self.interval_s)
+
+    def total_cpu_s(self) -> float:
+        """CPU seconds all generator processes used between the first and last sample."""
+        if len(self.samples) < 2:
+            return 0.0
+        first, last = self.samples[0][1], self.samples[-1][1]
+        return sum(v - first.get(pid, 0.0) for pid, v in last.items())
+
+    def busiest_share(self, begin: float, end: float) -> float:
+        """Highest CPU share (1.0 = one full core) of any one process within [begin, end]."""
+        inside = [s for s in self.samples if begin <= s[0] <= end]
+        if len(inside) < 2:
+            return float("nan")
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        shares = [(last[pid] - first.get(pid, last[pid])) / (t1 - t0) for pid in last]
+        return max(shares, default=float("nan"))
+
+
+@dataclass
+class LoadRun:
+    """What one Locust invocation did (its samples are in ``samples_dir``)."""
+
+    argv: list[str]
+    returncode: int | None
+    wall_s: float
+    samples_dir: str
+    sampler: CpuSampler
+    log_tail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def run_locust(
+    *, host: str, user_classes: list[str], users: int, run_time_s: float, env: dict[str, str],
+    samples_dir: Path, log_path: Path, cpus: tuple[int, ...], processes: int = 1,
+    stop_timeout_s: int = 10,
+) -> LoadRun:
+    """Run Locust headless for ``run_time_s`` and return once it has exited."""
+    argv = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "--host", host, "-u", str(users), "-r", str(max(users, 1)),
+        # A generous stop timeout lets requests already sent finish and be recorded: with
+        # seconds of latency (saturated text search) they would otherwise be cut off, and
+        # the measured window would look shorter than it was.
+        "-t", f"{run_time_s:.0f}s", "--stop-timeout", str(stop_timeout_s), "--only-summary",
+        "--loglevel", "WARNING", "--exit-code-on-error", "0",
+    ]
+    if processes > 1:
+        argv += ["--processes", str(processes)]
+    argv += user_classes
+    began = time.monotonic()
+    child = Child(argv, log_path=log_path, env=env, preexec=preexec_for(cpus, None))
+    try:
+        with CpuSampler(child.pid) as sampler:
+            code = child.wait(run_time_s + 60)
+    finally:
+        child.stop(grace_s=5)
+    return LoadRun(
+        argv, code, time.monotonic() - began, str(samples_dir), sampler, child.log_tail(800)
+    )

@@ -1,0 +1,110 @@
+"""Turn one step's raw samples into a :class:`RunResult`: window, percentiles, validity."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from bench.results import RunResult, Step
+from bench.samples import Samples
+from bench.stats import correct_open_model, summarize_latencies
+
+__all__ = ["summarize_run", "GENERATOR_CPU_LIMIT", "CDF_POINTS", "TIMELINE_BIN_S"]
+
+GENERATOR_CPU_LIMIT = 0.80
+CDF_POINTS = 200
+TIMELINE_BIN_S = 0.5
+# Requests that only tidy up after the measured window (MixedUser.on_stop).
+EXCLUDED_NAMES = frozenset({"cleanup"})
+
+
+def _cdf(latencies: np.ndarray[Any, np.dtype[np.float64]]) -> list[float]:
+    if len(latencies) == 0:
+        return []
+    ordered = np.sort(latencies)
+    n = len(ordered)
+    # Nearest-rank at q = 0.5 %, 1 %, ..., 100 %: the same definition as the percentiles.
+    ranks = [min(max(math.ceil(q * n / CDF_POINTS - 1e-9), 1), n) for q in
+             range(1, CDF_POINTS + 1)]
+    return [round(float(ordered[r - 1]), 4) for r in ranks]
+
+
+def _timeline(samples: Samples, begin: float) -> list[dict[str, float]]:
+    if len(samples) == 0:
+        return []
+    bins = ((samples.start - begin) // TIMELINE_BIN_S).astype(int)
+    out = []
+    for b in range(int(bins.max()) + 1):
+        values = samples.latency_ms[bins == b]
+        if len(values):
+            out.append({
+                "t": round(b * TIMELINE_BIN_S, 2), "count": int(len(values)),
+                "p50": float(np.percentile(values, 50, method="inverted_cdf")),
+                "p99": float(np.percentile(values, 99, method="inverted_cdf")),
+            })
+    return out
+
+
+def summarize_run(
+    step: Step, samples: Samples, *, run_id: str, generator_cpu: float,
+    server_cpu_s: float, idle_servers_cpu_s: float, events: list[dict[str, Any]],
+    notes: list[str],
+) -> RunResult:
+    """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
+    samples = samples.select(np.array([n not in EXCLUDED_NAMES for n in samples.names],
+                                      dtype=bool))
+    reasons: list[str] = []
+    if len(samples) == 0:
+        begin = 0.0
+        window = samples
+        reasons.append("no requests completed")
+    else:
+        first = float(samples.start[0])
+        begin = first + step.warmup_s
+        window = samples.window(begin, begin + step.duration_s)
+    measured_s = step.duration_s
+    if len(samples) and not len(window):
+        reasons.append("no request started inside the measured window")
+    if len(window):
+        # A window cut short (the run ended early) must not inflate the rate.
+        covered = float(window.start[-1] - begin)
+        if covered < step.duration_s - 1.0:  # the run stopped early: rate over what ran
+            measured_s = max(covered, 1e-3)
+        # Locust on a busy machine sometimes starts late: a window shortened a little is
+        # still a fair measurement (the rate is over what was covered); a stub is not.
+        if measured_s < 0.6 * step.duration_s:
+            reasons.append(f"samples cover only {measured_s:.1f} s of {step.duration_s:.0f} s")
+        elif measured_s < step.duration_s:
+            notes = [*notes, f"measured window shortened to {measured_s:.1f} s"]
+    failures = int((~window.ok).sum())
+    ok_latency = window.latency_ms[window.ok]
+    corrected = None
+    if step.rate > 0:
+        corrected = summarize_latencies(
+            correct_open_model(window.latency_ms, window.delay_ms)[window.ok]
+        )
+    if not math.isnan(generator_cpu) and generator_cpu > GENERATOR_CPU_LIMIT:
+        reasons.append(
+            f"load generator at {generator_cpu:.0%} of a core (limit "
+            f"{GENERATOR_CPU_LIMIT:.0%}): this run measured the generator"
+        )
+    if len(window) and failures > 0.01 * len(window):
+        reasons.append(f"{failures} of {len(window)} requests failed")
+    all_requests = max(len(samples), 1)
+    shown_events = [{**e, "t": round(float(e["t"]) - begin, 3)} for e in events]
+    return RunResult(
+        step=step, run_id=run_id, started_at=begin, requests=len(window), failures=failures,
+        throughput_rps=(len(window) - failures) / measured_s if len(window) else 0.0,
+        latency=summarize_latencies(ok_latency), latency_corrected=corrected,
+        generator_cpu=generator_cpu,
+        server_cpu_ms_per_request=server_cpu_s * 1000 / all_requests,
+        idle_servers_cpu_s=idle_servers_cpu_s, valid=not reasons, invalid_reasons=reasons,
+        failures_by_name=dict(Counter(n for n, ok in zip(window.names, window.ok, strict=True)
+                                      if not ok)),
+        by_name=dict(Counter(window.names)),
+        cdf_ms=_cdf(ok_latency), timeline=_timeline(samples, begin), events=shown_events,
+        notes=notes,
+    )

@@ -1,0 +1,333 @@
+"""The Locust scenarios: one FastHttpUser class per scenario, run by ``bench.loadgen``.
+
+Configured by environment variables the orchestrator sets:
+``TWINBENCH_BENCH_POOL`` (pool.json), ``TWINBENCH_BENCH_SAMPLES`` (where this process writes
+its raw samples), ``TWINBENCH_BENCH_RATE`` (total requests/s for the open model; unset or 0:
+closed model, no think time), ``TWINBENCH_BENCH_RUN_ID`` (prefix of ids this run creates),
+``TWINBENCH_BENCH_INGEST_DOCS`` / ``TWINBENCH_BENCH_INGEST_AFTER_S`` (the ingest job).
+
+Every request lands in the raw sample file through the request event, with its exact
+latency; Locust's own (bucketed) stats are never read. Each task checks the body, so a fast
+wrong answer is a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, events, task
+from locust.contrib.fasthttp import ResponseContextManager
+
+from bench.pools import Pool, load_pool
+from bench.samples import SampleWriter
+
+_POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
+_SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "bench-samples"))
+_RATE = float(os.environ.get("TWINBENCH_BENCH_RATE", "0") or 0)
+_RUN_ID = os.environ.get("TWINBENCH_BENCH_RUN_ID", "run")
+_INGEST_DOCS = int(os.environ.get("TWINBENCH_BENCH_INGEST_DOCS", "200"))
+_INGEST_AFTER_S = float(os.environ.get("TWINBENCH_BENCH_INGEST_AFTER_S", "2"))
+_TOP_K = 10
+
+_pool: Pool | None = None
+_writer: SampleWriter | None = None
+_user_numbers = itertools.count()
+_open_t0: float | None = None
+
+
+def pool() -> Pool:
+    global _pool
+    if _pool is None:
+        _pool = load_pool(Path(_POOL_PATH)) if _POOL_PATH else Pool(0, "empty", "none")
+    return _pool
+
+
+def _record(
+    request_type: str, name: str, response_time: float, exception: BaseException | None,
+    context: dict[str, Any], start_time: float = 0.0, **_: Any,
+) -> None:
+    global _writer
+    if _writer is None:
+        _writer = SampleWriter(_SAMPLES_DIR)
+    _writer.add(start_time, response_time, context.get("delay_ms", 0.0), name, exception is None)
+
+
+def _flush(**_: Any) -> None:
+    if _writer is not None:
+        _writer.flush()
+
+
+def _close(**_: Any) -> None:
+    if _writer is not None:
+        _writer.close()
+
+
+# Registered by call, not as decorators: Locust's hooks are untyped, and this keeps mypy strict.
+events.request.add_listener(_record)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_flush)  # type: ignore[no-untyped-call]
+events.quitting.add_listener(_close)  # type: ignore[no-untyped-call]
+
+
+def _event(kind: str, **fields: Any) -> None:
+    """A timeline marker (ingest start/end) for the latency-over-time plot."""
+    _SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    with open(_SAMPLES_DIR / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"event": kind, "t": time.time(), **fields}) + "\n")
+
+
+def _fail(response: ResponseContextManager, why: str) -> None:
+    message = f"{why}: HTTP {response.status_code} {str(response.text)[:200]}"
+    response.failure(message)  # type: ignore[no-untyped-call]
+
+
+class BenchUser(FastHttpUser):
+    """Shared plumbing: the pool, the open-model pacing, body checks for search answers."""
+
+    abstract = True
+    # Closed model: no think time, so the sweep over users finds saturation.
+    wait_time = staticmethod(lambda: 0.0)
+    # Keep-alive on, as real clients do; the servers' own keep-alive behaviour is recorded.
+    connection_timeout = 10.0
+    network_timeout = 30.0
+
+    def on_start(self) -> None:
+        global _open_t0
+        self.number = next(_user_numbers)
+        self.rng = random.Random(pool().seed + self.number)
+        self.sent = 0
+        if _open_t0 is None:
+            _open_t0 = time.perf_counter()
+
+    def pace(self) -> dict[str, float]:
+        """Open model: wait for this user's next intended send time; return how late we are.
+
+        User u of U sends at t0 + (u + k*U) / rate, so the users together send ``rate``
+        requests/s evenly spaced. A user stuck on a slow answer sends its backlog at once,
+        and each request's latency is counted from when it *should* have gone out.
+        """
+        if _RATE <= 0 or _open_t0 is None:
+            return {}
+        users = max(self.environment.runner.user_count if self.environment.runner else 1, 1)
+        intended = _open_t0 + (self.number + self.sent * users) / _RATE
+        self.sent += 1
+        wait = intended - time.perf_counter()
+        if wait > 0:
+            gevent.sleep(wait)
+        return {"delay_ms": max(time.perf_counter() - intended, 0.0) * 1000}
+
+    def check_search(self, response: ResponseContextManager, top_k: int) -> None:
+        if response.status_code != 200:
+            return _fail(response, "search failed")
+        try:
+            body = response.json()
+            results = body["results"]
+            ok = (
+                isinstance(results, list) and 0 < len(results) <= top_k
+                and all("id" in r and "score" in r for r in results)
+                and isinstance(body["took_ms"], int | float)
+            )
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            _fail(response, "search body is not {results: [...], took_ms}")
+
+    def search_text(self) -> None:
+        query = self.rng.choice(pool().queries)
+        with self.client.post(
+            "/search", json={"query": query, "top_k": _TOP_K}, name="/search",
+            catch_response=True, context=self.pace(),
+        ) as response:
+            self.check_search(response, _TOP_K)
+
+    def search_vector(self) -> None:
+        vector = self.rng.choice(pool().vectors)
+        with self.client.post(
+            "/search/vector", json={"vector": vector, "top_k": _TOP_K}, name="/search/vector",
+            catch_response=True, context=self.pace(),
+        ) as response:
+            self.check_search(response, _TOP_K)
+
+    def new_document(self) -> dict[str, Any]:
+        doc = dict(self.rng.choice(pool().documents) or {"text": "benchmark document"})
+        doc["id"] = f"bench-{_RUN_ID}-{self.number}-{self.sent}-{self.rng.randrange(10**9)}"
+        return doc
+
+
+class HealthUser(BenchUser):
+    """The framework floor: GET /health."""
+
+    @task
+    def health(self) -> None:
+        with self.client.get(
+            "/health", name="/health", catch_response=True, context=self.pace()
+        ) as response:
+            try:
+                ok = response.status_code == 200 and response.json()["status"] == "ok"
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if not ok:
+                _fail(response, "health is not {status: ok}")
+
+
+class EchoUser(BenchUser):
+    """Parsing, validation and serialisation only: POST /echo returns the normalised body."""
+
+    @task
+    def echo(self) -> None:
+        query = self.rng.choice(pool().queries)
+        tags = self.rng.sample(pool().tags, min(2, len(pool().tags)))
+        sent = {"query": query, "top_k": self.rng.randint(1, 100), "tags": tags}
+        with self.client.post(
+            "/echo", json=sent, name="/echo", catch_response=True, context=self.pace()
+        ) as response:
+            try:
+                body = response.json()
+                ok = response.status_code == 200 and all(body[k] == v for k, v in sent.items())
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if not ok:
+                _fail(response, "echo did not return the body it was sent")
+
+
+class SearchVectorUser(BenchUser):
+    """Framework + Milvus, no model: POST /search/vector."""
+
+    @task
+    def vector(self) -> None:
+        self.search_vector()
+
+
+class SearchTextUser(BenchUser):
+    """The full path: embed the query, search Milvus, serialise the hits."""
+
+    @task
+    def text(self) -> None:
+        self.search_text()
+
+
+class WriteUser(BenchUser):
+    """POST /documents, read it back, delete it: leaves the collection as it found it."""
+
+    @task
+    def write(self) -> None:
+        doc = self.new_document()
+        with self.client.post(
+            "/documents", json=doc, name="/documents", catch_response=True, context=self.pace()
+        ) as response:
+            try:
+                ok = response.status_code == 201 and response.json()["id"] == doc["id"]
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if not ok:
+                return _fail(response, "create did not answer 201 {id}")
+        with self.client.get(
+            f"/documents/{doc['id']}", name="/documents/{id} GET", catch_response=True
+        ) as response:
+            if response.status_code != 200 or response.json().get("id") != doc["id"]:
+                _fail(response, "a created document could not be read back")
+        with self.client.delete(
+            f"/documents/{doc['id']}", name="/documents/{id} DELETE", catch_response=True
+        ) as response:
+            if response.status_code != 204:
+                _fail(response, "delete did not answer 204")
+
+
+class MixedUser(BenchUser):
+    """A realistic blend: mostly text search, some vector search, reads and writes."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.mine: deque[str] = deque(maxlen=20)
+
+    @task(12)
+    def text(self) -> None:
+        self.search_text()
+
+    @task(4)
+    def vector(self) -> None:
+        self.search_vector()
+
+    @task(3)
+    def read(self) -> None:
+        if not self.mine:
+            return self.search_text()
+        doc_id = self.rng.choice(list(self.mine))
+        with self.client.get(
+            f"/documents/{doc_id}", name="/documents/{id} GET", catch_response=True,
+            context=self.pace(),
+        ) as response:
+            if response.status_code != 200:
+                _fail(response, "reading back our own document failed")
+
+    @task(1)
+    def write(self) -> None:
+        doc = self.new_document()
+        with self.client.post(
+            "/documents", json=doc, name="/documents", catch_response=True, context=self.pace()
+        ) as response:
+            if response.status_code != 201:
+                return _fail(response, "create did not answer 201")
+        self.mine.append(doc["id"])
+
+    def on_stop(self) -> None:
+        # Leave the collection as we found it; these requests fall after the measured window.
+        for doc_id in self.mine:
+            self.client.delete(f"/documents/{doc_id}", name="cleanup")
+
+
+class IngestSearchUser(BenchUser):
+    """The searchers of ``ingest_under_load``: text search while an ingest job runs."""
+
+    @task
+    def text(self) -> None:
+        self.search_text()
+
+
+class IngestJobUser(FastHttpUser):
+    """Starts one ingest job a little into the run and follows it to the end."""
+
+    fixed_count = 1
+    wait_time = staticmethod(lambda: 3600.0)
+
+    @task
+    def ingest(self) -> None:
+        gevent.sleep(_INGEST_AFTER_S)
+        # The same ids every run: the core upserts, so repeated ingests overwrite these rows
+        # instead of growing the corpus, and nothing has to be deleted afterwards.
+        docs = [
+            {**doc, "id": f"bench-ingest-{i}"}
+            for i, doc in enumerate(itertools.islice(itertools.cycle(pool().documents),
+                                                     _INGEST_DOCS))
+        ]
+        _event("ingest_start", documents=len(docs))
+        with self.client.post(
+            "/ingest", json=docs, name="/ingest", catch_response=True
+        ) as response:
+            if response.status_code != 202:
+                _event("ingest_failed", status=response.status_code)
+                return _fail(response, "ingest was not accepted with 202")
+            job_id = response.json()["job_id"]
+        # The orchestrator waits for this job before it removes the job's documents.
+        _event("ingest_accepted", job_id=job_id)
+        status: dict[str, Any] = {}
+        while status.get("status") not in ("done", "failed", "interrupted"):
+            gevent.sleep(0.2)
+            with self.client.get(
+                f"/ingest/{job_id}", name="/ingest/{job_id}", catch_response=True
+            ) as answer:
+                status = answer.json() if answer.status_code == 200 else {"status": "failed"}
+                finished = status.get("status") in ("done", "failed", "interrupted")
+                if finished and (status.get("status") != "done" or status.get("failed")):
+                    # A job that "finished" by refusing its rows is not a fast ingest.
+                    _fail(answer, f"ingest ended {status.get('status')} with "
+                                  f"{status.get('failed')} failed rows")
+        _event("ingest_end", status=status.get("status"), processed=status.get("processed"),
+               failed=status.get("failed"))

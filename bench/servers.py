@@ -1,0 +1,189 @@
+"""The configurations under test, started and stopped: twins and floors from the catalogue
+(``shared.servers``, exact argv) and the in-process floor worker.
+
+All configurations stay up for the whole run, pinned to the server CPUs, each in its own
+CPU-quota group; only one is under load at a time (the others idle, and the run records
+the CPU they used meanwhile). That keeps restarts (seconds of model loading) out of the
+time budget and lets repeats interleave configurations without restarting them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psutil
+
+from bench.cpu import CgroupCap, CpuPlan, pin_process
+from bench.procs import Child, http_json, wait_healthy
+from bench.profiles import ConfigPlan
+from bench.results import ServerConfig
+from shared.milvus_server import free_port
+from shared.servers import ServerSpec, server_argv
+
+__all__ = [
+    "Running", "start_config", "wait_ready", "confine", "probe_twin", "process_tree_cpu_s",
+    "KEEP_ALIVE",
+]
+
+KEEP_ALIVE = {
+    "gunicorn-sync": "none (one connection per request)",
+    "gunicorn-gthread": "on, 2 s idle timeout (gunicorn --keep-alive default)",
+    "gunicorn-gevent": "on, 2 s idle timeout",
+    "gunicorn-uvicorn": "on, 5 s idle timeout (uvicorn default)",
+    "uvicorn": "on, 5 s idle timeout (uvicorn default)",
+    "granian": "on (granian default)",
+    "in-process": "no HTTP",
+}
+
+
+@dataclass
+class Running:
+    """A started configuration: its record, process, port and quota group."""
+
+    config: ServerConfig
+    child: Child
+    port: int
+    cap: CgroupCap | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        try:
+            if self.child.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self.child.proc.stdin.close()
+            self.child.stop(grace_s=15)
+        finally:
+            if self.cap is not None:
+                self.cap.remove()
+
+    def run_in_process(self, users: int, run_time: float, samples: Path) -> float:
+        """One measurement by the in-process worker; returns its CPU seconds."""
+        stdin, stdout = self.child.proc.stdin, self.child.proc.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps({"users": users, "run_time": run_time,
+                                "samples": str(samples)}) + "\n")
+        stdin.flush()
+        answer = _readline(self.child, run_time + 120)
+        if not answer:
+            raise RuntimeError(f"the in-process worker died:\n{self.child.log_tail()}")
+        return float(json.loads(answer)["cpu_s"])
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+
+
+def start_config(
+    plan: ConfigPlan, *, cpus: CpuPlan, env: dict[str, str], pool_path: Path, logs: Path
+) -> Running:
+    """Start one configuration (not yet waiting for it to be healthy)."""
+    cap = CgroupCap(_slug(plan.label), cpus.server_quota_cores) if cpus.server_quota_cores \
+        else None
+    # Start unconfined: loading torch and the model in every server at once under a
+    # half-core quota took ~50 s; :func:`confine` pins and caps each one once it is ready.
+    preexec = None
+    try:
+        if plan.spec is None:
+            argv = [sys.executable, "-m", "bench.inprocess", "--pool", str(pool_path)]
+            child = Child(argv, log_path=logs / f"{_slug(plan.label)}.log", env=env,
+                          preexec=preexec, pipes=True)
+            spec = ServerSpec(app="core", server="in-process")
+            port = 0
+        else:
+            port = free_port()
+            spec = replace(plan.spec, port=port)
+            argv = server_argv(spec)
+            child = Child(argv, log_path=logs / f"{_slug(plan.label)}.log", env=env,
+                          preexec=preexec)
+    except BaseException:
+        if cap is not None:
+            cap.remove()
+        raise
+    config = ServerConfig(
+        label=plan.label, app=spec.app, server=spec.server, workers=spec.workers,
+        threads=spec.threads, interface="none" if plan.spec is None else spec.interface,
+        argv=argv, access_log=spec.access_log, keep_alive=KEEP_ALIVE.get(spec.server, "?"),
+        cpus=list(cpus.server_cpus), cpu_quota_cores=cpus.server_quota_cores, role=plan.role,
+    )
+    return Running(config, child, port, cap)
+
+
+def wait_ready(running: Running, timeout_s: float = 240.0) -> None:
+    """Healthy over HTTP (servers) or "ready" on stdout (the in-process worker)."""
+    if running.port:
+        wait_healthy(f"{running.url}/health", running.child, timeout_s)
+        if running.config.role == "twin":
+            # One real search loads anything lazy before the first measured request.
+            http_json("POST", f"{running.url}/search", {"query": "warm up", "top_k": 1},
+                      timeout=60)
+        return
+    if not _readline(running.child, timeout_s):
+        raise RuntimeError(f"the in-process worker failed:\n{running.child.log_tail()}")
+
+
+def _readline(child: Child, timeout_s: float) -> str:
+    """One line from a worker's stdout, or "" when it died or stayed silent too long."""
+    stdout = child.proc.stdout
+    assert stdout is not None
+    ready, _, _ = select.select([stdout], [], [], timeout_s)
+    return str(stdout.readline()) if ready else ""
+
+
+def confine(running: Running) -> None:
+    """Pin every process and thread of a ready configuration to the server CPUs, and cap it.
+
+    Threads and processes created afterwards inherit both (affinity from their creating
+    thread, the cgroup from their parent).
+    """
+    try:
+        root = psutil.Process(running.child.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for proc in procs:
+        pin_process(proc.pid, tuple(running.config.cpus))
+        if running.cap is not None:
+            with contextlib.suppress(OSError):
+                running.cap.add_pid(proc.pid)
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def probe_twin(url: str) -> dict[str, object]:
+    """Facts for the claims table, asked once per twin: docs served? the same 422s?"""
+    out: dict[str, object] = {}
+    for path in ("/docs", "/openapi.json"):
+        try:
+            out[f"GET {path}"] = http_json("GET", f"{url}{path}", timeout=10)[0]
+        except OSError as exc:
+            out[f"GET {path}"] = f"error: {exc}"
+    try:
+        status, body = http_json("POST", f"{url}/echo", {"query": "x", "top_k": 500}, timeout=10)
+        out["bad echo status"] = status
+        out["bad echo body"] = body
+        status, body = http_json("POST", f"{url}/echo", {"query": " padded ", "top_k": 3},
+                                 timeout=10)
+        out["good echo status"] = status
+        out["good echo body"] = body
+    except OSError as exc:
+        out["echo error"] = str(exc)
+    return out
