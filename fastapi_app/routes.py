@@ -1,7 +1,8 @@
 """The routes of the FastAPI twin. Compare with flask_app/routes.py, line by line.
 
 Handlers that block (the model, Milvus) are plain ``def``: FastAPI runs them in its
-threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``.
+threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``;
+``/health`` is ``async def`` and sends only its once-a-second Milvus refresh to the pool.
 An ``async def`` handler that called the model directly would stall every other request
 (FACTS.md: the Milvus Bootcamp server did exactly that).
 """
@@ -73,9 +74,11 @@ INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
 @router.get("/health", response_model=HealthOut, responses=ERROR_503)
-def health(service: ServiceDep) -> Any:
+async def health(service: ServiceDep) -> Any:
+    # The cached answer needs no I/O and is served on the event loop; only a refresh (at
+    # most once a second) goes to the threadpool, since it asks Milvus.
     try:
-        return service.health()
+        return service.cached_health() or await run_in_threadpool(service.health)
     except BackendUnavailable as exc:
         body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
         return JSONResponse(body, status_code=503)

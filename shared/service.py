@@ -96,9 +96,9 @@ class SearchService:
 
         The document count is at most HEALTH_TTL_S old; a failure is never cached.
         """
-        cached = self._health
-        if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_S:
-            return cached[1]
+        cached = self.cached_health()
+        if cached is not None:
+            return cached
         body = {
             "status": "ok",
             "documents": self.store.count(),
@@ -107,6 +107,13 @@ class SearchService:
         }
         self._health = (time.monotonic(), body)
         return body
+
+    def cached_health(self) -> dict[str, Any] | None:
+        """The last healthy /health body if under HEALTH_TTL_S old: no I/O, never blocks."""
+        cached = self._health
+        if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_S:
+            return cached[1]
+        return None
 
     def get_document(self, doc_id: str) -> Document | None:
         return self.store.get(doc_id)
