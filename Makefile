@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Quiet pip's noise about this machine's extra (empty) local indexes.
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: help install test bench bench-full serve-flask serve-fastapi milvus-up milvus-down \
+.PHONY: help install test bench bench-full bench-soak bench-report serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint clean
 
 help:
@@ -47,6 +47,13 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(PY) -m bench run --profile full
+
+bench-soak: $(STAMP)
+	$(PY) -m bench run --profile soak
+
+# Rewrite the report of a results folder: make bench-report DIR=results/<timestamp>
+bench-report: $(STAMP)
+	$(PY) -m bench report $(DIR)
 
 milvus-up: $(STAMP)
 	$(PY) -m shared.milvus_server start
