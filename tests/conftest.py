@@ -164,6 +164,15 @@ def service(settings: Settings) -> Iterator[SearchService]:
         service.close()
 
 
+def twin_client(twin: str, service: SearchService) -> Iterator[AppClient]:
+    """A client of one twin built over ``service`` (FastAPI's lifespan runs around it)."""
+    if twin == "flask":
+        yield flask_client(flask_app.create_app(service.settings, service))
+    else:
+        with TestClient(fastapi_app.create_app(service.settings, service)) as test_client:
+            yield fastapi_client(test_client)
+
+
 @pytest.fixture(scope="session")
 def flask_app_client(settings: Settings, service: SearchService) -> AppClient:
     return flask_client(flask_app.create_app(settings, service))
@@ -213,12 +222,7 @@ def unreachable_service(
 def unreachable_client(
     request: pytest.FixtureRequest, unreachable_service: SearchService
 ) -> Iterator[AppClient]:
-    settings = unreachable_service.settings
-    if request.param == "flask":
-        yield flask_client(flask_app.create_app(settings, unreachable_service))
-    else:
-        with TestClient(fastapi_app.create_app(settings, unreachable_service)) as test_client:
-            yield fastapi_client(test_client)
+    yield from twin_client(request.param, unreachable_service)
 
 
 # --- twins that require an API key for writes ---------------------------------------------------
@@ -238,9 +242,4 @@ def keyed_service(settings: Settings, service: SearchService) -> SearchService:
 def keyed_client(
     request: pytest.FixtureRequest, keyed_service: SearchService
 ) -> Iterator[AppClient]:
-    settings = keyed_service.settings
-    if request.param == "flask":
-        yield flask_client(flask_app.create_app(settings, keyed_service))
-    else:
-        with TestClient(fastapi_app.create_app(settings, keyed_service)) as test_client:
-            yield fastapi_client(test_client)
+    yield from twin_client(request.param, keyed_service)
