@@ -29,7 +29,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install "torch==2.13.0" $(PIP_FILTER)
 	$(PIP) install -e ".[bench,dev,lite]" $(PIP_FILTER)
-	$(PY) -c "import torch, sentence_transformers, pymilvus, milvus, flask, fastapi, locust"
+	$(PY) -c "import torch, sentence_transformers, pymilvus, milvus, flask, fastapi"
+	@# locust monkey-patches ssl with gevent: it must be imported first, in its own process.
+	$(PY) -c "import locust"
 	touch $(STAMP)
 
 test: $(STAMP)
