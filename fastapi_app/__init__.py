@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
@@ -23,6 +24,11 @@ from shared.service import SearchService
 __all__ = ["create_app"]
 
 TITLE = "twinbench (FastAPI twin)"
+# Answers any operation can give before its handler runs.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body could not be parsed (not UTF-8, or nested too deep)"},
+    413: {"description": "The body is larger than the limit"},
+}
 
 
 def create_app(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
 
     # FastAPI's own /docs and /redoc load their JavaScript from a CDN; ours are offline.
     app = FastAPI(
+        responses=COMMON_RESPONSES,
         title=TITLE,
         version="0.1.0",
         lifespan=lifespan,

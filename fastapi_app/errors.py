@@ -38,9 +38,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(IngestError)
-    @app.exception_handler(InvalidRequest)
-    async def unprocessable(request: Request, exc: Exception) -> JSONResponse:
+    async def unreadable_upload(request: Request, exc: IngestError) -> JSONResponse:
         detail = [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(InvalidRequest)
+    async def unservable(request: Request, exc: InvalidRequest) -> JSONResponse:
+        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(Exception)

@@ -64,6 +64,12 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 WriteAccess = Depends(require_api_key)
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
+# What FastAPI itself says of a body that is not JSON, for the one handler that reads its own.
+NOT_AN_OBJECT = {
+    "loc": ("body",),
+    "type": "model_attributes_type",
+    "msg": "Input should be a valid dictionary or object to extract fields from",
+}
 ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
@@ -175,6 +181,9 @@ async def ingest(request: Request, service: ServiceDep) -> Any:
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "Field required", "type": "missing"}]
             )
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if not (content_type == "application/json" or content_type.endswith("+json")):
+            raise RequestValidationError([NOT_AN_OBJECT])
         try:
             documents = IngestDocuments.validate_python(json.loads(raw))
         except json.JSONDecodeError as exc:
@@ -184,6 +193,8 @@ async def ingest(request: Request, service: ServiceDep) -> Any:
         except ValidationError as exc:
             errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
             raise RequestValidationError(errors) from exc
+        except (ValueError, RecursionError) as exc:  # not UTF-8, absurdly nested
+            raise HTTPException(400, "There was an error parsing the body") from exc
         job = await run_in_threadpool(service.submit_documents, documents)
     return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from shared.config import get_settings
-from shared.documents import ID_PATTERN
+from shared.documents import FLOAT32_MAX, ID_PATTERN, OUT_OF_FLOAT32
 
 __all__ = [
     "SearchRequest",
@@ -39,7 +40,15 @@ STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
 Tag = Annotated[str, Field(min_length=1, max_length=LIMITS.max_tag_chars)]
 Tags = Annotated[list[Tag], Field(max_length=LIMITS.max_tags)]
 TopK = Annotated[int, Field(ge=1, le=LIMITS.max_top_k)]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _within_float32(value: float) -> float:
+    if abs(value) > FLOAT32_MAX:
+        raise PydanticCustomError(*OUT_OF_FLOAT32)
+    return value
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_float32)]
 
 
 class SearchRequest(BaseModel):

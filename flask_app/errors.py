@@ -53,6 +53,11 @@ def detail_from(messages: Any, loc: Loc) -> list[dict[str, Any]]:
 def read_json() -> Any:
     """The request's JSON body, read as FastAPI reads one (same errors for the same input)."""
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body has no Content-Length to refuse up front, and Werkzeug silently
+        # stops reading at the limit: a full buffer means the body was cut, so refuse it.
+        raise RequestEntityTooLarge()
     if not raw:
         raise RequestInvalid([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
     content_type = request.mimetype
@@ -113,9 +118,14 @@ def install_error_handlers(app: Flask) -> None:
         return {"detail": str(exc)}, 503
 
     @app.errorhandler(IngestError)
-    @app.errorhandler(InvalidRequest)
-    def unprocessable(exc: Exception) -> tuple[dict[str, Any], int]:
+    def unreadable_upload(exc: IngestError) -> tuple[dict[str, Any], int]:
         return {"detail": [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]}, 422
+
+    @app.errorhandler(InvalidRequest)
+    def unservable(exc: InvalidRequest) -> tuple[dict[str, Any], int]:
+        return {
+            "detail": [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+        }, 422
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:

@@ -303,4 +303,11 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
         operation = document["paths"][path][method]
         operation["parameters"] = [*operation.get("parameters", []), api_key]
         operation["responses"]["401"] = _response("Missing or wrong API key")
+    # Answers any operation can give before its view runs (FastAPI: responses= on the app).
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"]["400"] = _response(
+                "The body could not be parsed (not UTF-8, or nested too deep)"
+            )
+            operation["responses"]["413"] = _response("The body is larger than the limit")
     return document

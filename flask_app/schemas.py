@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields
 
 from shared.config import get_settings
-from shared.documents import ID_PATTERN
+from shared.documents import FLOAT32_MAX, ID_PATTERN, OUT_OF_FLOAT32, WHITE_SPACE
 
 __all__ = [
     "SearchRequestSchema",
@@ -107,7 +107,7 @@ def matches(pattern: str) -> Validator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> None:
-        if not compiled.search(value):
+        if not compiled.fullmatch(value):  # search() would let "abc\n" through "$"
             raise ValidationError(
                 error("string_pattern_mismatch", f"String should match pattern '{pattern}'")
             )
@@ -125,7 +125,16 @@ class StrictString(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("invalid")
-        return value.strip()
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
+            raise ValidationError(
+                error(
+                    "string_unicode",
+                    "Input should be a valid string, unable to parse raw data as a unicode string",
+                )
+            ) from None
+        return value.strip(WHITE_SPACE)
 
 
 class StrictInteger(fields.Integer):
@@ -145,9 +154,15 @@ class FiniteFloat(fields.Float):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # a 400-digit JSON integer overflows
+        except OverflowError:
+            raise self.make_error("invalid") from None
+        if not math.isfinite(number):
             raise ValidationError(error("finite_number", "Input should be a finite number"))
-        return float(value)
+        if abs(number) > FLOAT32_MAX:
+            raise ValidationError(error(*OUT_OF_FLOAT32))
+        return number
 
 
 class StrictList(fields.List):  # type: ignore[type-arg]

@@ -17,6 +17,9 @@ from shared.config import Settings
 
 __all__ = [
     "ID_PATTERN",
+    "FLOAT32_MAX",
+    "OUT_OF_FLOAT32",
+    "WHITE_SPACE",
     "NewDocument",
     "Document",
     "SearchHit",
@@ -30,6 +33,28 @@ __all__ = [
 # Ids end up in Milvus filter expressions (get, delete): this alphabet needs no quoting.
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _ID_RE = re.compile(ID_PATTERN)
+
+# Milvus stores float32: a larger value becomes infinity and scores become NaN.
+FLOAT32_MAX = 3.4028234663852886e38
+OUT_OF_FLOAT32 = (
+    "finite_number",
+    "Input should be a finite number between -3.4e38 and 3.4e38 (a float32)",
+)
+# What pydantic's str_strip_whitespace strips (Unicode White_Space); Python's str.strip()
+# also strips U+001C..U+001F, so the Flask twin strips exactly this set instead.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _encodable(value: str) -> bool:
+    """False for strings holding lone surrogates, which no UTF-8 consumer accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -115,7 +140,7 @@ def validate_row(raw: Mapping[str, Any], settings: Settings) -> NewDocument | st
     doc_id = raw.get("id")
     if doc_id in (None, ""):
         doc_id = new_document_id()
-    elif not isinstance(doc_id, str) or not _ID_RE.match(doc_id):
+    elif not isinstance(doc_id, str) or not _ID_RE.fullmatch(doc_id):
         check.require(False, "id must be 1-64 characters of A-Z a-z 0-9 _ . -")
 
     text = raw.get("text")
@@ -143,6 +168,11 @@ def validate_row(raw: Mapping[str, Any], settings: Settings) -> NewDocument | st
             f"tags must be a list of at most {settings.max_tags} strings of "
             f"1-{settings.max_tag_chars} characters",
         )
+    strings = [value for value in (doc_id, text, title, *tags) if isinstance(value, str)]
+    check.require(
+        all(_encodable(value) for value in strings),
+        "text fields must be valid Unicode (a lone surrogate is not)",
+    )
     if check.problems:
         return "; ".join(check.problems)
     assert isinstance(doc_id, str) and isinstance(text, str) and isinstance(title, str)

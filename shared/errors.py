@@ -19,7 +19,14 @@ class BackendUnavailable(CoreError):
 
 
 class InvalidRequest(CoreError):
-    """A request that passed the app's schema but that the core cannot serve (apps: 422)."""
+    """A request that passed the app's schema but that the core cannot serve (apps: 422).
+
+    ``field`` names the body field at fault, for the 422's ``loc``.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IngestError(CoreError):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from shared.config import Settings, get_settings
 from shared.documents import (
@@ -23,7 +26,7 @@ from shared.documents import (
     validate_row,
 )
 from shared.embedder import Embedder, SentenceTransformerEmbedder
-from shared.errors import BackendUnavailable
+from shared.errors import BackendUnavailable, InvalidRequest
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
 from shared.jobs import JobRecord, JobRegistry
 from shared.vector_store import MilvusVectorStore, VectorStore
@@ -130,7 +133,17 @@ class SearchService:
         self, *, vector: Sequence[float], top_k: int, tags: Sequence[str] | None = None
     ) -> SearchResult:
         started = time.perf_counter()
-        hits = self.store.search(vector, top_k=top_k, tags=tags)
+        # Cosine ignores length, so normalising changes no ranking, and it keeps float32
+        # from overflowing into NaN scores for large (but valid) components.
+        as_array = np.asarray(vector, dtype=np.float64)
+        norm = float(np.linalg.norm(as_array))
+        if not math.isfinite(norm) or norm == 0.0:
+            raise InvalidRequest(
+                "vector must have a finite, non-zero length (cosine similarity is undefined)",
+                field="vector",
+            )
+        unit = (as_array / norm).astype(np.float32).tolist()
+        hits = self.store.search(unit, top_k=top_k, tags=tags)
         return SearchResult(hits=hits, took_ms=_elapsed_ms(started))
 
     # --- writes -------------------------------------------------------------------------
@@ -174,7 +187,19 @@ class SearchService:
                     valid.append(checked)
                 else:
                     errors.append(RowError(line=row.line, reason=checked))
-            self._load_batch_with_retry(valid)
+            try:
+                self._load_batch_with_retry(valid)
+            except BackendUnavailable:
+                raise  # Milvus gone for good: the job fails, saying so
+            except Exception:  # noqa: BLE001 - one bad batch must not sink the job
+                log.exception("ingest job %s: a batch of %d rows failed", job_id, len(valid))
+                errors += [
+                    RowError(line=row.line, reason="the row could not be embedded or stored")
+                    for row in rows[start : start + INGEST_BATCH]
+                    if row.fields
+                    and isinstance(validate_row(row.fields, self.settings), NewDocument)
+                ]
+                valid = []
             record = replace(
                 record,
                 processed=record.processed + len(valid),

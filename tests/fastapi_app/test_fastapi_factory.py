@@ -23,6 +23,9 @@ class FakeService:
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "documents": 42, "model": "fake-model", "milvus": "nowhere"}
 
+    def cached_health(self) -> dict[str, Any] | None:
+        return None  # always "stale": the route must fall back to health()
+
     def close(self) -> None:
         self.closed = True
 

@@ -1,0 +1,152 @@
+"""Milvus outage under running twins: fast 503s while it is down, recovery without a restart.
+
+Once for both twins: this folder's Milvus is stopped under the two live servers; each twin is
+asked to search (alone, and three at once), to read and write, and for its health; Milvus is
+started again on the same port and data, and each twin is polled until a search succeeds.
+The tests then read what was seen. Only the 2 s bound of issue 5 is timed (2.5 s allowed).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from reliability_support import DIM, TWINS, LiveServer, leaks
+
+BOUND_S = 2.5  # issue 5: "503 within 2 s"; half a second for this busy machine
+RECOVERY_S = 60.0
+SEARCH = {"query": "what happens when the database is down", "top_k": 3}
+
+
+@dataclass
+class Seen:
+    """One request during the outage: what came back and how long it took."""
+
+    what: str
+    status: int
+    elapsed_s: float
+    body: Any
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.status} after {self.elapsed_s:.2f} s {self.body!r}"
+
+
+@dataclass
+class TwinOutage:
+    searches: list[Seen] = field(default_factory=list)
+    concurrent_searches: list[Seen] = field(default_factory=list)
+    others: list[Seen] = field(default_factory=list)
+    health: Seen | None = None
+    recovery_statuses: list[int] = field(default_factory=list)
+    recovered_after_s: float | None = None
+    health_after: Seen | None = None
+
+
+def timed(http: httpx.Client, what: str, method: str, path: str, **kwargs: Any) -> Seen:
+    started = time.perf_counter()
+    try:
+        reply = http.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        return Seen(what, 0, time.perf_counter() - started, repr(exc))
+    elapsed = time.perf_counter() - started
+    try:
+        body: Any = reply.json()
+    except ValueError:
+        body = reply.text[:300]
+    return Seen(what, reply.status_code, elapsed, body)
+
+
+def during_outage(server: LiveServer) -> TwinOutage:
+    seen = TwinOutage()
+    with server.http(timeout=30) as http:
+        for attempt in range(3):
+            seen.searches.append(timed(http, f"search {attempt}", "POST", "/search", json=SEARCH))
+        with ThreadPoolExecutor(3) as pool:
+            futures = [
+                pool.submit(timed, http, f"concurrent search {n}", "POST", "/search", json=SEARCH)
+                for n in range(3)
+            ]
+            seen.concurrent_searches = [future.result() for future in futures]
+        vector = {"vector": [0.1] * DIM, "top_k": 3}
+        seen.others = [
+            timed(http, "vector search", "POST", "/search/vector", json=vector),
+            timed(http, "get document", "GET", "/documents/outage-doc"),
+            timed(http, "create document", "POST", "/documents", json={"text": "while down"}),
+        ]
+        seen.health = timed(http, "health", "GET", "/health")
+    return seen
+
+
+def recover(server: LiveServer, seen: TwinOutage, since: float) -> None:
+    with server.http(timeout=30) as http:
+        while time.monotonic() - since < RECOVERY_S + 30:
+            reply = timed(http, "search", "POST", "/search", json=SEARCH)
+            seen.recovery_statuses.append(reply.status)
+            if reply.status == 200:
+                seen.recovered_after_s = time.monotonic() - since
+                break
+            time.sleep(0.5)
+        seen.health_after = timed(http, "health", "GET", "/health")
+
+
+@pytest.fixture(scope="module")
+def outage(live_stack: Any) -> dict[str, TwinOutage]:
+    servers: dict[str, LiveServer] = live_stack.servers
+    for server in servers.values():
+        server.ensure_running()
+        with server.http() as http:
+            assert http.post("/search", json=SEARCH).status_code == 200
+    live_stack.stop_milvus()
+    try:
+        seen = {app: during_outage(server) for app, server in servers.items()}
+    finally:
+        live_stack.start_milvus()
+    back = time.monotonic()
+    for app, server in servers.items():
+        recover(server, seen[app], back)
+    return seen
+
+
+@pytest.fixture(params=[pytest.param(app, id=app) for app in TWINS])
+def seen(request: pytest.FixtureRequest, outage: dict[str, TwinOutage]) -> TwinOutage:
+    return outage[request.param]
+
+
+def test_search_answers_503_within_2_s_while_milvus_is_down(seen: TwinOutage) -> None:
+    for reply in seen.searches:
+        assert reply.status == 503, str(reply)
+        assert reply.elapsed_s < BOUND_S, str(reply)
+        assert "Milvus" in reply.body["detail"], str(reply)
+
+
+def test_concurrent_searches_each_answer_503_within_2_s(seen: TwinOutage) -> None:
+    slow = [str(reply) for reply in seen.concurrent_searches if reply.elapsed_s >= BOUND_S]
+    assert [reply.status for reply in seen.concurrent_searches] == [503] * 3
+    assert not slow, slow
+
+
+def test_reads_and_writes_answer_503_not_500_while_milvus_is_down(seen: TwinOutage) -> None:
+    for reply in seen.others:
+        assert reply.status == 503, str(reply)
+        assert "Milvus" in reply.body["detail"] and not leaks(str(reply.body)), str(reply)
+
+
+def test_health_answers_503_with_the_reason_while_milvus_is_down(seen: TwinOutage) -> None:
+    health = seen.health
+    assert health is not None and health.status == 503, str(health)
+    assert health.body["status"] == "unavailable", str(health)
+    assert "Milvus" in health.body["detail"], str(health)
+    assert health.elapsed_s < BOUND_S, str(health)
+
+
+def test_searches_succeed_again_after_milvus_restarts_without_an_app_restart(
+    seen: TwinOutage,
+) -> None:
+    assert seen.recovered_after_s is not None, f"no 200 within {RECOVERY_S} s"
+    assert seen.recovered_after_s < RECOVERY_S
+    assert set(seen.recovery_statuses) <= {200, 503}, seen.recovery_statuses
+    assert seen.health_after is not None and seen.health_after.status == 200, seen.health_after
