@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Quiet pip's noise about this machine's extra (empty) local indexes.
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: help install test bench bench-full bench-soak bench-report serve-flask serve-fastapi milvus-up milvus-down \
+.PHONY: help install test fuzz bench bench-full bench-soak bench-report serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint clean
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make serve-fastapi serve the FastAPI twin on 127.0.0.1:8002 (uvicorn)"
 	@echo "make milvus-up | milvus-down | milvus-status   the embedded Milvus server"
 	@echo "make demo-data    load the demo corpus (stdlib docstrings) into Milvus"
+	@echo "make fuzz         schemathesis against both live twins (FUZZ_EXAMPLES=300 per operation)"
 	@echo "make lint         ruff + mypy"
 
 install: $(STAMP)
@@ -38,6 +39,10 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+# A longer schemathesis run against both live twins than the bounded one in `make test`.
+fuzz: $(STAMP)
+	TWINBENCH_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest tests/reliability/test_fuzz.py -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
