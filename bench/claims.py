@@ -81,7 +81,8 @@ def _async(results: BenchResults, cost: dict[str, AppCost]) -> Claim:
         verdict = "does not hold here: Flask's threads kept searches faster during the job"
     else:
         verdict = ("holds only in style: both twins keep serving during an ingest job "
-                   "(FastAPI with a background task, Flask with a thread)")
+                   "(each hands the job to the core's runner thread; FastAPI's event loop and "
+                   "Flask's worker threads keep answering)")
     return Claim("Async support", "FastAPI handles concurrent I/O natively; Flask cannot",
                  verdict, evidence)
 
