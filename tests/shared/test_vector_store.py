@@ -61,8 +61,11 @@ def test_hostile_tag_values_match_nothing_they_should_not(service: SearchService
     bystanders = [NewDocument(id=unique("bystander"), text=f"bystander {i}") for i in range(3)]
     add(service, NewDocument(id=plain, text="a plainly tagged document", tags=("plain-tag",)))
     add(service, *bystanders)
-    for hostile in HOSTILE_TAGS:
-        # Nobody carries this value yet: a filter that escaped its literal would match rows.
+    for hostile_part in HOSTILE_TAGS:
+        # Other tests in the session store documents tagged with these very values, so
+        # each gets a fresh suffix: nobody carries the result, and a filter that escaped
+        # its literal would match rows.
+        hostile = hostile_part + uuid.uuid4().hex[:6]
         assert filtered_ids(service, [hostile]) == [], hostile
         assert filtered_ids(service, [hostile, unique("nobody")]) == [], hostile
 
