@@ -82,6 +82,16 @@ class LiveServer:
     def http(self, timeout: float = 60.0) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=timeout)
 
+    def assert_serving(self) -> None:
+        """Health answers 200 on a *new* connection.
+
+        After refusing a body it did not read (413 mid-stream), a server may close the
+        connection, which HTTP allows at any time; gunicorn's gthread worker sometimes does.
+        Whether the server is still up is a question for a fresh connection.
+        """
+        reply = httpx.get(f"{self.url}/health", timeout=10)
+        assert reply.status_code == 200, reply.text[:300]
+
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
