@@ -181,10 +181,12 @@ class SearchService:
         errors: list[RowError] = []
         for start in range(0, len(rows), INGEST_BATCH):
             valid: list[NewDocument] = []
+            valid_lines: list[int] = []  # kept so a failed batch can name its rows
             for row in rows[start : start + INGEST_BATCH]:
                 checked = validate_row(row.fields, self.settings) if row.fields else row.problem
                 if isinstance(checked, NewDocument):
                     valid.append(checked)
+                    valid_lines.append(row.line)
                 else:
                     errors.append(RowError(line=row.line, reason=checked))
             try:
@@ -194,10 +196,8 @@ class SearchService:
             except Exception:  # noqa: BLE001 - one bad batch must not sink the job
                 log.exception("ingest job %s: a batch of %d rows failed", job_id, len(valid))
                 errors += [
-                    RowError(line=row.line, reason="the row could not be embedded or stored")
-                    for row in rows[start : start + INGEST_BATCH]
-                    if row.fields
-                    and isinstance(validate_row(row.fields, self.settings), NewDocument)
+                    RowError(line=line, reason="the row could not be embedded or stored")
+                    for line in valid_lines
                 ]
                 valid = []
             record = replace(
