@@ -204,10 +204,16 @@ def load_corpus(settings: Settings | None = None, *, limit: int | None = None) -
 
 def ensure_corpus_loaded(settings: Settings | None = None) -> int:
     """Load the demo corpus unless the collection already holds at least that many rows."""
-    from shared.vector_store import existing_row_count
+    from shared.vector_store import MilvusVectorStore
 
     settings = settings or get_settings()
-    present = existing_row_count(settings)
+    # No model needed to ask: the store opens the collection only if it exists.
+    store = MilvusVectorStore(settings=settings, dimension=None, create_missing=False)
+    try:
+        store.connect()
+        present = store.count(strong=True) if store.exists() else 0
+    finally:
+        store.close()
     if present >= MIN_DOCS:
         print(
             f"demo corpus present: {present:,} documents in '{settings.collection}'",

@@ -40,7 +40,7 @@ from shared.documents import Document, NewDocument, SearchHit, tag_filter
 from shared.embedder import Vectors
 from shared.errors import BackendUnavailable
 
-__all__ = ["VectorStore", "MilvusVectorStore", "existing_row_count"]
+__all__ = ["VectorStore", "MilvusVectorStore"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,9 +71,17 @@ class VectorStore(Protocol):
 class MilvusVectorStore:
     """A Milvus collection of documents: string id, vector, title, text, tags, created_at."""
 
-    def __init__(self, *, settings: Settings, dimension: int) -> None:
+    def __init__(
+        self, *, settings: Settings, dimension: int | None, create_missing: bool = True
+    ) -> None:
+        """``create_missing=False`` opens the collection only if it exists and never creates
+        it, so a caller may ask what is there before it has loaded the model
+        (``dimension=None``)."""
+        if create_missing and dimension is None:
+            raise ValueError("creating the collection needs the vector dimension")
         self._settings = settings
         self._dimension = dimension
+        self._create_missing = create_missing
         self._collection = settings.collection
         self._timeout = settings.milvus_timeout_s
         self._client: Any = None
@@ -103,6 +111,8 @@ class MilvusVectorStore:
 
     def _ensure_collection(self, client: Any, load_wait_s: float) -> None:
         if not client.has_collection(self._collection, timeout=self._timeout):
+            if not self._create_missing:
+                return
             self._create_collection(client)
         # Load on every start, not only after an insert: this is what keeps search working
         # after a Milvus restart. Loading a loaded collection is a cheap no-op.
@@ -111,6 +121,7 @@ class MilvusVectorStore:
     def _create_collection(self, client: Any) -> None:
         from pymilvus import DataType
 
+        assert self._dimension is not None, "checked in __init__"
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self._dimension)
@@ -199,6 +210,16 @@ class MilvusVectorStore:
         self._drop_client()
 
     # --- operations ---------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the collection exists (always, once connected, unless ``create_missing``
+        was False)."""
+        return bool(
+            self._call(
+                "collection check",
+                lambda client: client.has_collection(self._collection, timeout=self._timeout),
+            )
+        )
+
     def upsert(self, documents: Sequence[NewDocument], vectors: Vectors) -> None:
         if not documents:
             return
@@ -343,36 +364,3 @@ def _load_and_wait(client: Any, collection: str, *, wait_s: float) -> None:
                     "Milvus is replaying its log after a restart; try again shortly"
                 ) from exc
             time.sleep(0.2)
-
-
-def existing_row_count(settings: Settings) -> int:
-    """Rows in the collection (waiting for every acknowledged write), 0 when it does not exist.
-
-    Unlike :class:`MilvusVectorStore`, this never creates the collection, so a caller can ask
-    before it knows the model's dimension.
-    """
-    from pymilvus import MilvusClient
-
-    try:
-        client = MilvusClient(
-            uri=settings.effective_milvus_uri,
-            token=settings.milvus_token,
-            timeout=settings.milvus_timeout_s,
-        )
-        try:
-            if not client.has_collection(settings.collection):
-                return 0
-            _load_and_wait(client, settings.collection, wait_s=120.0)
-            rows = client.query(
-                settings.collection,
-                filter="",
-                output_fields=["count(*)"],
-                consistency_level="Strong",
-            )
-            return int(rows[0]["count(*)"]) if rows else 0
-        finally:
-            client.close()
-    except Exception as exc:
-        raise BackendUnavailable(
-            f"Milvus at {settings.effective_milvus_uri} cannot be reached"
-        ) from exc

@@ -163,3 +163,29 @@ def seconds_until_searchable(service: SearchService, timeout_s: float = 120.0) -
         except BackendUnavailable:
             time.sleep(0.5)
     return f"more than {timeout_s:.0f} s (never, within the wait)"
+
+
+def test_a_store_told_not_to_create_opens_only_what_exists(
+    settings: Settings, service: SearchService
+) -> None:
+    missing = with_collection(settings, f"absent_{uuid.uuid4().hex[:12]}")
+    store = MilvusVectorStore(settings=missing, dimension=None, create_missing=False)
+    try:
+        store.connect()
+        assert store.exists() is False
+        assert store.exists() is False, "asking must not create the collection"
+    finally:
+        store.close()
+
+    existing = MilvusVectorStore(settings=settings, dimension=None, create_missing=False)
+    try:
+        existing.connect()
+        assert existing.exists() is True
+        assert existing.count(strong=True) == service.store.count(strong=True)
+    finally:
+        existing.close()
+
+
+def test_creating_a_collection_needs_its_dimension(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="dimension"):
+        MilvusVectorStore(settings=settings, dimension=None)
