@@ -4,10 +4,12 @@ Design choices, each for a failure seen in the Milvus Bootcamp servers (FACTS.md
 
 * The collection is created if missing and **loaded on every start**, and loaded again
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.
-* Every call carries a timeout (``Settings.milvus_timeout_s``) and every pymilvus or gRPC
-  failure becomes :class:`~shared.errors.BackendUnavailable`, which both apps answer with a
-  fast 503. The client is dropped on failure and rebuilt on the next call, so the apps
-  recover by themselves when Milvus comes back.
+* Every call carries a timeout (``Settings.milvus_timeout_s``) and every connection, timeout
+  or server failure becomes :class:`~shared.errors.BackendUnavailable`, which both apps
+  answer with a fast 503. The client is dropped on failure and rebuilt on the next call, so
+  the apps recover by themselves when Milvus comes back. A request Milvus refuses as
+  malformed (:func:`is_malformed_request`) is our bug, not an outage: it propagates as it is
+  and the apps answer 500 and log it, so it is seen and fixed rather than retried.
 * Filters are built only from validated values and quoted by
   :func:`shared.documents.tag_filter`; no user text is spliced raw into an expression.
 * Consistency, measured on Milvus 2.3: Bounded (the default) hides fresh rows for seconds;
@@ -50,6 +52,11 @@ _TITLE_BYTES = 1024
 _TEXT_BYTES = 65_535
 _TAG_BYTES = 256
 _OUTPUT_FIELDS = ["id", "title", "text", "tags", "created_at"]
+# How Milvus 2.3 and pymilvus 3 word a refused request, measured: a bad filter answers
+# code 65535 "cannot parse expression: ...", a top_k out of range 65535 "topk [N] is
+# invalid". A timeout answers the same code 65535 ("Retry timeout: ..."), so the code alone
+# cannot tell them apart; the wording can.
+_MALFORMED_MARKERS = ("cannot parse expression", "is invalid", "invalid parameter")
 
 
 class VectorStore(Protocol):
@@ -152,17 +159,25 @@ class MilvusVectorStore:
         )
 
     def _call(self, what: str, operation: Callable[[Any], T]) -> T:
-        """Run ``operation(client)``; any failure becomes BackendUnavailable, fast."""
+        """Run ``operation(client)``; an outage becomes BackendUnavailable, fast.
+
+        Only the operation's own refusals can be malformed requests: any failure to connect
+        (a bad URI included) is an outage of the backend as the apps see it.
+        """
+        connected = False
         try:
             with self._lock:
                 if self._client is None:
                     # Inside a request, wait no longer than one call's timeout (a fast 503).
                     self._client = self._connect(load_wait_s=self._timeout)
                 client = self._client
+            connected = True
             return operation(client)
         except BackendUnavailable:
             raise
         except Exception as exc:
+            if connected and is_malformed_request(exc):
+                raise  # our bug, not an outage: the apps log it and answer 500
             if "not loaded" in str(exc).lower() and self._client is not None:
                 # Milvus restarted without restoring the Loaded state (milvus-lite does
                 # this): load again and retry once.
@@ -331,6 +346,20 @@ class MilvusVectorStore:
     def flush(self) -> None:
         """Seal what was written (after a bulk load), so searches no longer scan a memtable."""
         self._call("flush", lambda client: client.flush(self._collection, timeout=60.0))
+
+
+def is_malformed_request(exc: BaseException) -> bool:
+    """Whether Milvus (or pymilvus, before sending) refused the request itself as invalid.
+
+    Such a request fails the same way on every retry and on every Milvus, so answering 503
+    ("try again shortly") would hide a bug behind an outage.
+    """
+    from pymilvus.exceptions import DataNotMatchException, DataTypeNotMatchException, ParamError
+
+    if isinstance(exc, ParamError | DataNotMatchException | DataTypeNotMatchException):
+        return True
+    message = str(exc).lower()
+    return any(marker in message for marker in _MALFORMED_MARKERS)
 
 
 def _load_and_wait(client: Any, collection: str, *, wait_s: float) -> None:

@@ -13,7 +13,7 @@ from shared.errors import BackendUnavailable
 from shared.jobs import JobRegistry
 from shared.milvus_server import start_server, stop_server
 from shared.service import SearchService
-from shared.vector_store import MilvusVectorStore
+from shared.vector_store import MilvusVectorStore, is_malformed_request
 
 HOSTILE_TAGS = [
     '"',
@@ -189,3 +189,31 @@ def test_a_store_told_not_to_create_opens_only_what_exists(
 def test_creating_a_collection_needs_its_dimension(settings: Settings) -> None:
     with pytest.raises(ValueError, match="dimension"):
         MilvusVectorStore(settings=settings, dimension=None)
+
+
+def test_a_request_milvus_refuses_as_malformed_is_a_bug_not_an_outage(
+    service: SearchService,
+) -> None:
+    # The apps cap top_k at 100; past Milvus's own cap (16384) the request itself is wrong.
+    doc = NewDocument(id=unique("malformed"), text="Owls hunt at night by sound alone.")
+    add(service, doc)
+    vector = service.embedder.encode([doc.text])[0].tolist()
+    with pytest.raises(Exception, match="invalid") as raised:
+        service.store.search(vector, top_k=100_000, tags=None)
+    assert not isinstance(raised.value, BackendUnavailable)
+    assert is_malformed_request(raised.value)
+    # The connection was not thrown away as if Milvus were down.
+    assert service.store.search(vector, top_k=1, tags=None)[0].id == doc.id
+
+
+def test_timeouts_and_refused_connections_are_outages_not_malformed_requests() -> None:
+    # Messages as pymilvus 3 words them against Milvus 2.3 (measured); same code 65535
+    # for the timeout as for a malformed filter.
+    from pymilvus.exceptions import MilvusException
+
+    timeout = MilvusException(65535, "[query] Retry timeout: 2s, message=proxy TaskCondition")
+    refused = MilvusException(2, "Fail connecting to server on 127.0.0.1:1, server unavailable")
+    bad_filter = MilvusException(65535, "cannot parse expression: tags bogus ((")
+    assert not is_malformed_request(timeout)
+    assert not is_malformed_request(refused)
+    assert is_malformed_request(bad_filter)
