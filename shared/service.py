@@ -102,9 +102,17 @@ class SearchService:
         cached = self.cached_health()
         if cached is not None:
             return cached
+        try:
+            documents = self.store.count()
+        except BackendUnavailable as exc:
+            # The client asked for a health check, not a count: say so in its words.
+            raise BackendUnavailable(
+                "Milvus did not answer the health check in time or is unreachable; "
+                "try again shortly"
+            ) from exc
         body = {
             "status": "ok",
-            "documents": self.store.count(),
+            "documents": documents,
             "model": self.embedder.name,
             "milvus": self.store.describe(),
         }

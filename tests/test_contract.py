@@ -955,7 +955,7 @@ def test_health_answers_503_when_milvus_is_unreachable(unreachable_client: AppCl
     assert reply.status_code == 503
     assert reply.json() == {
         "status": "unavailable",
-        **unavailable("count"),
+        **unavailable("health check"),
         "model": "all-MiniLM-L6-v2",
     }
 
