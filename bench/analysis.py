@@ -10,6 +10,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from bench.memory import MemoryGrowth, memory_growth
+from bench.profiles import PROFILES
 from bench.results import IN_PROCESS, BenchResults, RunResult, ServerConfig
 from bench.stats import (
     Interval,
@@ -20,12 +22,14 @@ from bench.stats import (
 
 __all__ = [
     "Aggregate", "Ratio", "Decomposition", "aggregate", "headline_ratios", "decompose",
-    "split_gap", "find_config", "ingest_effect", "IngestEffect",
+    "split_gap", "find_config", "ingest_effect", "IngestEffect", "SoakCheck", "soak_checks",
 ]
 
 USUAL = {"flask": "gunicorn-gthread", "fastapi": "uvicorn",
          "floor-wsgi": "gunicorn-gthread", "floor-asgi": "uvicorn"}
 SAME = "granian"
+# The steps a soak is judged on: its long runs of the mixed scenario, one per twin.
+SOAK_SCENARIOS = tuple(PROFILES["soak"].compare)
 
 
 @dataclass
@@ -261,6 +265,44 @@ def ingest_effect(run: RunResult) -> IngestEffect | None:
                         f"{ends[0].get('status')}: {ends[0].get('processed')} rows stored, "
                         f"{ends[0].get('failed')} refused" if ends else
                         "not finished within the run")
+
+
+@dataclass
+class SoakCheck:
+    """One twin's soak step against its targets: memory growth < 10 %, no failed request."""
+
+    run: RunResult
+    memory: MemoryGrowth | None  # None: no memory was sampled (results from older code)
+
+    @property
+    def config(self) -> str:
+        return self.run.step.config
+
+    @property
+    def memory_ok(self) -> bool | None:
+        return None if self.memory is None else self.memory.meets_target
+
+    @property
+    def failures_ok(self) -> bool:
+        return self.run.failures == 0
+
+    @property
+    def passed(self) -> bool | None:
+        """False when a target is missed, None when memory could not be judged."""
+        if self.memory_ok is False or not self.failures_ok:
+            return False
+        return self.memory_ok
+
+
+def soak_checks(results: BenchResults) -> list[SoakCheck]:
+    """The soak profile's verdicts, one per soaked twin; empty for the other profiles."""
+    if results.profile != "soak":
+        return []
+    return [
+        SoakCheck(run, memory_growth(run.memory, run.step.duration_s) if run.memory else None)
+        for run in results.runs
+        if run.step.scenario in SOAK_SCENARIOS
+    ]
 
 
 def config_by_label(results: BenchResults) -> dict[str, ServerConfig]:

@@ -2,9 +2,10 @@
 
 Order of a run: CPU plan and pinning -> environment record -> Milvus + corpus -> request
 pool -> every configuration started and healthy -> steps (compare, sweep, open, single),
-each a Locust run (or an in-process measurement) summarised from its raw samples ->
-results.json -> report. Whatever happens (error, Ctrl-C, SIGTERM), every process started
-here is stopped and every CPU-quota group removed, in ``finally`` blocks.
+each a Locust run (or an in-process measurement) summarised from its raw samples, with
+the configuration's memory sampled throughout (``bench.memory``) -> results.json -> report.
+Whatever happens (error, Ctrl-C, SIGTERM), every process started here is stopped and every
+CPU-quota group removed, in ``finally`` blocks.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bench.cpu import CpuPlan, pin_current, plan_cpus
 from bench.envinfo import collect_environment
 from bench.loadgen import run_locust
 from bench.measure import summarize_run
+from bench.memory import MemorySampler, sample_interval_s
 from bench.pools import build_pool, load_pool, save_pool
 from bench.procs import http_json
 from bench.profiles import (
@@ -207,32 +209,34 @@ class Runner:
         generator_total = 0.0
         notes: list[str] = []
         generator_cpu = math.nan
-        if target.port == 0:
-            server_cpu = target.run_in_process(step.users, run_time, samples_dir)
-        else:
-            server_before = process_tree_cpu_s(target.child.pid)
-            processes = self.cpus.generator_processes if step.users >= 4 else 1
-            env = {
-                **os.environ, "TWINBENCH_BENCH_POOL": str(self.pool_path),
-                "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
-                # Each Locust process paces its own users: it gets its share of the rate.
-                "TWINBENCH_BENCH_RATE": str(step.rate / processes),
-                "TWINBENCH_BENCH_RUN_ID": short_id,
-                "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
-                "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
-                "PYTHONPATH": str(PROJECT_ROOT),
-            }
-            load = run_locust(
-                host=target.url, user_classes=SCENARIOS[step.scenario], users=step.users,
-                run_time_s=run_time, env=env, samples_dir=samples_dir,
-                log_path=self.out / "logs" / "locust.log", cpus=self.cpus.generator_cpus,
-                processes=processes,
-            )
-            server_cpu = process_tree_cpu_s(target.child.pid) - server_before
-            if load.returncode not in (0, None):
-                notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
-            sampler = load.sampler
-            generator_total = sampler.total_cpu_s()
+        memory = MemorySampler(target.child.pid, sample_interval_s(step.duration_s))
+        with memory:
+            if target.port == 0:
+                server_cpu = target.run_in_process(step.users, run_time, samples_dir)
+            else:
+                server_before = process_tree_cpu_s(target.child.pid)
+                processes = self.cpus.generator_processes if step.users >= 4 else 1
+                env = {
+                    **os.environ, "TWINBENCH_BENCH_POOL": str(self.pool_path),
+                    "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
+                    # Each Locust process paces its own users: it gets its share of the rate.
+                    "TWINBENCH_BENCH_RATE": str(step.rate / processes),
+                    "TWINBENCH_BENCH_RUN_ID": short_id,
+                    "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
+                    "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
+                    "PYTHONPATH": str(PROJECT_ROOT),
+                }
+                load = run_locust(
+                    host=target.url, user_classes=SCENARIOS[step.scenario], users=step.users,
+                    run_time_s=run_time, env=env, samples_dir=samples_dir,
+                    log_path=self.out / "logs" / "locust.log", cpus=self.cpus.generator_cpus,
+                    processes=processes,
+                )
+                server_cpu = process_tree_cpu_s(target.child.pid) - server_before
+                if load.returncode not in (0, None):
+                    notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
+                sampler = load.sampler
+                generator_total = sampler.total_cpu_s()
         samples = read_samples(samples_dir)
         if target.port and len(samples):
             begin = float(samples.start[0]) + step.warmup_s
@@ -255,6 +259,11 @@ class Runner:
             step, samples, run_id=run_id, generator_cpu=generator_cpu, server_cpu_s=server_cpu,
             idle_servers_cpu_s=idle, events=events, notes=notes,
         )
+        # Times relative to the measured window; with no request to place it, the window is
+        # taken to start one warm-up after the sampler did.
+        begin = result.started_at or (memory.samples[0][0] + step.warmup_s
+                                      if memory.samples else 0.0)
+        result.memory = memory.series(begin)
         _compress(samples_dir)
         self.runs.append(result)
         self.progress.finish(step, result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,9 +15,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bench.analysis import Aggregate  # noqa: E402
+from bench.memory import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
 
-__all__ = ["throughput_vs_users", "percentile_bars", "latency_cdf", "ingest_timeline"]
+__all__ = [
+    "throughput_vs_users", "percentile_bars", "latency_cdf", "ingest_timeline", "memory_over_time",
+]
 
 
 def _save(fig: Figure, path: Path) -> bytes:
@@ -107,4 +111,32 @@ def ingest_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:
         ax.set_xlabel("seconds since the measured window began")
         ax.set_ylabel("ms")
         ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def memory_over_time(
+    runs: Sequence[tuple[RunResult, float]], path: Path, metric: str
+) -> bytes | None:
+    """Each run's server memory, with its start figure plus the growth limit dotted.
+
+    ``runs`` pairs each run with its memory after the warm-up (bytes) as the report
+    computed it, so the dotted line is exactly the limit the verdict used.
+    """
+    chosen = [(r, start) for r, start in runs if r.memory is not None and r.memory.t_s]
+    if not chosen:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run, start in chosen:
+        assert run.memory is not None
+        line = ax.plot([t / 60 for t in run.memory.t_s],
+                       [b / 2**20 for b in run.memory.mem_bytes], label=run.step.config)
+        if not math.isnan(start):
+            ax.axhline(start * (1 + GROWTH_LIMIT) / 2**20, color=line[0].get_color(),
+                       linestyle=":", linewidth=1)
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("minutes since the warm-up ended (dashed)")
+    ax.set_ylabel(f"{metric.upper()}, MiB (whole process tree)")
+    ax.set_title(f"server memory; dotted = {GROWTH_LIMIT:.0%} above the start (the limit)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -16,17 +16,21 @@ from typing import Any
 from bench import plots
 from bench.analysis import (
     Decomposition,
+    SoakCheck,
     aggregate,
     decompose,
     generator_check,
     headline_ratios,
     ingest_effect,
+    soak_checks,
     spread_check,
 )
 from bench.claims import evaluate_claims
 from bench.devcost import count_devcost
 from bench.measure import GENERATOR_CPU_LIMIT
-from bench.results import BenchResults, read_results
+from bench.memory import GROWTH_LIMIT, memory_growth
+from bench.profiles import PROFILES
+from bench.results import BenchResults, RunResult, read_results
 from bench.stats import Interval
 
 __all__ = ["write_report", "ReportPaths", "build_blocks"]
@@ -192,6 +196,90 @@ def _open_table(results: BenchResults) -> tuple[list[str], list[list[str]]]:
              "intended-time p50", "intended-time p99", "errors", "valid"], rows)
 
 
+def _mib(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value / 2**20:,.1f} MiB"
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "pass", False: "**fail**", None: "– (not measured)"}[ok]
+
+
+def _soak_misses(check: SoakCheck) -> list[str]:
+    misses = []
+    if check.memory_ok is False and check.memory is not None:
+        misses.append(f"memory grew {check.memory.growth:+.1%} after the warm-up (target "
+                      f"< {GROWTH_LIMIT:.0%})")
+    elif check.memory_ok is None:
+        misses.append("memory growth could not be judged (fewer than 2 samples)")
+    if not check.failures_ok:
+        misses.append(f"{check.run.failures:,} of {check.run.requests:,} requests failed "
+                      f"({', '.join(f'{n}: {c}' for n, c in check.run.failures_by_name.items())})"
+                      "; target 0")
+    return misses
+
+
+def _soak_blocks(checks: list[SoakCheck], plot_dir: Path) -> list[Block]:
+    """The soak's table, verdict and memory plot: what a long run did to each twin."""
+    rows = []
+    for c in checks:
+        m = c.memory
+        rows.append([
+            c.config, f"{c.run.step.duration_s / 60:.1f} min", f"{c.run.requests:,}",
+            str(c.run.failures), _mib(m.start_bytes) if m else "–",
+            _mib(m.end_bytes) if m else "–",
+            f"{m.growth:+.1%}" if m and not math.isnan(m.growth) else "–",
+            _verdict(c.memory_ok), _verdict(c.failures_ok), _verdict(c.passed),
+        ])
+    metrics = sorted({c.run.memory.metric for c in checks if c.run.memory})
+    metric = "/".join(metrics).upper() or "PSS"
+    intervals = sorted({c.run.memory.interval_s for c in checks if c.run.memory})
+    edges = sorted({c.memory.edge for c in checks if c.memory and c.memory.edge})
+    failing = [(c, _soak_misses(c)) for c in checks if c.passed is not True]
+    verdict = ("**pass**: every twin stayed within both targets" if not failing else
+               "**fail**: " + "; ".join(f"{c.config}: {', '.join(why)}" for c, why in failing))
+    blocks: list[Block] = [
+        ("h2", "Soak: memory and failures over a long run"),
+        ("table", ["server", "measured", "requests", "failed requests",
+                   f"{metric} after warm-up", f"{metric} at end", "growth",
+                   f"growth < {GROWTH_LIMIT:.0%}", "no failed request", "verdict"], rows),
+        ("p", f"Soak verdict: {verdict}."),
+        ("p", f"Memory is the {metric} of the server's whole process tree (master and "
+              "workers), sampled every " + "/".join(f"{i:g}" for i in intervals)
+              + " s with psutil while the step ran; "
+              + ("PSS splits each page a forked worker shares with its master between them, "
+                 "so the sum is not inflated the way summed RSS would be. " if metric == "PSS"
+                 else "PSS was not readable, so pages a forked worker shares with its master "
+                 "count once per process. ")
+              + "'After warm-up' and 'at end' are the medians of the first and last "
+              + "/".join(map(str, edges)) + " samples of the measured window, so one sample "
+              "taken mid-batch sets neither; growth = (end - start) / start. Failed requests "
+              "are those of the measured window that Locust counted as failed: a wrong status "
+              "or body, a timeout or a connection error."),
+    ]
+    planned = PROFILES["soak"].duration_s
+    short = [c for c in checks if c.run.step.duration_s < planned]
+    if short:
+        blocks.append(("p", f"Note: this soak measured {short[0].run.step.duration_s / 60:.1f} "
+                            f"min per twin, not the profile's {planned / 60:.0f}: a leak slower "
+                            "than that would not show."))
+    png = plots.memory_over_time(
+        [(c.run, c.memory.start_bytes if c.memory else math.nan) for c in checks],
+        plot_dir / "soak-memory.png", metric.lower())
+    if png is not None:
+        blocks.append(("img", "Server memory over the soak", "plots/soak-memory", png))
+    return blocks
+
+
+def _memory_cell(run: RunResult) -> str:
+    if run.memory is None:
+        return "–"
+    m = memory_growth(run.memory, run.step.duration_s)
+    if math.isnan(m.growth):
+        return "–"
+    return (f"{m.start_bytes / 2**20:,.0f} → {m.end_bytes / 2**20:,.0f} "
+            f"({m.growth:+.1%})")
+
+
 def _env_rows(results: BenchResults) -> list[list[str]]:
     env = results.environment
     plan = env.get("cpu_plan", {})
@@ -242,11 +330,22 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     shared = results.environment.get("milvus", {}).get("shared_milvus")
     if shared:
         blocks.append(("p", f"Note: {shared}."))
+    plot_dir = out / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    # A soak exists to answer its two targets: they come first.
+    checks = soak_checks(results)
+    if checks:
+        blocks += _soak_blocks(checks, plot_dir)
     headers, rows, misses = _headline(results)
     blocks += [("h2", "Headline ratios"), ("table", headers, rows)]
     blocks += [("p", f"Target missed — {m}") for m in misses]
-    text = "\n".join(f"  {r[0]}: {r[1]} (target {r[3]}, met: {r[4]})".replace("**", "")
-                     for r in rows)
+    text = "\n".join(
+        [f"  soak {c.config}: memory "
+         + (f"{c.memory.growth:+.1%}" if c.memory and not math.isnan(c.memory.growth) else "–")
+         + f" (target < {GROWTH_LIMIT:.0%}, {_verdict(c.memory_ok)}), failed requests "
+         f"{c.run.failures} (target 0, {_verdict(c.failures_ok)})" for c in checks]
+        + [f"  {r[0]}: {r[1]} (target {r[3]}, met: {r[4]})" for r in rows]
+    ).replace("**", "")
     claims = evaluate_claims(results, cost)
     blocks += [("h2", "The claims, checked"), ("table", ["topic", "claim", "verdict",
                                                          "evidence"],
@@ -270,8 +369,6 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
             "job status"], [[e.config, _f(e.p50_before), _f(e.p99_before), _f(e.p50_during),
                              _f(e.p99_during), _f(e.ingest_s), e.status] for e in effects])]
     blocks.append(("h2", "Figures"))
-    plot_dir = out / "plots"
-    plot_dir.mkdir(exist_ok=True)
     figures = [
         ("Throughput against concurrency: text search", plots.throughput_vs_users(
             aggs, "search_text", plot_dir / "throughput-search_text.png")),
@@ -298,18 +395,20 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
           + " ".join(c.argv[1:])] for c in results.configs])]
     blocks += [("h2", "Every run"), ("table", [
         "run", "scenario", "config", "load", "repeat", "req/s", "p99 ms", "errors",
-        "gen CPU %", "valid / why not"],
+        "gen CPU %", "server memory MiB (growth)", "valid / why not"],
         [[r.run_id, r.step.scenario, r.step.config,
           f"{r.step.rate:g} req/s" if r.step.rate else f"{r.step.users} users",
           str(r.step.repeat + 1), _f(r.throughput_rps), _f(r.latency.p99, 2),
-          f"{r.failures}/{r.requests}", _f(r.generator_cpu * 100, 0),
+          f"{r.failures}/{r.requests}", _f(r.generator_cpu * 100, 0), _memory_cell(r),
           ("yes" if r.valid else "no: " + "; ".join(r.invalid_reasons))
           + "".join(f" ({n})" for n in r.notes)] for r in results.runs])]
     blocks += [("h2", "Method"), ("p", (
         "Percentiles are nearest-rank over every request of the measured window (raw samples "
         "kept in raw/, gzipped), never Locust's rounded statistics. Medians over repeats carry "
         "a distribution-free order-statistic interval with its real coverage; ratios carry a "
-        "seeded percentile-bootstrap 95 % interval. A run whose busiest load-generator "
+        "seeded percentile-bootstrap 95 % interval. Each server's memory (the PSS of its "
+        "whole process tree) is sampled throughout every step; 'Every run' shows it at the "
+        "start and end of the measured window. A run whose busiest load-generator "
         "process passed 80 % of a core, or with more than 1 % errors, is invalid and excluded. "
         "Servers and Milvus run on their own CPUs, the generator on the others; every server "
         "gets the same CPU quota when one is set. Development cost counts lines by the rules "

@@ -15,8 +15,8 @@ from typing import Any
 from bench.stats import LatencySummary
 
 __all__ = [
-    "ServerConfig", "Step", "RunResult", "BenchResults", "write_results", "read_results",
-    "IN_PROCESS",
+    "ServerConfig", "Step", "MemorySeries", "RunResult", "BenchResults", "write_results",
+    "read_results", "IN_PROCESS",
 ]
 
 # The label of the in-process floor (the core called directly, no HTTP).
@@ -61,6 +61,16 @@ class Step:
 
 
 @dataclasses.dataclass
+class MemorySeries:
+    """The server's memory during one step, sampled by ``bench.memory.MemorySampler``."""
+
+    metric: str  # "pss" (the whole process tree's PSS) or "rss" where smaps was unreadable
+    interval_s: float
+    t_s: list[float]  # seconds since the measured window began (negative: warm-up)
+    mem_bytes: list[int]
+
+
+@dataclasses.dataclass
 class RunResult:
     """What one step measured, from its raw samples (warm-up excluded)."""
 
@@ -83,6 +93,7 @@ class RunResult:
     timeline: list[dict[str, float]]  # per 0.5 s: t, count, p50, p99 (ms)
     events: list[dict[str, Any]]
     notes: list[str] = dataclasses.field(default_factory=list)
+    memory: MemorySeries | None = None  # None in results written before it was sampled
 
 
 @dataclasses.dataclass
@@ -136,6 +147,8 @@ def _run(data: dict[str, Any]) -> RunResult:
                  "idle_servers_cpu_s"):
         fields[name] = _num(data.get(name))
     fields["cdf_ms"] = [_num(v) for v in data.get("cdf_ms", [])]
+    memory = data.get("memory")
+    fields["memory"] = MemorySeries(**memory) if memory else None
     return RunResult(**fields)
 
 
