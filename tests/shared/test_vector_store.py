@@ -217,3 +217,12 @@ def test_timeouts_and_refused_connections_are_outages_not_malformed_requests() -
     assert not is_malformed_request(timeout)
     assert not is_malformed_request(refused)
     assert is_malformed_request(bad_filter)
+
+
+def test_pymilvus_does_not_log_a_traceback_per_failed_rpc() -> None:
+    # pymilvus sets its loggers up when first imported; the core must quiet them after that.
+    import logging
+
+    import pymilvus.decorators
+
+    assert not pymilvus.decorators.LOGGER.isEnabledFor(logging.ERROR)
