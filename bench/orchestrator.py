@@ -1,7 +1,8 @@
 """``python -m bench run``: start everything, run every step, record, stop everything.
 
-Order of a run: CPU plan and pinning -> environment record -> Milvus + corpus -> request
-pool -> every configuration started and healthy -> steps (compare, sweep, open, single),
+Order of a run: CPU plan and pinning -> request pool -> Milvus -> every configuration
+started (their models load while the corpus is checked) -> environment record -> every
+configuration healthy -> steps (compare, sweep, open, single),
 each a Locust run (or an in-process measurement) summarised from its raw samples, with
 the configuration's memory sampled throughout (``bench.memory``) -> results.json -> report.
 Whatever happens (error, Ctrl-C, SIGTERM), every process started here is stopped and every
@@ -52,7 +53,7 @@ from bench.profiles import (
 from bench.results import BenchResults, RunResult, ServerConfig, Step, write_results
 from bench.samples import read_samples
 from bench.servers import Running, confine, probe_twin, process_tree_cpu_s, start_config, wait_ready
-from shared.config import PROJECT_ROOT
+from shared.config import PROJECT_ROOT, Settings
 from shared.milvus_server import free_port
 
 __all__ = ["RunOptions", "run_bench"]
@@ -288,19 +289,23 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _start_all(plans: list[ConfigPlan], *, cpus: CpuPlan, env: dict[str, str],
-               pool_path: Path, logs: Path, running: dict[str, Running],
-               notes: list[str]) -> None:
+def _spawn_all(plans: list[ConfigPlan], *, cpus: CpuPlan, env: dict[str, str],
+               pool_path: Path, logs: Path, running: dict[str, Running]) -> None:
+    """Start every configuration; they load their models side by side, not yet waited for."""
     for plan in plans:
         running[plan.label] = start_config(plan, cpus=cpus, env=env, pool_path=pool_path,
                                            logs=logs)
-    # They load their models side by side; wait for each, dropping any that fail.
+
+
+def _wait_all(running: dict[str, Running], notes: list[str]) -> None:
+    """Wait for each configuration to be ready, then confine it; drop any that fail."""
+    began = time.monotonic()
     for label in list(running):
-        began = time.monotonic()
         try:
             wait_ready(running[label])
             confine(running[label])
-            print(f"  ready: {label} ({time.monotonic() - began:.1f} s)", file=sys.stderr)
+            print(f"  ready: {label} ({time.monotonic() - began:.1f} s after the wait began)",
+                  file=sys.stderr)
         except RuntimeError as exc:
             notes.append(f"{label} did not start and was skipped: {str(exc)[:600]}")
             print(f"  FAILED: {label}: {str(exc)[:300]}", file=sys.stderr)
@@ -328,19 +333,24 @@ def run_bench(options: RunOptions) -> Path:
         print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
         print(f"  server CPUs {cpus.server_cpus}, generator CPUs {cpus.generator_cpus}, "
               f"server quota {cpus.server_quota_cores or 'none'} core", file=sys.stderr)
-        with bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus) as (settings,
-                                                                                milvus):
+        pool_path = _pool_path(out)
+        pool = load_pool(pool_path)
+        pool_info = {"seed": pool.seed, "source": pool.source, "queries": len(pool.queries),
+                     "vector_source": pool.vector_source, "documents": len(pool.documents),
+                     "file": "pool.json"}
+
+        def spawn(settings: Settings) -> None:
+            # As soon as Milvus answers: the models load while Milvus replays its log.
+            _spawn_all(plans, cpus=cpus, env=server_env(settings), pool_path=pool_path,
+                       logs=out / "logs", running=running)
+
+        with bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus,
+                          on_started=spawn) as (settings, milvus):
             print(f"  milvus ready: {milvus}", file=sys.stderr)
             environment = collect_environment(cpus, settings.model_dump_public())
             environment["milvus"] = milvus
             environment["profile"] = asdict(profile)
-            pool_path = _pool_path(out)
-            pool = load_pool(pool_path)
-            pool_info = {"seed": pool.seed, "source": pool.source, "queries": len(pool.queries),
-                         "vector_source": pool.vector_source, "documents": len(pool.documents),
-                         "file": "pool.json"}
-            _start_all(plans, cpus=cpus, env=server_env(settings), pool_path=pool_path,
-                       logs=out / "logs", running=running, notes=notes)
+            _wait_all(running, notes)
             recorded = [r.config for r in running.values()]
             environment["probes"] = {label: probe_twin(r.url) for label, r in running.items()
                                      if r.config.role == "twin"}

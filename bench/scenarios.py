@@ -245,7 +245,8 @@ class MixedUser(BenchUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.mine: deque[str] = deque(maxlen=20)
+        self.mine: deque[str] = deque(maxlen=20)  # reads pick among the latest writes
+        self.written: list[str] = []  # every write, so on_stop can remove them all
 
     @task(12)
     def text(self) -> None:
@@ -276,10 +277,12 @@ class MixedUser(BenchUser):
             if response.status_code != 201:
                 return _fail(response, "create did not answer 201")
         self.mine.append(doc["id"])
+        self.written.append(doc["id"])
 
     def on_stop(self) -> None:
-        # Leave the collection as we found it; these requests fall after the measured window.
-        for doc_id in self.mine:
+        # Leave the collection as we found it (the next run searches the same corpus); these
+        # requests fall after the measured window.
+        for doc_id in self.written:
             self.client.delete(f"/documents/{doc_id}", name="cleanup")
 
 
