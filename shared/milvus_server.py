@@ -49,10 +49,15 @@ START_TIMEOUT_S = 120.0
 # Milvus standalone needs a few seconds to deregister its etcd sessions; killing it sooner
 # makes the next start wait for those sessions to expire (54 s measured).
 STOP_GRACE_S = 20.0
+START_ATTEMPTS = 3
 
 
 class MilvusStartError(RuntimeError):
     """The embedded Milvus could not be started (port busy, binary failed, timed out)."""
+
+
+class MilvusExitedEarly(MilvusStartError):
+    """The Milvus process exited before it served (a panic, for instance)."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], port: int, log_file: Path
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise MilvusStartError(
+            raise MilvusExitedEarly(
                 f"Milvus exited with code {proc.returncode} while starting:\n{tail}"
             )
         if _tcp_answers(port):
@@ -251,9 +256,33 @@ def start_server(
     else:
         raise MilvusStartError(f"unknown Milvus backend {backend!r}; use 'milvus' or 'milvus-lite'")
 
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            state = _launch(argv, env, cwd, backend=backend, port=port, data_dir=data_dir)
+            break
+        except MilvusExitedEarly as exc:
+            if attempt == START_ATTEMPTS:
+                raise
+            # Seen once in CI, under load, right after a stop: Milvus 2.3 panicked while it
+            # registered its components (etcd "leader changed", then a stale session's
+            # compare-and-swap failed). A panic at start is worth another try, after a pause
+            # that lets etcd settle; a timeout or a busy port is not.
+            first_line = str(exc).splitlines()[0]
+            print(
+                f"{first_line}; starting it again ({attempt + 1}/{START_ATTEMPTS})", file=sys.stderr
+            )
+            time.sleep(2.0 * attempt)
+    _state_file(data_dir).write_text(json.dumps(asdict(state), indent=2))
+    return state
+
+
+def _launch(
+    argv: list[str], env: dict[str, str], cwd: Path, *, backend: str, port: int, data_dir: Path
+) -> MilvusProcess:
+    """Spawn the server in its own session and wait until it serves; stop it on failure."""
     log_file = data_dir / "server.log"
     with open(log_file, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv built above
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv built by the caller
             argv,
             cwd=cwd,
             env=env,
@@ -262,7 +291,12 @@ def start_server(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    state = MilvusProcess(
+    try:
+        _wait_until_serving(proc, port, log_file)
+    except BaseException:
+        _terminate(proc.pid)
+        raise
+    return MilvusProcess(
         backend=backend,
         pid=proc.pid,
         port=port,
@@ -270,13 +304,6 @@ def start_server(
         started_at=time.time(),
         log_file=str(log_file),
     )
-    try:
-        _wait_until_serving(proc, port, log_file)
-    except BaseException:
-        _terminate(proc.pid)
-        raise
-    _state_file(data_dir).write_text(json.dumps(asdict(state), indent=2))
-    return state
 
 
 def _terminate(pid: int, grace_s: float = STOP_GRACE_S) -> None:

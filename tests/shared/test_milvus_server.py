@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
+from shared import milvus_server
 from shared.config import Settings, get_settings
 from shared.milvus_server import (
+    START_ATTEMPTS,
+    MilvusExitedEarly,
     MilvusStartError,
     free_port,
     server_status,
@@ -59,3 +65,21 @@ def test_a_second_embedded_server_starts_beside_the_first(
     finally:
         stop_server(second, grace_s=10)
     assert server_status(second)["running"] is False
+
+
+def test_a_server_that_dies_while_starting_is_started_again_then_reported(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: a "binary" that records each launch and exits at once, as a Milvus
+    # that panics during start does. Each start is retried, then the error names the exit.
+    data = tmp_path_factory.mktemp("dies")
+    launches = data / "launches"
+    dies = [sys.executable, "-c", f"open({str(launches)!r}, 'a').write('x'); raise SystemExit(6)"]
+    monkeypatch.setattr(
+        milvus_server, "_milvus_command", lambda data_dir, port: (dies, dict(os.environ), data)
+    )
+    settings = get_settings(data_dir=data, milvus_port=free_port())
+    with pytest.raises(MilvusExitedEarly, match="exited with code 6 while starting"):
+        start_server(settings)
+    assert launches.read_text() == "x" * START_ATTEMPTS
+    assert server_status(settings)["running"] is False
