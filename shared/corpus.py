@@ -207,11 +207,19 @@ def ensure_corpus_loaded(settings: Settings | None = None) -> int:
     from shared.vector_store import MilvusVectorStore
 
     settings = settings or get_settings()
-    # No model needed to ask: the store opens the collection only if it exists.
-    store = MilvusVectorStore(settings=settings, dimension=None, create_missing=False)
+    # No model needed to ask: the store opens the collection only if it exists. A patient
+    # timeout: this runs while servers load their models beside it on a small machine.
+    patient = settings.model_copy(update={"milvus_timeout_s": max(settings.milvus_timeout_s, 30)})
+    store = MilvusVectorStore(settings=patient, dimension=None, create_missing=False)
     try:
         store.connect()
-        present = store.count(strong=True) if store.exists() else 0
+        present = 0
+        if store.exists():
+            # A starting server may have created it after connect() looked: connect again,
+            # so that it is loaded and caught up before it is counted.
+            store.close()
+            store.connect()
+            present = store.count(strong=True)
     finally:
         store.close()
     if present >= MIN_DOCS:

@@ -30,6 +30,7 @@ scans every row and its latency grows with the corpus. It is a setting (``index_
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,7 +43,7 @@ from shared.documents import Document, NewDocument, SearchHit, tag_filter
 from shared.embedder import Vectors
 from shared.errors import BackendUnavailable
 
-__all__ = ["VectorStore", "MilvusVectorStore"]
+__all__ = ["VectorStore", "MilvusVectorStore", "is_malformed_request"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,11 +53,18 @@ _TITLE_BYTES = 1024
 _TEXT_BYTES = 65_535
 _TAG_BYTES = 256
 _OUTPUT_FIELDS = ["id", "title", "text", "tags", "created_at"]
-# How Milvus 2.3 and pymilvus 3 word a refused request, measured: a bad filter answers
-# code 65535 "cannot parse expression: ...", a top_k out of range 65535 "topk [N] is
-# invalid". A timeout answers the same code 65535 ("Retry timeout: ..."), so the code alone
-# cannot tell them apart; the wording can.
-_MALFORMED_MARKERS = ("cannot parse expression", "is invalid", "invalid parameter")
+# How Milvus 2.3 words a request it refuses, measured: a bad filter answers code 65535
+# "cannot parse expression: ...", a top_k out of range 65535 "topk [N] is invalid". A
+# timeout answers the same code 65535 ("Retry timeout: ..."), so the code alone cannot tell
+# them apart; these exact phrases can. Newer Milvus servers also flag input errors
+# themselves (``is_input_error``), which is read first.
+_MALFORMED_PATTERNS = (
+    re.compile(r"cannot parse expression"),
+    re.compile(r"topk \[\d+\] is invalid"),
+)
+_LIKE_SAFE = re.compile(r"[A-Za-z0-9.-]+")
+# pymilvus's code for a connection it could not make (or remake inside a call).
+_CONNECT_FAILED = 2
 
 
 class VectorStore(Protocol):
@@ -66,7 +74,7 @@ class VectorStore(Protocol):
     def get(self, doc_id: str) -> Document | None: ...
     def delete(self, doc_id: str) -> bool: ...
     def wait_visible(self) -> None: ...
-    def count(self, *, strong: bool = False) -> int: ...
+    def count(self, *, strong: bool = False, what: str = "count") -> int: ...
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None
     ) -> list[SearchHit]: ...
@@ -291,6 +299,34 @@ class MilvusVectorStore:
         )
         return True
 
+    def delete_id_prefix(self, prefix: str) -> int:
+        """Delete every document whose id starts with ``prefix``; returns how many there were.
+
+        For tidying up after a run that wrote documents of its own (the benchmark's). The
+        prefix may hold only letters, digits, '.' and '-': in a LIKE pattern '_' and '%'
+        are wildcards, and no other character can start an id.
+        """
+        if not _LIKE_SAFE.fullmatch(prefix):
+            raise ValueError(f"an id prefix may hold only [A-Za-z0-9.-], got {prefix!r}")
+        where = f'id like "{prefix}%"'
+        rows = self._call(
+            "count",
+            lambda client: client.query(
+                self._collection,
+                filter=where,
+                output_fields=["count(*)"],
+                timeout=self._timeout,
+                consistency_level="Strong",
+            ),
+        )
+        found = int(rows[0]["count(*)"]) if rows else 0
+        if found:
+            self._call(
+                "delete",
+                lambda client: client.delete(self._collection, filter=where, timeout=self._timeout),
+            )
+        return found
+
     def wait_visible(self) -> None:
         """Return once every write acknowledged so far is applied by the query nodes.
 
@@ -298,10 +334,13 @@ class MilvusVectorStore:
         """
         self.count(strong=True)
 
-    def count(self, *, strong: bool = False) -> int:
-        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms)."""
+    def count(self, *, strong: bool = False, what: str = "count") -> int:
+        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms).
+
+        ``what`` names the call in the 503 message, in the words of the caller's client.
+        """
         rows = self._call(
-            "count",
+            what,
             lambda client: client.query(
                 self._collection,
                 filter="",
@@ -352,14 +391,29 @@ def is_malformed_request(exc: BaseException) -> bool:
     """Whether Milvus (or pymilvus, before sending) refused the request itself as invalid.
 
     Such a request fails the same way on every retry and on every Milvus, so answering 503
-    ("try again shortly") would hide a bug behind an outage.
+    ("try again shortly") would hide a bug behind an outage. Anything that may be an outage
+    (a connection made or remade inside the call, a retriable error, a gRPC status) is not.
     """
-    from pymilvus.exceptions import DataNotMatchException, DataTypeNotMatchException, ParamError
+    import grpc
+    from pymilvus.exceptions import (
+        ConnectError,
+        DataNotMatchException,
+        DataTypeNotMatchException,
+        MilvusException,
+        MilvusUnavailableException,
+        ParamError,
+    )
 
+    if isinstance(exc, grpc.RpcError | ConnectError | MilvusUnavailableException):
+        return False
+    if isinstance(exc, MilvusException):
+        if exc.retriable or exc.code == _CONNECT_FAILED:
+            return False
+        if exc.is_input_error:
+            return True
     if isinstance(exc, ParamError | DataNotMatchException | DataTypeNotMatchException):
         return True
-    message = str(exc).lower()
-    return any(marker in message for marker in _MALFORMED_MARKERS)
+    return any(pattern.search(str(exc)) for pattern in _MALFORMED_PATTERNS)
 
 
 def _load_and_wait(client: Any, collection: str, *, wait_s: float) -> None:

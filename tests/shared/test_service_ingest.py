@@ -57,24 +57,25 @@ def test_a_failed_batch_reports_exactly_its_valid_rows_and_the_job_goes_on(
     ]
     rows[1] = {"id": f"{prefix}-2", "text": "   "}
     rows[2] = {"id": f"{prefix}-3", "text": POISON}
-    faulty_service.jobs.wait_idle()
-    job = faulty_service.submit_documents(rows)
-    faulty_service.jobs.wait_idle()
+    try:
+        faulty_service.jobs.wait_idle()
+        job = faulty_service.submit_documents(rows)
+        faulty_service.jobs.wait_idle()
 
-    record = faulty_service.ingest_status(job.job_id)
-    assert record is not None
-    assert record.status == "done", record
-    assert record.total == INGEST_BATCH + 5
-    assert record.processed == 5  # batch 2 only
-    assert record.failed == INGEST_BATCH  # all of batch 1: one invalid, the rest unstored
-    by_line = {error["line"]: error["reason"] for error in record.errors}
-    assert by_line[2] == "text is required and must not be blank"
-    unstored = sorted(line for line, reason in by_line.items() if "could not be" in reason)
-    shown = faulty_service.settings.max_reported_row_errors
-    assert unstored == [1, *range(3, INGEST_BATCH + 1)][: shown - 1]
+        record = faulty_service.ingest_status(job.job_id)
+        assert record is not None
+        assert record.status == "done", record
+        assert record.total == INGEST_BATCH + 5
+        assert record.processed == 5  # batch 2 only
+        assert record.failed == INGEST_BATCH  # all of batch 1: one invalid, the rest unstored
+        by_line = {error["line"]: error["reason"] for error in record.errors}
+        assert by_line[2] == "text is required and must not be blank"
+        unstored = sorted(line for line, reason in by_line.items() if "could not be" in reason)
+        shown = faulty_service.settings.max_reported_row_errors
+        assert unstored == [1, *range(3, INGEST_BATCH + 1)][: shown - 1]
 
-    store = faulty_service.store
-    assert store.get(f"{prefix}-1") is None
-    assert store.get(f"{prefix}-{INGEST_BATCH + 1}") is not None
-    for n in range(INGEST_BATCH + 1, INGEST_BATCH + 6):
-        store.delete(f"{prefix}-{n}")
+        store = faulty_service.store
+        assert store.get(f"{prefix}-1") is None
+        assert store.get(f"{prefix}-{INGEST_BATCH + 1}") is not None
+    finally:
+        faulty_service.store.delete_id_prefix(f"{prefix}-")

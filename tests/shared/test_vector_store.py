@@ -198,11 +198,13 @@ def test_a_request_milvus_refuses_as_malformed_is_a_bug_not_an_outage(
     doc = NewDocument(id=unique("malformed"), text="Owls hunt at night by sound alone.")
     add(service, doc)
     vector = service.embedder.encode([doc.text])[0].tolist()
+    connection = service.store._client
     with pytest.raises(Exception, match="invalid") as raised:
         service.store.search(vector, top_k=100_000, tags=None)
     assert not isinstance(raised.value, BackendUnavailable)
     assert is_malformed_request(raised.value)
     # The connection was not thrown away as if Milvus were down.
+    assert service.store._client is connection
     assert service.store.search(vector, top_k=1, tags=None)[0].id == doc.id
 
 
@@ -211,11 +213,24 @@ def test_timeouts_and_refused_connections_are_outages_not_malformed_requests() -
     # for the timeout as for a malformed filter.
     from pymilvus.exceptions import MilvusException
 
-    timeout = MilvusException(65535, "[query] Retry timeout: 2s, message=proxy TaskCondition")
-    refused = MilvusException(2, "Fail connecting to server on 127.0.0.1:1, server unavailable")
+    timeout = MilvusException(
+        65535, "[query] Retry timeout: 2s, message=proxy TaskCondition context Done"
+    )
+    refused = MilvusException(
+        2,
+        "Fail connecting to server on 127.0.0.1:1, illegal connection params or server unavailable",
+    )
+    # A server that says "retry" is believed over any wording; one that flags an input
+    # error (newer Milvus) is believed too.
+    retriable = MilvusException(65535, "cannot parse expression: replica moving", retriable=True)
+    flagged = MilvusException(1100, "field foo not exist", is_input_error=True)
     bad_filter = MilvusException(65535, "cannot parse expression: tags bogus ((")
+    top_k = MilvusException(65535, "topk [100000] is invalid, top k should be in range")
     assert not is_malformed_request(timeout)
     assert not is_malformed_request(refused)
+    assert not is_malformed_request(retriable)
+    assert is_malformed_request(flagged)
+    assert is_malformed_request(top_k)
     assert is_malformed_request(bad_filter)
 
 
@@ -226,3 +241,23 @@ def test_pymilvus_does_not_log_a_traceback_per_failed_rpc() -> None:
     import pymilvus.decorators
 
     assert not pymilvus.decorators.LOGGER.isEnabledFor(logging.ERROR)
+
+
+def test_documents_are_deleted_by_id_prefix_and_no_others(service: SearchService) -> None:
+    run = unique("prefix")
+    mine = [NewDocument(id=f"{run}-{n}", text=f"note {n} about rivers") for n in range(3)]
+    near = NewDocument(id=f"{run}x-0", text="a neighbour whose id shares the prefix but the dash")
+    add(service, *mine, near)
+    assert service.store.delete_id_prefix(f"{run}-") == 3
+    assert all(service.store.get(doc.id) is None for doc in mine)
+    assert service.store.get(near.id) is not None
+    assert service.store.delete_id_prefix(f"{run}-") == 0
+    service.store.delete(near.id)
+
+
+@pytest.mark.parametrize("prefix", ["", "a_b", "50%", 'x" or id != "'])
+def test_an_id_prefix_with_wildcards_or_quotes_is_refused(
+    service: SearchService, prefix: str
+) -> None:
+    with pytest.raises(ValueError, match="may hold only"):
+        service.store.delete_id_prefix(prefix)
