@@ -28,8 +28,8 @@ __all__ = [
 USUAL = {"flask": "gunicorn-gthread", "fastapi": "uvicorn",
          "floor-wsgi": "gunicorn-gthread", "floor-asgi": "uvicorn"}
 SAME = "granian"
-# The steps a soak is judged on: its long runs of the mixed scenario, one per twin.
-SOAK_SCENARIOS = tuple(PROFILES["soak"].compare)
+# A soak's memory verdict needs samples over at least this share of its measured window.
+SOAK_MIN_COVERAGE = 0.9
 
 
 @dataclass
@@ -269,10 +269,15 @@ def ingest_effect(run: RunResult) -> IngestEffect | None:
 
 @dataclass
 class SoakCheck:
-    """One twin's soak step against its targets: memory growth < 10 %, no failed request."""
+    """One twin's soak step against its targets: memory growth < 10 %, no failed request.
+
+    ``passed`` is False when a target is missed, None (inconclusive) when memory could not
+    be judged or the run was not valid, True otherwise.
+    """
 
     run: RunResult
     memory: MemoryGrowth | None  # None: no memory was sampled (results from older code)
+    coverage: float  # share of the measured window the memory samples reach (0..1)
 
     @property
     def config(self) -> str:
@@ -280,29 +285,55 @@ class SoakCheck:
 
     @property
     def memory_ok(self) -> bool | None:
-        return None if self.memory is None else self.memory.meets_target
+        if self.memory is None or self.coverage < SOAK_MIN_COVERAGE:
+            return None
+        return self.memory.meets_target
 
     @property
     def failures_ok(self) -> bool:
         return self.run.failures == 0
 
     @property
+    def inconclusive(self) -> list[str]:
+        """Why a verdict cannot be given (empty when it can)."""
+        reasons = []
+        if self.memory is None:
+            reasons.append("no memory was sampled (results written before sampling existed)")
+        elif math.isnan(self.memory.growth):
+            reasons.append("fewer than 2 memory samples in the measured window")
+        elif self.coverage < SOAK_MIN_COVERAGE:
+            reasons.append(f"memory samples cover only {self.coverage:.0%} of the window")
+        if not self.run.valid:
+            reasons.append("the run is invalid: " + "; ".join(self.run.invalid_reasons))
+        return reasons
+
+    @property
     def passed(self) -> bool | None:
-        """False when a target is missed, None when memory could not be judged."""
         if self.memory_ok is False or not self.failures_ok:
             return False
-        return self.memory_ok
+        return None if self.inconclusive else True
 
 
 def soak_checks(results: BenchResults) -> list[SoakCheck]:
-    """The soak profile's verdicts, one per soaked twin; empty for the other profiles."""
+    """The soak profile's verdicts, one per soaked twin; empty for the other profiles.
+
+    The soaked steps are those of the scenarios the run's own profile compared (recorded
+    in results.json), not of today's profile definition.
+    """
     if results.profile != "soak":
         return []
-    return [
-        SoakCheck(run, memory_growth(run.memory, run.step.duration_s) if run.memory else None)
-        for run in results.runs
-        if run.step.scenario in SOAK_SCENARIOS
-    ]
+    recorded = results.environment.get("profile", {}).get("compare")
+    scenarios = set(recorded or PROFILES["soak"].compare)
+    checks = []
+    for run in results.runs:
+        if run.step.scenario not in scenarios:
+            continue
+        window = run.step.duration_s
+        growth = memory_growth(run.memory, window) if run.memory else None
+        reached = max((t for t in run.memory.t_s if t <= window), default=0.0) \
+            if run.memory else 0.0
+        checks.append(SoakCheck(run, growth, min(max(reached, 0.0) / window, 1.0)))
+    return checks
 
 
 def config_by_label(results: BenchResults) -> dict[str, ServerConfig]:

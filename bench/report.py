@@ -201,16 +201,15 @@ def _mib(value: float) -> str:
 
 
 def _verdict(ok: bool | None) -> str:
-    return {True: "pass", False: "**fail**", None: "– (not measured)"}[ok]
+    return {True: "pass", False: "**fail**", None: "inconclusive"}[ok]
 
 
 def _soak_misses(check: SoakCheck) -> list[str]:
+    """The targets a twin missed (a failing soak), in words."""
     misses = []
     if check.memory_ok is False and check.memory is not None:
         misses.append(f"memory grew {check.memory.growth:+.1%} after the warm-up (target "
                       f"< {GROWTH_LIMIT:.0%})")
-    elif check.memory_ok is None:
-        misses.append("memory growth could not be judged (fewer than 2 samples)")
     if not check.failures_ok:
         misses.append(f"{check.run.failures:,} of {check.run.requests:,} requests failed "
                       f"({', '.join(f'{n}: {c}' for n, c in check.run.failures_by_name.items())})"
@@ -234,9 +233,16 @@ def _soak_blocks(checks: list[SoakCheck], plot_dir: Path) -> list[Block]:
     metric = "/".join(metrics).upper() or "PSS"
     intervals = sorted({c.run.memory.interval_s for c in checks if c.run.memory})
     edges = sorted({c.memory.edge for c in checks if c.memory and c.memory.edge})
-    failing = [(c, _soak_misses(c)) for c in checks if c.passed is not True]
-    verdict = ("**pass**: every twin stayed within both targets" if not failing else
-               "**fail**: " + "; ".join(f"{c.config}: {', '.join(why)}" for c, why in failing))
+    failing = [(c, _soak_misses(c)) for c in checks if c.passed is False]
+    unsure = [(c, c.inconclusive) for c in checks if c.passed is None]
+    if failing:
+        verdict = "**fail**: " + "; ".join(f"{c.config}: {', '.join(why)}"
+                                           for c, why in failing)
+    elif unsure:
+        verdict = "**inconclusive**: " + "; ".join(f"{c.config}: {', '.join(why)}"
+                                                   for c, why in unsure)
+    else:
+        verdict = "**pass**: every twin stayed within both targets"
     blocks: list[Block] = [
         ("h2", "Soak: memory and failures over a long run"),
         ("table", ["server", "measured", "requests", "failed requests",

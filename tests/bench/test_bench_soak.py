@@ -86,7 +86,12 @@ def soak_results() -> BenchResults:
     """Flask holds steady with no failure; FastAPI grows by 20 % and fails 3 requests."""
     results = fixture_results()
     results.profile = "soak"
-    results.environment["profile"] = {"duration_s": 100, "warmup_s": 10, "repeats": 1}
+    results.environment["profile"] = {
+        "duration_s": 100,
+        "warmup_s": 10,
+        "repeats": 1,
+        "compare": {"mixed": 16},
+    }
     results.runs = [
         _soak_run(FLASK, [200] * 21, 0),
         _soak_run(FASTAPI, [250] * 5 + [275] * 11 + [300] * 5, 3),
@@ -116,6 +121,35 @@ def test_soak_checks_without_memory_cannot_pass() -> None:
     check = soak_checks(results)[0]
     assert check.memory is None and check.failures_ok
     assert check.passed is None
+    assert check.inconclusive == ["no memory was sampled (results written before sampling existed)"]
+
+
+def test_a_soak_sampled_over_part_of_its_window_is_inconclusive() -> None:
+    # Samples stop at 45 s of a 100 s window: steady memory, but no verdict on the rest.
+    results = soak_results()
+    results.runs[0].memory = _series([200] * 10, warmup=[80, 90])
+    check = soak_checks(results)[0]
+    assert check.coverage == pytest.approx(0.45)
+    assert check.memory is not None and check.memory.growth == 0.0
+    assert (check.memory_ok, check.passed) == (None, None)
+    assert check.inconclusive == ["memory samples cover only 45% of the window"]
+
+
+def test_an_invalid_soak_run_is_inconclusive_but_failures_still_fail() -> None:
+    results = soak_results()
+    for run in results.runs[:2]:
+        run.valid = False
+        run.invalid_reasons = ["load generator at 95% of a core"]
+    flask, fastapi = soak_checks(results)
+    assert flask.passed is None
+    assert flask.inconclusive == ["the run is invalid: load generator at 95% of a core"]
+    assert fastapi.passed is False  # 3 failed requests are failures, valid run or not
+
+
+def test_soak_steps_are_those_of_the_recorded_profile() -> None:
+    results = soak_results()
+    results.environment["profile"]["compare"] = {"ingest_under_load": 8}
+    assert [c.run.step.scenario for c in soak_checks(results)] == ["ingest_under_load"]
 
 
 def test_memory_series_round_trips_through_json(tmp_path: Path) -> None:
@@ -149,6 +183,18 @@ def test_report_has_a_soak_section_with_figures_and_verdicts(tmp_path: Path) -> 
     assert (tmp_path / "plots" / "soak-memory.png").exists()
     assert "Soak verdict: <b>fail</b>" in paths.html.read_text()
     assert f"soak {FASTAPI}: memory +20.0% (target < 10%, fail)" in paths.headline_text
+
+
+def test_report_of_an_inconclusive_soak_says_why(tmp_path: Path) -> None:
+    results = soak_results()
+    results.runs = results.runs[:1]
+    results.runs[0].memory = None
+    write_results(results, tmp_path / "results.json")
+    markdown = write_report(tmp_path).markdown.read_text()
+    assert (
+        f"Soak verdict: **inconclusive**: {FLASK}: no memory was sampled (results written "
+        "before sampling existed)." in markdown
+    )
 
 
 def test_report_of_a_passing_soak_says_so(tmp_path: Path) -> None:
