@@ -17,7 +17,7 @@ import psutil
 
 from bench.cpu import CpuPlan
 
-__all__ = ["collect_environment", "background_load"]
+__all__ = ["collect_environment", "machine_load"]
 
 PACKAGES = (
     "flask", "marshmallow", "fastapi", "pydantic", "starlette", "uvicorn", "uvicorn-worker",
@@ -41,12 +41,21 @@ def _git(*args: str) -> str:
     return ""
 
 
-def background_load(seconds: float = 1.0) -> list[float]:
-    """Per-CPU busy % over ``seconds`` before we start anything: other tenants show here."""
-    return [float(x) for x in psutil.cpu_percent(interval=seconds, percpu=True)]
+def machine_load(seconds: float = 1.0) -> dict[str, Any]:
+    """Load average and per-CPU busy % over ``seconds``, taken before the run starts
+    anything (Milvus, servers): what shows here is other tenants' work."""
+    return {
+        "load_average": list(os.getloadavg()),
+        "background_cpu_percent": [
+            float(x) for x in psutil.cpu_percent(interval=seconds, percpu=True)
+        ],
+    }
 
 
-def collect_environment(cpu_plan: CpuPlan, settings: dict[str, Any]) -> dict[str, Any]:
+def collect_environment(
+    cpu_plan: CpuPlan, settings: dict[str, Any], load_before: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything about the run's machine and software; ``load_before`` from machine_load."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -59,8 +68,7 @@ def collect_environment(cpu_plan: CpuPlan, settings: dict[str, Any]) -> dict[str
         "cpu_model": _cpu_model(),
         "logical_cpus": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "load_average": list(os.getloadavg()),
-        "background_cpu_percent": background_load(),
+        **load_before,
         "cpu_plan": asdict(cpu_plan),
         "versions": versions,
         "git_commit": _git("rev-parse", "--short", "HEAD"),

@@ -17,8 +17,6 @@ __all__ = ["summarize_run", "GENERATOR_CPU_LIMIT", "CDF_POINTS", "TIMELINE_BIN_S
 GENERATOR_CPU_LIMIT = 0.80
 CDF_POINTS = 200
 TIMELINE_BIN_S = 0.5
-# Requests that only tidy up after the measured window (MixedUser.on_stop).
-EXCLUDED_NAMES = frozenset({"cleanup"})
 
 
 def _cdf(latencies: np.ndarray[Any, np.dtype[np.float64]]) -> list[float]:
@@ -54,8 +52,6 @@ def summarize_run(
     notes: list[str],
 ) -> RunResult:
     """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
-    samples = samples.select(np.array([n not in EXCLUDED_NAMES for n in samples.names],
-                                      dtype=bool))
     reasons: list[str] = []
     if len(samples) == 0:
         begin = 0.0

@@ -22,6 +22,7 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -31,7 +32,7 @@ import psutil
 
 from bench.backend import BENCH_DATA, bench_milvus, server_env
 from bench.cpu import CpuPlan, pin_current, plan_cpus
-from bench.envinfo import collect_environment
+from bench.envinfo import collect_environment, machine_load
 from bench.loadgen import run_locust
 from bench.measure import summarize_run
 from bench.memory import MemorySampler, sample_interval_s
@@ -54,7 +55,9 @@ from bench.results import BenchResults, RunResult, ServerConfig, Step, write_res
 from bench.samples import read_samples
 from bench.servers import Running, confine, probe_twin, process_tree_cpu_s, start_config, wait_ready
 from shared.config import PROJECT_ROOT, Settings
+from shared.errors import BackendUnavailable
 from shared.milvus_server import free_port
+from shared.vector_store import MilvusVectorStore
 
 __all__ = ["RunOptions", "run_bench"]
 
@@ -178,13 +181,15 @@ class Runner:
     """Runs steps against the started configurations and keeps their results."""
 
     def __init__(self, *, out: Path, cpus: CpuPlan, running: dict[str, Running],
-                 pool_path: Path, progress: Progress, milvus_pid: int | None = None) -> None:
+                 pool_path: Path, progress: Progress, milvus_pid: int | None = None,
+                 store: MilvusVectorStore | None = None) -> None:
         self.out = out
         self.cpus = cpus
         self.running = running
         self.pool_path = pool_path
         self.progress = progress
         self.milvus_pid = milvus_pid
+        self.store = store  # removes what each step's users wrote
         self.runs: list[RunResult] = []
         self.counter = 0
 
@@ -265,10 +270,25 @@ class Runner:
         begin = result.started_at or (memory.samples[0][0] + step.warmup_s
                                       if memory.samples else 0.0)
         result.memory = memory.series(begin)
+        self._remove_written(short_id, result)
         _compress(samples_dir)
         self.runs.append(result)
         self.progress.finish(step, result)
         return result
+
+    def _remove_written(self, short_id: str, result: RunResult) -> None:
+        """Delete the documents the step's users created (ids ``bench-<short_id>-…``).
+
+        Done here, after the step's CPU is accounted, and not by the users as they stop:
+        Locust cuts a stopping user short, and a long soak wrote more than it could delete,
+        so the next run would have searched a larger corpus.
+        """
+        if self.store is None:
+            return
+        try:
+            self.store.delete_id_prefix(f"bench-{short_id}-")
+        except BackendUnavailable as exc:
+            result.notes.append(f"the documents this step wrote could not be removed: {exc}")
 
     def saturation(self) -> dict[str, tuple[float, float]]:
         """Per usual twin: the best median search_text throughput, and its p50 (seconds)."""
@@ -295,6 +315,17 @@ def _spawn_all(plans: list[ConfigPlan], *, cpus: CpuPlan, env: dict[str, str],
     for plan in plans:
         running[plan.label] = start_config(plan, cpus=cpus, env=env, pool_path=pool_path,
                                            logs=logs)
+
+
+@contextlib.contextmanager
+def _opened_store(settings: Settings) -> Iterator[MilvusVectorStore]:
+    """The bench collection, opened for tidying up after steps; closed at the end."""
+    store = MilvusVectorStore(settings=settings, dimension=None, create_missing=False)
+    try:
+        store.connect()
+        yield store
+    finally:
+        store.close()
 
 
 def _wait_all(running: dict[str, Running], notes: list[str]) -> None:
@@ -333,6 +364,7 @@ def run_bench(options: RunOptions) -> Path:
         print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
         print(f"  server CPUs {cpus.server_cpus}, generator CPUs {cpus.generator_cpus}, "
               f"server quota {cpus.server_quota_cores or 'none'} core", file=sys.stderr)
+        load_before = machine_load()  # before Milvus and the servers add their own
         pool_path = _pool_path(out)
         pool = load_pool(pool_path)
         pool_info = {"seed": pool.seed, "source": pool.source, "queries": len(pool.queries),
@@ -344,10 +376,11 @@ def run_bench(options: RunOptions) -> Path:
             _spawn_all(plans, cpus=cpus, env=server_env(settings), pool_path=pool_path,
                        logs=out / "logs", running=running)
 
-        with bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus,
-                          on_started=spawn) as (settings, milvus):
+        with contextlib.ExitStack() as stack:
+            settings, milvus = stack.enter_context(bench_milvus(
+                free_port(), cpus.server_cpus, cpus.generator_cpus, on_started=spawn))
             print(f"  milvus ready: {milvus}", file=sys.stderr)
-            environment = collect_environment(cpus, settings.model_dump_public())
+            environment = collect_environment(cpus, settings.model_dump_public(), load_before)
             environment["milvus"] = milvus
             environment["profile"] = asdict(profile)
             _wait_all(running, notes)
@@ -363,9 +396,10 @@ def run_bench(options: RunOptions) -> Path:
                                                      + LOCUST_OVERHEAD_S)
             progress = Progress(len(steps) + n_open, estimate)
             pid = milvus.get("pid")
+            store = stack.enter_context(_opened_store(settings))
             runner = Runner(out=out, cpus=cpus, running=running, pool_path=pool_path,
                             progress=progress,
-                            milvus_pid=pid if isinstance(pid, int) else None)
+                            milvus_pid=pid if isinstance(pid, int) else None, store=store)
             for step in compare_steps(profile, configs, options.users) + sweep_steps(
                 profile, configs
             ):

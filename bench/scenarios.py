@@ -245,8 +245,9 @@ class MixedUser(BenchUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.mine: deque[str] = deque(maxlen=20)  # reads pick among the latest writes
-        self.written: list[str] = []  # every write, so on_stop can remove them all
+        # Reads pick among the latest writes. What the users write, the orchestrator deletes
+        # after the step (by the run's id prefix), off the clock.
+        self.mine: deque[str] = deque(maxlen=20)
 
     @task(12)
     def text(self) -> None:
@@ -277,13 +278,6 @@ class MixedUser(BenchUser):
             if response.status_code != 201:
                 return _fail(response, "create did not answer 201")
         self.mine.append(doc["id"])
-        self.written.append(doc["id"])
-
-    def on_stop(self) -> None:
-        # Leave the collection as we found it (the next run searches the same corpus); these
-        # requests fall after the measured window.
-        for doc_id in self.written:
-            self.client.delete(f"/documents/{doc_id}", name="cleanup")
 
 
 class IngestSearchUser(BenchUser):
