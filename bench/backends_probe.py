@@ -46,6 +46,7 @@ import numpy as np
 import psutil
 from pymilvus import DataType, MilvusClient
 
+from bench.sampling import process_tree
 from shared.config import Settings, get_settings
 from shared.milvus_server import (
     MilvusProcess,
@@ -188,13 +189,8 @@ def throughput(call: Callable[[int], Any], threads: int, duration_s: float = THR
 
 
 def tree_rss_mb(pid: int) -> float:
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
     total = 0
-    for proc in procs:
+    for proc in process_tree(pid):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += proc.memory_info().rss
     return round(total / 2**20, 1)

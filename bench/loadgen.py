@@ -9,7 +9,6 @@ a process above 80 % of its core means the run measured the generator, not the s
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,48 +17,28 @@ import psutil
 
 from bench.cpu import preexec_for
 from bench.procs import Child
+from bench.sampling import PeriodicSampler, process_tree
 
 __all__ = ["LoadRun", "run_locust", "CpuSampler"]
 
 LOCUSTFILE = Path(__file__).with_name("scenarios.py")
 
 
-class CpuSampler:
+class CpuSampler(PeriodicSampler[dict[int, float]]):
     """Samples (time, {pid: cpu seconds}) for a process and its descendants."""
 
     def __init__(self, pid: int, interval_s: float = 0.5) -> None:
-        self.pid = pid
-        self.interval_s = interval_s
-        self.samples: list[tuple[float, dict[int, float]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(pid, interval_s)
 
-    def __enter__(self) -> CpuSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _snapshot(self) -> dict[int, float]:
+    def take(self) -> dict[int, float]:
         out: dict[int, float] = {}
-        try:
-            root = psutil.Process(self.pid)
-            for proc in [root, *root.children(recursive=True)]:
-                try:
-                    times = proc.cpu_times()
-                    out[proc.pid] = times.user + times.system
-                except psutil.Error:
-                    continue
-        except psutil.Error:
-            pass
+        for proc in process_tree(self.pid):
+            try:
+                times = proc.cpu_times()
+                out[proc.pid] = times.user + times.system
+            except psutil.Error:
+                continue
         return out
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), self._snapshot()))
-            self._stop.wait(self.interval_s)
 
     def total_cpu_s(self) -> float:
         """CPU seconds all generator processes used between the first and last sample."""

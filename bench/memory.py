@@ -15,13 +15,12 @@ from __future__ import annotations
 import contextlib
 import math
 import statistics
-import threading
-import time
 from dataclasses import dataclass
 
 import psutil
 
 from bench.results import MemorySeries
+from bench.sampling import PeriodicSampler, process_tree
 
 __all__ = [
     "MemorySampler",
@@ -64,42 +63,24 @@ def memory_metric(pid: int) -> str:
 def process_tree_memory_bytes(pid: int, metric: str = "pss") -> int:
     """PSS (or RSS) bytes of a process and its live descendants; 0 when it is gone."""
     total = 0
-    with contextlib.suppress(psutil.Error):
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                if metric == "pss":
-                    total += int(proc.memory_full_info().pss)
-                else:
-                    total += int(proc.memory_info().rss)
+    for proc in process_tree(pid):
+        with contextlib.suppress(psutil.Error):
+            if metric == "pss":
+                total += int(proc.memory_full_info().pss)
+            else:
+                total += int(proc.memory_info().rss)
     return total
 
 
-class MemorySampler:
+class MemorySampler(PeriodicSampler[int]):
     """Samples (time.time(), bytes) of a process tree every ``interval_s``, from entry on."""
 
     def __init__(self, pid: int, interval_s: float) -> None:
-        self.pid = pid
-        self.interval_s = interval_s
+        super().__init__(pid, interval_s)
         self.metric = memory_metric(pid)
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            value = process_tree_memory_bytes(self.pid, self.metric)
-            if value:
-                self.samples.append((time.time(), value))
-            self._stop.wait(self.interval_s)
+    def take(self) -> int | None:
+        return process_tree_memory_bytes(self.pid, self.metric) or None
 
     def series(self, begin: float) -> MemorySeries:
         """The samples with times relative to ``begin`` (the measured window's start)."""

@@ -23,6 +23,7 @@ from bench.cpu import CgroupCap, CpuPlan, pin_process
 from bench.procs import Child, http_json, wait_healthy
 from bench.profiles import ConfigPlan
 from bench.results import ServerConfig
+from bench.sampling import process_tree
 from shared.milvus_server import free_port
 from shared.servers import ServerSpec, server_argv
 
@@ -144,12 +145,7 @@ def confine(running: Running) -> None:
     Threads and processes created afterwards inherit both (affinity from their creating
     thread, the cgroup from their parent).
     """
-    try:
-        root = psutil.Process(running.child.pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return
-    for proc in procs:
+    for proc in process_tree(running.child.pid):
         pin_process(proc.pid, tuple(running.config.cpus))
         if running.cap is not None:
             with contextlib.suppress(OSError):
@@ -159,12 +155,10 @@ def confine(running: Running) -> None:
 def process_tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its live descendants."""
     total = 0.0
-    with contextlib.suppress(psutil.Error):
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
+    for proc in process_tree(pid):
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
     return total
 
 
