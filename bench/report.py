@@ -318,8 +318,10 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     profile = results.environment.get("profile", {})
     intro = (f"{len(results.runs)} measured steps, {len(results.configs)} configurations, "
              f"{profile.get('duration_s', '?')} s measured per step after "
-             f"{profile.get('warmup_s', '?')} s of warm-up, {profile.get('repeats', '?')} "
-             "repeats of the compared steps, interleaved (ABAB).")
+             f"{profile.get('warmup_s', '?')} s of warm-up, "
+             + ("one run of each compared step." if profile.get("repeats") == 1 else
+                f"{profile.get('repeats', '?')} repeats of the compared steps, interleaved "
+                "(ABAB)."))
     if results.profile == "quick":
         intro += (" The quick profile uses fewer than 5 repeats to fit its 10-minute budget: "
                   "with 3 repeats the widest interval (min..max) covers the median only "
