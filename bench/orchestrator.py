@@ -54,7 +54,7 @@ from bench.profiles import (
 from bench.results import BenchResults, RunResult, ServerConfig, Step, write_results
 from bench.samples import read_samples
 from bench.servers import Running, confine, probe_twin, process_tree_cpu_s, start_config, wait_ready
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import PROJECT_ROOT, Settings, get_settings
 from shared.errors import BackendUnavailable
 from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
@@ -135,8 +135,12 @@ class Progress:
 
 
 def _pool_path(results_dir: Path) -> Path:
-    """The seeded pool, cached across runs (embedding it costs ~15 s), copied into the run."""
-    cached = BENCH_DATA / f"pool-{POOL_SEED}.json"
+    """The seeded pool, cached across runs (embedding it costs ~15 s), copied into the run.
+
+    Keyed by the model too: another model's query vectors would not fit the collection.
+    """
+    model = _slug(get_settings().model_name)
+    cached = BENCH_DATA / f"pool-{POOL_SEED}-{model}.json"
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_pool(build_pool(seed=POOL_SEED), cached)
