@@ -20,7 +20,7 @@ help:
 	@echo "make milvus-up | milvus-down | milvus-status   the embedded Milvus server"
 	@echo "make demo-data    load the demo corpus (stdlib docstrings) into Milvus"
 	@echo "make fuzz         schemathesis against both live twins (FUZZ_EXAMPLES=300 per operation)"
-	@echo "make lint         ruff + mypy"
+	@echo "make lint         ruff (lint and format) + mypy"
 
 install: $(STAMP)
 
@@ -35,8 +35,10 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import locust"
 	touch $(STAMP)
 
+# The gates first (lint, format, types), as any of them failing fails the run; then the suite.
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest
 
@@ -46,7 +48,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check . || true
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 bench: $(STAMP)

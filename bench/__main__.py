@@ -27,18 +27,34 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="print the steps a profile would run, and the time")
     for p in (run, plan):
         p.add_argument("--profile", choices=["quick", "full", "soak"], default="quick")
-        p.add_argument("--apps", type=_csv, default=("flask", "fastapi"),
-                       help="comma-separated twins: flask,fastapi")
-        p.add_argument("--scenarios", type=_csv, default=None,
-                       help="comma-separated: health,echo,search_vector,search_text,write,"
-                       "mixed,ingest_under_load")
-        p.add_argument("--users", type=int, default=None,
-                       help="concurrency of the compared steps (default: the profile's)")
+        p.add_argument(
+            "--apps",
+            type=_csv,
+            default=("flask", "fastapi"),
+            help="comma-separated twins: flask,fastapi",
+        )
+        p.add_argument(
+            "--scenarios",
+            type=_csv,
+            default=None,
+            help="comma-separated: health,echo,search_vector,search_text,write,"
+            "mixed,ingest_under_load",
+        )
+        p.add_argument(
+            "--users",
+            type=int,
+            default=None,
+            help="concurrency of the compared steps (default: the profile's)",
+        )
         p.add_argument("--duration", type=float, default=None, help="seconds measured per step")
         p.add_argument("--repeats", type=int, default=None)
-    run.add_argument("--cpu-quota", type=_quota, default="auto",
-                     help="CPU cores each server may use (cgroup quota); 0: none; auto: 0.5 "
-                     "when the load generator has a single CPU")
+    run.add_argument(
+        "--cpu-quota",
+        type=_quota,
+        default="auto",
+        help="CPU cores each server may use (cgroup quota); 0: none; auto: 0.5 "
+        "when the load generator has a single CPU",
+    )
     run.add_argument("--out", type=Path, default=None, help="results directory")
     run.add_argument("--no-report", action="store_true")
 
@@ -50,19 +66,24 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command in ("run", "plan"):
-        from bench.orchestrator import RunOptions
+        from bench.run.orchestrator import RunOptions
 
         options = RunOptions(
-            profile=args.profile, apps=args.apps, scenarios=args.scenarios, users=args.users,
-            duration_s=args.duration, repeats=args.repeats,
-            cpu_quota=getattr(args, "cpu_quota", "auto"), out_dir=getattr(args, "out", None),
+            profile=args.profile,
+            apps=args.apps,
+            scenarios=args.scenarios,
+            users=args.users,
+            duration_s=args.duration,
+            repeats=args.repeats,
+            cpu_quota=getattr(args, "cpu_quota", "auto"),
+            out_dir=getattr(args, "out", None),
         )
         if args.command == "plan":
-            from bench.orchestrator import describe_plan
+            from bench.run.orchestrator import describe_plan
 
             print(describe_plan(options))
             return 0
-        from bench.orchestrator import run_bench
+        from bench.run.orchestrator import run_bench
 
         out = run_bench(options)
         if not args.no_report:
@@ -79,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(paths.headline_text)
         print(f"report: {paths.markdown}\n        {paths.html}")
         return 0
-    from bench.devcost import count_devcost, format_devcost
+    from bench.run.devcost import count_devcost, format_devcost
 
     result = count_devcost()
     print(format_devcost(result, as_json=args.json))

@@ -1,7 +1,9 @@
 """The typed results of a benchmark: configurations, steps, runs; written to and read from JSON.
 
 ``results/<timestamp>/results.json`` holds one :class:`BenchResults`. Every number in the
-report comes from here (computed from raw samples), never from a log.
+report comes from here (computed from raw samples), never from a log, and so does every
+fact the report states about the run (its profile, topology, dev-cost counts, commit): a
+report is a function of its results folder alone.
 """
 
 from __future__ import annotations
@@ -15,12 +17,33 @@ from typing import Any
 from bench.stats import LatencySummary
 
 __all__ = [
-    "ServerConfig", "Step", "MemorySeries", "RunResult", "BenchResults", "write_results",
-    "read_results", "IN_PROCESS",
+    "ServerConfig",
+    "Step",
+    "AppCost",
+    "MemorySeries",
+    "RunResult",
+    "BenchResults",
+    "write_results",
+    "read_results",
+    "FORMAT_VERSION",
 ]
 
-# The label of the in-process floor (the core called directly, no HTTP).
-IN_PROCESS = "core/in-process"
+# 2: the run records its topology and dev-cost counts (1 did not; see _upgrade_v1).
+FORMAT_VERSION = 2
+# What format 1 left implicit, as the code that wrote it defined it (frozen, not today's).
+_V1_TOPOLOGY: dict[str, Any] = {
+    "twins": ["flask", "fastapi"],
+    "floor_of": {"flask": "floor-wsgi", "fastapi": "floor-asgi"},
+    "usual_server": {
+        "flask": "gunicorn-gthread",
+        "fastapi": "uvicorn",
+        "floor-wsgi": "gunicorn-gthread",
+        "floor-asgi": "uvicorn",
+    },
+    "shared_server": "granian",
+    "in_process": "core/in-process",
+}
+_V1_STEP_S = {"quick": 4, "full": 10, "soak": 600}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +85,7 @@ class Step:
 
 @dataclasses.dataclass
 class MemorySeries:
-    """The server's memory during one step, sampled by ``bench.memory.MemorySampler``."""
+    """The server's memory during one step, sampled by ``bench.run.sampling.MemorySampler``."""
 
     metric: str  # "pss" (the whole process tree's PSS) or "rss" where smaps was unreadable
     interval_s: float
@@ -97,6 +120,24 @@ class RunResult:
 
 
 @dataclasses.dataclass
+class AppCost:
+    """Lines of code of one twin, by what they do (counted by bench.run.devcost)."""
+
+    app: str
+    files: int = 0
+    total: int = 0
+    validation: int = 0
+    serialisation: int = 0
+    docs: int = 0
+    by_file: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def contract_code(self) -> int:
+        """Validation + serialisation + docs: what a framework can declare for you."""
+        return self.validation + self.serialisation + self.docs
+
+
+@dataclasses.dataclass
 class BenchResults:
     profile: str
     started_at: str
@@ -106,6 +147,15 @@ class BenchResults:
     runs: list[RunResult]
     pool: dict[str, Any]
     notes: list[str] = dataclasses.field(default_factory=list)
+    # twins, floors, usual and shared servers, as bench.plan.topology.record() wrote them
+    topology: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # dev-cost counts of both twins' source at run time ({} when they were not counted)
+    devcost: dict[str, AppCost] = dataclasses.field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def in_process_label(self) -> str:
+        return str(self.topology.get("in_process", ""))
 
 
 def _clean(value: Any) -> Any:
@@ -131,8 +181,8 @@ def _latency(data: dict[str, Any] | None) -> LatencySummary | None:
     if data is None:
         return None
     return LatencySummary(
-        count=int(data["count"]), **{k: _num(data[k]) for k in
-                                     ("mean", "p50", "p90", "p99", "p999", "max")}
+        count=int(data["count"]),
+        **{k: _num(data[k]) for k in ("mean", "p50", "p90", "p99", "p999", "max")},
     )
 
 
@@ -143,8 +193,12 @@ def _run(data: dict[str, Any]) -> RunResult:
     assert latency is not None
     fields["latency"] = latency
     fields["latency_corrected"] = _latency(data.get("latency_corrected"))
-    for name in ("throughput_rps", "generator_cpu", "server_cpu_ms_per_request",
-                 "idle_servers_cpu_s"):
+    for name in (
+        "throughput_rps",
+        "generator_cpu",
+        "server_cpu_ms_per_request",
+        "idle_servers_cpu_s",
+    ):
         fields[name] = _num(data.get(name))
     fields["cdf_ms"] = [_num(v) for v in data.get("cdf_ms", [])]
     memory = data.get("memory")
@@ -157,10 +211,29 @@ def read_results(path: Path) -> BenchResults:
     if path.is_dir():
         path = path / "results.json"
     data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("format_version", 1) == 1:
+        data = _upgrade_v1(data)
     return BenchResults(
-        profile=data["profile"], started_at=data["started_at"], finished_at=data["finished_at"],
+        profile=data["profile"],
+        started_at=data["started_at"],
+        finished_at=data["finished_at"],
         environment=data["environment"],
         configs=[ServerConfig(**c) for c in data["configs"]],
-        runs=[_run(r) for r in data["runs"]], pool=data.get("pool", {}),
+        runs=[_run(r) for r in data["runs"]],
+        pool=data.get("pool", {}),
         notes=data.get("notes", []),
+        topology=data["topology"],
+        devcost={app: AppCost(**cost) for app, cost in data["devcost"].items()},
+        format_version=FORMAT_VERSION,
     )
+
+
+def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 recorded no topology, no dev-cost counts, no validity limit and no profile
+    definition: they were fixed in the code that wrote it, and are filled in as it had them."""
+    environment = {
+        "generator_cpu_limit": 0.80,
+        "profile_as_defined": {"duration_s": _V1_STEP_S.get(data["profile"], 0)},
+        **data["environment"],
+    }
+    return {**data, "environment": environment, "topology": _V1_TOPOLOGY, "devcost": {}}

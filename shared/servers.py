@@ -1,8 +1,9 @@
-"""The catalogue of server command lines: how each twin (or bare floor) is served.
+"""The catalogue of server command lines: how each twin (or any WSGI/ASGI app) is served.
 
 One place builds every command line, so that ``make serve-*``, the tests and the benchmark
 start servers exactly the same way, and the benchmark can record the exact argv it ran.
-Nothing here imports a web framework: these are only command lines.
+Nothing here imports a web framework: these are only command lines. The benchmark serves
+apps of its own (the bare floors) by passing their :class:`AppTarget`.
 """
 
 from __future__ import annotations
@@ -12,24 +13,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["App", "ServerKind", "ServerSpec", "APP_TARGETS", "SERVER_KINDS", "server_argv"]
-
-App = Literal["flask", "fastapi", "floor-wsgi", "floor-asgi"]
-ServerKind = Literal[
-    "gunicorn-sync",
-    "gunicorn-gthread",
-    "gunicorn-gevent",
-    "uvicorn",
-    "gunicorn-uvicorn",
-    "granian",
+__all__ = [
+    "AppTarget", "Interface", "ServerSpec", "TWIN_TARGETS", "SERVER_KINDS", "DEFAULT_SERVER",
+    "server_argv",
 ]
 
-# module:attribute of each served application, and which interface it speaks.
-APP_TARGETS: dict[str, tuple[str, Literal["wsgi", "asgi"]]] = {
-    "flask": ("flask_app.wsgi:app", "wsgi"),
-    "fastapi": ("fastapi_app.asgi:app", "asgi"),
-    "floor-wsgi": ("bench.floors:wsgi_app", "wsgi"),
-    "floor-asgi": ("bench.floors:asgi_app", "asgi"),
+Interface = Literal["wsgi", "asgi"]
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """What a server imports (``module:attribute``) and which interface that app speaks."""
+
+    module_attr: str
+    interface: Interface
+
+
+TWIN_TARGETS: dict[str, AppTarget] = {
+    "flask": AppTarget("flask_app.wsgi:app", "wsgi"),
+    "fastapi": AppTarget("fastapi_app.asgi:app", "asgi"),
 }
 
 # Which servers can run which interface. granian speaks both: it is the "same server"
@@ -43,18 +45,19 @@ SERVER_KINDS: dict[str, frozenset[str]] = {
     "granian": frozenset({"wsgi", "asgi"}),
 }
 
-# The usual home of each twin, used by `make serve-*`.
+# The usual home of each twin: `make serve-*`, the tests and the benchmark's "usual" server.
 DEFAULT_SERVER: dict[str, str] = {
     "flask": "gunicorn-gthread",
     "fastapi": "uvicorn",
-    "floor-wsgi": "gunicorn-gthread",
-    "floor-asgi": "uvicorn",
 }
 
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """One server configuration: which app, which server, how many workers and threads."""
+    """One server configuration: which app, which server, how many workers and threads.
+
+    ``target`` serves an app that is not a twin (``app`` then only names it).
+    """
 
     app: str
     server: str
@@ -64,6 +67,7 @@ class ServerSpec:
     port: int = 8000
     access_log: bool = False
     extra: tuple[str, ...] = field(default_factory=tuple)
+    target: AppTarget | None = None
 
     @property
     def label(self) -> str:
@@ -71,8 +75,16 @@ class ServerSpec:
         return f"{self.app}/{self.server}/{self.workers}w{threads}"
 
     @property
-    def interface(self) -> str:
-        return APP_TARGETS[self.app][1]
+    def app_target(self) -> AppTarget:
+        if self.target is not None:
+            return self.target
+        if self.app not in TWIN_TARGETS:
+            raise ValueError(f"unknown app {self.app!r}; choose one of {sorted(TWIN_TARGETS)}")
+        return TWIN_TARGETS[self.app]
+
+    @property
+    def interface(self) -> Interface:
+        return self.app_target.interface
 
 
 def _bin(name: str) -> str:
@@ -82,11 +94,10 @@ def _bin(name: str) -> str:
 
 def server_argv(spec: ServerSpec) -> list[str]:
     """The exact command line that serves ``spec``; raises ValueError for impossible pairs."""
-    if spec.app not in APP_TARGETS:
-        raise ValueError(f"unknown app {spec.app!r}; choose one of {sorted(APP_TARGETS)}")
+    app_target = spec.app_target
     if spec.server not in SERVER_KINDS:
         raise ValueError(f"unknown server {spec.server!r}; choose one of {sorted(SERVER_KINDS)}")
-    target, interface = APP_TARGETS[spec.app]
+    target, interface = app_target.module_attr, app_target.interface
     if interface not in SERVER_KINDS[spec.server]:
         raise ValueError(f"{spec.server} cannot serve the {interface.upper()} app {spec.app!r}")
     bind = f"{spec.host}:{spec.port}"

@@ -134,34 +134,11 @@ class MilvusVectorStore:
         _load_and_wait(client, self._collection, wait_s=load_wait_s)
 
     def _create_collection(self, client: Any) -> None:
-        from pymilvus import DataType
-
         assert self._dimension is not None, "checked in __init__"
-        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self._dimension)
-        schema.add_field("title", DataType.VARCHAR, max_length=_TITLE_BYTES)
-        schema.add_field("text", DataType.VARCHAR, max_length=_TEXT_BYTES)
-        schema.add_field(
-            "tags",
-            DataType.ARRAY,
-            element_type=DataType.VARCHAR,
-            max_capacity=max(self._settings.max_tags, 1),
-            max_length=_TAG_BYTES,
+        schema = collection_schema(
+            client, dimension=self._dimension, max_tags=max(self._settings.max_tags, 1)
         )
-        schema.add_field("created_at", DataType.INT64)
-        index = client.prepare_index_params()
-        params: dict[str, Any] = {}
-        if self._settings.index_type == "HNSW":
-            params = {"M": 16, "efConstruction": 200}
-        elif self._settings.index_type == "IVF_FLAT":
-            params = {"nlist": 128}
-        index.add_index(
-            field_name="vector",
-            index_type=self._settings.index_type,
-            metric_type="COSINE",
-            params=params,
-        )
+        index = vector_index(client, self._settings.index_type)
         client.create_collection(
             self._collection, schema=schema, index_params=index, timeout=max(self._timeout, 30.0)
         )
@@ -385,6 +362,40 @@ class MilvusVectorStore:
     def flush(self) -> None:
         """Seal what was written (after a bulk load), so searches no longer scan a memtable."""
         self._call("flush", lambda client: client.flush(self._collection, timeout=60.0))
+
+
+def collection_schema(client: Any, *, dimension: int, max_tags: int) -> Any:
+    """The documents' schema: what every collection of this project holds."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    schema.add_field("title", DataType.VARCHAR, max_length=_TITLE_BYTES)
+    schema.add_field("text", DataType.VARCHAR, max_length=_TEXT_BYTES)
+    schema.add_field(
+        "tags",
+        DataType.ARRAY,
+        element_type=DataType.VARCHAR,
+        max_capacity=max_tags,
+        max_length=_TAG_BYTES,
+    )
+    schema.add_field("created_at", DataType.INT64)
+    return schema
+
+
+def vector_index(client: Any, index_type: str) -> Any:
+    """The vector index (COSINE) with the build parameters this project uses for each type."""
+    params: dict[str, Any] = {}
+    if index_type == "HNSW":
+        params = {"M": 16, "efConstruction": 200}
+    elif index_type == "IVF_FLAT":
+        params = {"nlist": 128}
+    index = client.prepare_index_params()
+    index.add_index(
+        field_name="vector", index_type=index_type, metric_type="COSINE", params=params
+    )
+    return index
 
 
 def is_malformed_request(exc: BaseException) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from bench.floors import asgi_app, wsgi_app
+from bench.run.floors import asgi_app, wsgi_app
 
 
 def _wsgi(method: str, path: str) -> tuple[str, dict[str, Any]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.measure import summarize_run
-from bench.profiles import (
-    PROFILES,
+from bench.load.samples import SampleWriter, read_samples
+from bench.plan.profiles import PROFILES
+from bench.plan.steps import (
     compare_steps,
     estimate_s,
     open_steps,
@@ -14,17 +14,21 @@ from bench.profiles import (
     single_steps,
     sweep_steps,
 )
+from bench.plan.topology import Twin
 from bench.results import Step
-from bench.samples import SampleWriter, read_samples
+from bench.run.summarize import summarize_run
 
-APPS = ("flask", "fastapi")
+APPS: tuple[Twin, ...] = ("flask", "fastapi")
 
 
 def test_quick_profile_fits_its_budget() -> None:
     profile = PROFILES["quick"]
     configs = plan_configs(profile, APPS, 1)
-    steps = compare_steps(profile, configs, None) + sweep_steps(profile, configs) + \
-        single_steps(profile, configs)
+    steps = (
+        compare_steps(profile, configs, None)
+        + sweep_steps(profile, configs)
+        + single_steps(profile, configs)
+    )
     steps += open_steps(profile, configs, {c.label: (30.0, 0.2) for c in configs})
     # Load time only: start-up (Milvus, servers, report) takes about a minute more.
     assert estimate_s(steps) < 8 * 60
@@ -32,8 +36,11 @@ def test_quick_profile_fits_its_budget() -> None:
 
 def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:
     profile = PROFILES["quick"]
-    steps = [s for s in compare_steps(profile, plan_configs(profile, APPS, 1), None)
-             if s.scenario == "search_text"]
+    steps = [
+        s
+        for s in compare_steps(profile, plan_configs(profile, APPS, 1), None)
+        if s.scenario == "search_text"
+    ]
     first = [s.config for s in steps if s.repeat == 0]
     second = [s.config for s in steps if s.repeat == 1]
     assert second == list(reversed(first))
@@ -54,8 +61,16 @@ def test_window_excludes_warmup_and_flags_a_busy_generator(tmp_path: Path) -> No
         writer.add(1000.0 + i / 10, 5.0 if i >= 10 else 500.0, 0.0, "/health", i != 50)
     writer.close()
     step = Step("health", "x", 1, 0.0, 8.0, 1.0, 0, "compare")
-    run = summarize_run(step, read_samples(tmp_path), run_id="r", generator_cpu=0.9,
-                        server_cpu_s=1.0, idle_servers_cpu_s=0.0, events=[], notes=[])
+    run = summarize_run(
+        step,
+        read_samples(tmp_path),
+        run_id="r",
+        generator_cpu=0.9,
+        server_cpu_s=1.0,
+        idle_servers_cpu_s=0.0,
+        events=[],
+        notes=[],
+    )
     assert run.requests == 80 and run.failures == 1
     assert run.latency.max == 5.0  # the slow warm-up requests are out of the window
     assert run.throughput_rps == 79 / 8

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bench.analysis import aggregate, decompose, headline_ratios, split_gap
-from bench.claims import evaluate_claims
-from bench.devcost import AppCost
+from bench.analysis.aggregate import aggregate
+from bench.analysis.claims import evaluate_claims
+from bench.analysis.ratios import decompose, headline_ratios, split_gap
+from bench.plan import topology
+from bench.plan.profiles import PROFILES
 from bench.report import write_report
-from bench.results import read_results
+from bench.results import AppCost, read_results
+from bench.run import devcost
+from shared.config import PROJECT_ROOT
 
 
 def test_split_gap_parts_multiply_to_the_total() -> None:
@@ -56,12 +62,23 @@ def test_headline_ratios(results_dir: Path) -> None:
 
 
 def test_nine_claims_each_with_a_verdict(results_dir: Path) -> None:
-    cost = {"flask": AppCost("flask", 3, 400, 90, 30, 60), "fastapi": AppCost(
-        "fastapi", 3, 300, 60, 20, 5)}
-    claims = evaluate_claims(read_results(results_dir), cost)
+    results = read_results(results_dir)
+    results.devcost = {
+        "flask": AppCost("flask", 3, 400, 90, 30, 60),
+        "fastapi": AppCost("fastapi", 3, 300, 60, 20, 5),
+    }
+    claims = evaluate_claims(results)
     assert [c.topic for c in claims] == [
-        "ASGI vs WSGI", "Async support", "Performance", "Interactive docs", "Data validation",
-        "Development cost", "Ease of use", "Flexibility", "Community"]
+        "ASGI vs WSGI",
+        "Async support",
+        "Performance",
+        "Interactive docs",
+        "Data validation",
+        "Development cost",
+        "Ease of use",
+        "Flexibility",
+        "Community",
+    ]
     performance = claims[2]
     # The gap is clear on usual servers but small on one server: the server's doing.
     assert performance.verdict.startswith("holds only when each twin runs on its usual server")
@@ -78,3 +95,32 @@ def test_report_is_written_and_self_contained(results_dir: Path) -> None:
     assert "src='http" not in page and 'src="http' not in page
     assert (results_dir / "plots" / "cdf-health.png").exists()
     assert "headline ratios" in paths.headline_text
+
+
+def test_a_report_is_a_function_of_its_results_folder_alone(
+    results_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_report(results_dir)
+    markdown, page = first.markdown.read_text(), first.html.read_text()
+    # Today's code changes after the run: another profile definition, another shared
+    # server, other dev-cost rules. None of it may reach the re-rendered report.
+    monkeypatch.setitem(PROFILES, "quick", replace(PROFILES["quick"], duration_s=99))
+    monkeypatch.setattr(topology, "SHARED_SERVER", "uvicorn")
+    monkeypatch.setattr(devcost, "count_devcost", lambda *a, **k: {})
+    opened: list[str] = []
+    watching = True
+
+    def hook(event: str, args: tuple[object, ...]) -> None:
+        if watching and event == "open" and isinstance(args[0], str | Path):
+            opened.append(str(Path(args[0]).resolve()))
+
+    sys.addaudithook(hook)
+    try:
+        again = write_report(results_dir)
+    finally:
+        watching = False
+    assert again.markdown.read_text() == markdown
+    assert again.html.read_text() == page
+    source_tree = str(PROJECT_ROOT)
+    assert not [p for p in opened if p.startswith(source_tree)], "rendering read the source tree"
+    assert any(p.endswith("results.json") for p in opened)  # the hook did see the reads

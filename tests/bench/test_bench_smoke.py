@@ -15,21 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu import CpuPlan, available_cpus
-from bench.loadgen import run_locust
-from bench.pools import DIMENSION, Pool, save_pool
-from bench.procs import http_json
-from bench.profiles import SCENARIOS, ConfigPlan
-from bench.samples import read_samples
-from bench.servers import Running, start_config, wait_ready
+from bench.load.pool import DIMENSION, Pool, save_pool
+from bench.load.samples import read_samples
+from bench.plan.profiles import SCENARIOS
+from bench.plan.steps import ConfigPlan
+from bench.run.configs import Running, start_config, wait_ready
+from bench.run.cpu import CpuPlan, available_cpus
+from bench.run.generator import run_locust
+from bench.run.procs import http_json
 from shared.milvus_server import free_port
 from shared.servers import DEFAULT_SERVER, ServerSpec
 
 pytestmark = pytest.mark.slow
 
 TWINS = {"flask": "flask_app.wsgi", "fastapi": "fastapi_app.asgi"}
-DOCS = [{"title": f"doc {i}", "text": f"How to parse {word} files with the standard library.",
-         "tags": ["smoke"]} for i, word in enumerate(["json", "csv", "xml", "ini", "toml"])]
+DOCS = [
+    {
+        "title": f"doc {i}",
+        "text": f"How to parse {word} files with the standard library.",
+        "tags": ["smoke"],
+    }
+    for i, word in enumerate(["json", "csv", "xml", "ini", "toml"])
+]
 
 
 def _unit_vector(rng: random.Random) -> list[float]:
@@ -43,48 +50,69 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
     missing = [m for m in TWINS.values() if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"twins not written yet: {missing}")
-    from bench.backend import bench_milvus, server_env
+    from bench.run.milvus import bench_milvus, server_env
 
     tmp = tmp_path_factory.mktemp("smoke")
     rng = random.Random(7)
-    pool = Pool(7, "smoke", "random", [d["text"] for d in DOCS],
-                [_unit_vector(rng) for _ in DOCS], DOCS, ["smoke"])
+    pool = Pool(
+        7,
+        "smoke",
+        "random",
+        [d["text"] for d in DOCS],
+        [_unit_vector(rng) for _ in DOCS],
+        DOCS,
+        ["smoke"],
+    )
     save_pool(pool, tmp / "pool.json")
     cpus = available_cpus()
     with bench_milvus(free_port(), cpus, cpus, collection="bench_smoke", corpus=False) as (
-        settings, _info
+        settings,
+        _info,
     ):
         yield server_env(settings), tmp
 
 
 @pytest.mark.parametrize("app", ["flask", "fastapi"])
-def test_every_scenario_runs_clean_against(app: str,
-                                          stack: tuple[dict[str, str], Path]) -> None:
+def test_every_scenario_runs_clean_against(app: str, stack: tuple[dict[str, str], Path]) -> None:
     env, tmp = stack
     cpus = available_cpus()
     plan = CpuPlan(cpus, cpus)
     spec = ServerSpec(app=app, server=DEFAULT_SERVER[app])
-    running: Running = start_config(ConfigPlan(spec, spec.label, "twin", True), cpus=plan,
-                                    env=env, pool_path=tmp / "pool.json", logs=tmp / "logs")
+    running: Running = start_config(
+        ConfigPlan(spec, spec.label, "twin", True),
+        cpus=plan,
+        env=env,
+        pool_path=tmp / "pool.json",
+        logs=tmp / "logs",
+    )
     try:
         wait_ready(running)
         for doc in DOCS:  # something to find, in a scratch collection
-            http_json("POST", f"{running.url}/documents", {**doc, "id": doc["title"].replace(
-                " ", "-")})
+            http_json(
+                "POST", f"{running.url}/documents", {**doc, "id": doc["title"].replace(" ", "-")}
+            )
         for scenario, classes in SCENARIOS.items():
             samples_dir = tmp / app / scenario
             run_locust(
-                host=running.url, user_classes=classes, users=2, run_time_s=4,
-                env={**os.environ, "TWINBENCH_BENCH_POOL": str(tmp / "pool.json"),
-                     "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
-                     "TWINBENCH_BENCH_RUN_ID": f"smoke-{app}",
-                     "TWINBENCH_BENCH_INGEST_DOCS": "5", "TWINBENCH_BENCH_INGEST_AFTER_S": "0.5"},
-                samples_dir=samples_dir, log_path=tmp / "locust.log", cpus=cpus,
+                host=running.url,
+                user_classes=classes,
+                users=2,
+                run_time_s=4,
+                env={
+                    **os.environ,
+                    "TWINBENCH_BENCH_POOL": str(tmp / "pool.json"),
+                    "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
+                    "TWINBENCH_BENCH_RUN_ID": f"smoke-{app}",
+                    "TWINBENCH_BENCH_INGEST_DOCS": "5",
+                    "TWINBENCH_BENCH_INGEST_AFTER_S": "0.5",
+                },
+                samples_dir=samples_dir,
+                log_path=tmp / "locust.log",
+                cpus=cpus,
                 stop_timeout_s=2,  # a smoke test needs no late samples; keep it short
             )
             samples = read_samples(samples_dir)
-            failed = sorted({n for n, ok in zip(samples.names, samples.ok, strict=True)
-                             if not ok})
+            failed = sorted({n for n, ok in zip(samples.names, samples.ok, strict=True) if not ok})
             assert len(samples) > 0, f"{scenario}: no request completed"
             assert not failed, f"{scenario} on {app}: failed requests {failed}"
     finally:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.analysis import soak_checks
-from bench.memory import MemorySampler, memory_growth, process_tree_memory_bytes
+from bench.analysis.soak import memory_growth, soak_checks
 from bench.report import write_report
 from bench.results import BenchResults, MemorySeries, RunResult, Step, read_results, write_results
+from bench.run.sampling import MemorySampler, process_tree_memory_bytes
 from tests.bench.conftest import fixture_results, make_run
 
 MIB = 2**20
@@ -92,6 +92,7 @@ def soak_results() -> BenchResults:
         "repeats": 1,
         "compare": {"mixed": 16},
     }
+    results.environment["profile_as_defined"] = {"duration_s": 600}
     results.runs = [
         _soak_run(FLASK, [200] * 21, 0),
         _soak_run(FASTAPI, [250] * 5 + [275] * 11 + [300] * 5, 3),

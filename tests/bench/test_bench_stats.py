@@ -22,7 +22,12 @@ from bench.stats import (
 def test_percentiles_are_nearest_rank_on_1_to_1000() -> None:
     summary = summarize_latencies(list(range(1000, 0, -1)))  # unsorted on purpose
     assert (summary.p50, summary.p90, summary.p99, summary.p999, summary.max) == (
-        500, 900, 990, 999, 1000)
+        500,
+        900,
+        990,
+        999,
+        1000,
+    )
     assert summary.count == 1000 and summary.mean == pytest.approx(500.5)
 
 

@@ -6,7 +6,7 @@ once, then runs one measurement per JSON line on stdin
 (``{"users": N, "run_time": S, "samples": DIR}``), writes raw samples in the same format as
 the Locust workers, and answers each with one JSON line on stdout (its CPU seconds).
 
-Usage: ``python -m bench.inprocess --pool pool.json`` (then commands on stdin).
+Usage: ``python -m bench.run.inprocess --pool pool.json`` (then commands on stdin).
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.pools import Pool, load_pool
-from bench.samples import SampleWriter
+from bench.load.pool import Pool, load_pool
+from bench.load.samples import SampleWriter
 
 __all__ = ["main", "measure"]
 
 
-def measure(service: Any, pool: Pool, *, users: int, run_time: float, samples: Path,
-            top_k: int = 10) -> float:
+def measure(
+    service: Any, pool: Pool, *, users: int, run_time: float, samples: Path, top_k: int = 10
+) -> float:
     """Closed-model text search from ``users`` threads; returns the CPU seconds it used."""
     writer = SampleWriter(samples)
     lock = threading.Lock()
@@ -71,8 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
-        cpu_s = measure(service, pool, users=int(command["users"]),
-                        run_time=float(command["run_time"]), samples=Path(command["samples"]))
+        cpu_s = measure(
+            service,
+            pool,
+            users=int(command["users"]),
+            run_time=float(command["run_time"]),
+            samples=Path(command["samples"]),
+        )
         print(json.dumps({"cpu_s": cpu_s}), flush=True)
     service.close()
     return 0

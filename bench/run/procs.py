@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,15 +20,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Child", "http_json", "wait_healthy"]
+__all__ = ["Child", "http_json", "wait_healthy", "slug"]
 
 
 class Child:
     """A child process in its own process group, with its output in a log file."""
 
     def __init__(
-        self, argv: list[str], *, log_path: Path, env: dict[str, str] | None = None,
-        preexec: Callable[[], None] | None = None, cwd: Path | None = None,
+        self,
+        argv: list[str],
+        *,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        preexec: Callable[[], None] | None = None,
+        cwd: Path | None = None,
         pipes: bool = False,
     ) -> None:
         self.argv = argv
@@ -36,10 +42,14 @@ class Child:
         with open(log_path, "ab") as log:
             # pipes=True: a worker we talk to line by line (stdin/stdout), errors to the log.
             self.proc = subprocess.Popen(  # noqa: S603 - argv from shared.servers / our own
-                argv, stdout=subprocess.PIPE if pipes else log,
+                argv,
+                stdout=subprocess.PIPE if pipes else log,
                 stderr=log if pipes else subprocess.STDOUT,
                 stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
-                env=env, cwd=cwd, start_new_session=True, preexec_fn=preexec,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=preexec,
                 text=pipes or None,
             )
 
@@ -72,9 +82,7 @@ class Child:
         self.wait(5)
 
 
-def http_json(
-    method: str, url: str, body: Any = None, timeout: float = 5.0
-) -> tuple[int, Any]:
+def http_json(method: str, url: str, body: Any = None, timeout: float = 5.0) -> tuple[int, Any]:
     """A tiny HTTP client for the orchestrator (status, parsed JSON or None)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
@@ -111,3 +119,8 @@ def wait_healthy(url: str, child: Child, timeout_s: float = 120.0) -> float:
             last = str(exc)
         time.sleep(0.2)
     raise RuntimeError(f"{url} not healthy after {timeout_s:.0f} s ({last}):\n{child.log_tail()}")
+
+
+def slug(text: str) -> str:
+    """``text`` as a file-name-safe word: a configuration label or a step, for logs and ids."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")

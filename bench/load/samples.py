@@ -9,7 +9,6 @@ writer cheap inside the load generator, where every microsecond is taken from th
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -70,17 +69,16 @@ class Samples:
     def select(self, mask: NDArray[np.bool_]) -> Samples:
         idx = np.flatnonzero(mask)
         return Samples(
-            self.start[idx], self.latency_ms[idx], self.delay_ms[idx], self.ok[idx],
+            self.start[idx],
+            self.latency_ms[idx],
+            self.delay_ms[idx],
+            self.ok[idx],
             [self.names[i] for i in idx],
         )
 
     def window(self, begin: float, end: float) -> Samples:
         """The samples whose request started in [begin, end)."""
         return self.select((self.start >= begin) & (self.start < end))
-
-    def named(self, names: Iterable[str]) -> Samples:
-        wanted = set(names)
-        return self.select(np.array([n in wanted for n in self.names], dtype=bool))
 
 
 def read_samples(directory: Path) -> Samples:

@@ -15,12 +15,13 @@ import io
 import json
 import re
 import tokenize
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
+from bench.results import AppCost
 from shared.config import PROJECT_ROOT
 
-__all__ = ["AppCost", "count_app", "count_devcost", "format_devcost"]
+__all__ = ["count_app", "count_devcost", "format_devcost"]
 
 MODEL_BASES = {"Schema", "BaseModel", "SQLModel"}
 PATTERNS = {
@@ -41,22 +42,6 @@ PATTERNS = {
 DOCS_FILES = re.compile(r"(openapi|docs|apidoc|swagger)\w*\.py$")
 
 
-@dataclass
-class AppCost:
-    app: str
-    files: int = 0
-    total: int = 0
-    validation: int = 0
-    serialisation: int = 0
-    docs: int = 0
-    by_file: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def contract_code(self) -> int:
-        """Validation + serialisation + docs: what a framework can declare for you."""
-        return self.validation + self.serialisation + self.docs
-
-
 def _code_lines(source: str) -> set[int]:
     """Line numbers holding code (not blank, comment or docstring)."""
     lines: set[int] = set()
@@ -64,14 +49,24 @@ def _code_lines(source: str) -> set[int]:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
-            body[0].value, ast.Constant
-        ) and isinstance(body[0].value.value, str):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             end = body[0].end_lineno or body[0].lineno
             docstrings.update(range(body[0].lineno, end + 1))
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                          tokenize.DEDENT, tokenize.ENDMARKER):
+        if token.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         lines.update(range(token.start[0], token.end[0] + 1))
     return lines - docstrings
@@ -81,8 +76,9 @@ def _model_lines(tree: ast.AST) -> set[int]:
     out: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            names = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
-                     for b in node.bases}
+            names = {
+                b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases
+            }
             if names & MODEL_BASES or any(n.endswith("Schema") for n in names):
                 out.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     return out
@@ -127,10 +123,14 @@ def count_devcost(root: Path = PROJECT_ROOT) -> dict[str, AppCost]:
 
 def format_devcost(result: dict[str, AppCost], *, as_json: bool = False) -> str:
     if as_json:
-        return json.dumps({k: {**asdict(v), "contract_code": v.contract_code}
-                           for k, v in result.items()}, indent=1)
+        return json.dumps(
+            {k: {**asdict(v), "contract_code": v.contract_code} for k, v in result.items()},
+            indent=1,
+        )
     rows = ["app       files  total  validation  serialisation  docs  contract code"]
     for name, c in result.items():
-        rows.append(f"{name:<9} {c.files:>5}  {c.total:>5}  {c.validation:>10}  "
-                    f"{c.serialisation:>13}  {c.docs:>4}  {c.contract_code:>13}")
+        rows.append(
+            f"{name:<9} {c.files:>5}  {c.total:>5}  {c.validation:>10}  "
+            f"{c.serialisation:>13}  {c.docs:>4}  {c.contract_code:>13}"
+        )
     return "\n".join(rows)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Pool", "build_pool", "load_pool", "save_pool"]
+__all__ = ["Pool", "build_pool", "load_pool", "save_pool", "pool_for_run", "POOL_SEED"]
 
 DIMENSION = 384
+POOL_SEED = 20261125
 
 
 @dataclass
@@ -45,8 +47,7 @@ def _corpus_docs() -> list[dict[str, Any]]:
     from shared.corpus import build_corpus
 
     return [
-        {"id": d.id, "title": d.title, "text": d.text, "tags": list(d.tags)}
-        for d in build_corpus()
+        {"id": d.id, "title": d.title, "text": d.text, "tags": list(d.tags)} for d in build_corpus()
     ]
 
 
@@ -63,7 +64,7 @@ def _embed(queries: list[str]) -> tuple[str, list[list[float]]]:
     return settings.model_name, [[round(float(x), 6) for x in row] for row in matrix]
 
 
-def build_pool(*, seed: int = 20261125, size: int = 200, documents: int = 600) -> Pool:
+def build_pool(*, seed: int = POOL_SEED, size: int = 200, documents: int = 600) -> Pool:
     """A seeded sample: ``size`` queries (with vectors) and ``documents`` docs to write."""
     rng = random.Random(seed)
     docs = _corpus_docs()
@@ -84,3 +85,18 @@ def save_pool(pool: Pool, path: Path) -> None:
 
 def load_pool(path: Path) -> Pool:
     return Pool(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def pool_for_run(results_dir: Path, *, cache_dir: Path, model_key: str) -> Path:
+    """The seeded pool, cached across runs (embedding it costs ~15 s), copied into the run.
+
+    Keyed by the model too (``model_key``, a file-name-safe name): another model's query
+    vectors would not fit the collection.
+    """
+    cached = cache_dir / f"pool-{POOL_SEED}-{model_key}.json"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save_pool(build_pool(seed=POOL_SEED), cached)
+    target = results_dir / "pool.json"
+    shutil.copy2(cached, target)
+    return target

@@ -1,4 +1,4 @@
-"""The Locust scenarios: one FastHttpUser class per scenario, run by ``bench.loadgen``.
+"""The Locust scenarios: one FastHttpUser class per scenario, run by ``bench.run.generator``.
 
 Configured by environment variables the orchestrator sets:
 ``TWINBENCH_BENCH_POOL`` (pool.json), ``TWINBENCH_BENCH_SAMPLES`` (where this process writes
@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ import gevent
 from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import ResponseContextManager
 
-from bench.pools import Pool, load_pool
-from bench.samples import SampleWriter
+from bench.load.pool import Pool, load_pool
+from bench.load.samples import SampleWriter
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
 _SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "bench-samples"))
@@ -51,8 +52,13 @@ def pool() -> Pool:
 
 
 def _record(
-    request_type: str, name: str, response_time: float, exception: BaseException | None,
-    context: dict[str, Any], start_time: float = 0.0, **_: Any,
+    request_type: str,
+    name: str,
+    response_time: float,
+    exception: BaseException | None,
+    context: dict[str, Any],
+    start_time: float = 0.0,
+    **_: Any,
 ) -> None:
     global _writer
     if _writer is None:
@@ -123,37 +129,59 @@ class BenchUser(FastHttpUser):
             gevent.sleep(wait)
         return {"delay_ms": max(time.perf_counter() - intended, 0.0) * 1000}
 
-    def check_search(self, response: ResponseContextManager, top_k: int) -> None:
-        if response.status_code != 200:
-            return _fail(response, "search failed")
-        try:
-            body = response.json()
-            results = body["results"]
-            ok = (
-                isinstance(results, list) and 0 < len(results) <= top_k
-                and all("id" in r and "score" in r for r in results)
-                and isinstance(body["took_ms"], int | float)
-            )
-        except (ValueError, KeyError, TypeError):
-            ok = False
-        if not ok:
-            _fail(response, "search body is not {results: [...], took_ms}")
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str,
+        status: int,
+        why: str,
+        body_ok: Callable[[Any], bool] | None = None,
+        json: Any = None,
+        paced: bool = True,
+    ) -> Any:
+        """One request, failed (with ``why``) unless it answers ``status`` and a body that
+        ``body_ok`` accepts. Returns the parsed body (True when no body check was asked
+        for), or None when the request failed."""
+        context = self.pace() if paced else {}
+        with self.client.request(
+            method, path, json=json, name=name, catch_response=True, context=context
+        ) as response:
+            if response.status_code != status:
+                return _fail(response, why)
+            if body_ok is None:
+                return True
+            try:
+                body = response.json()
+                ok = body_ok(body)
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            return body if ok else _fail(response, why)
 
     def search_text(self) -> None:
-        query = self.rng.choice(pool().queries)
-        with self.client.post(
-            "/search", json={"query": query, "top_k": _TOP_K}, name="/search",
-            catch_response=True, context=self.pace(),
-        ) as response:
-            self.check_search(response, _TOP_K)
+        query = {"query": self.rng.choice(pool().queries), "top_k": _TOP_K}
+        self.call(
+            "POST",
+            "/search",
+            json=query,
+            name="/search",
+            status=200,
+            why="search failed or its body is not {results: [...], took_ms}",
+            body_ok=_search_body_ok,
+        )
 
     def search_vector(self) -> None:
-        vector = self.rng.choice(pool().vectors)
-        with self.client.post(
-            "/search/vector", json={"vector": vector, "top_k": _TOP_K}, name="/search/vector",
-            catch_response=True, context=self.pace(),
-        ) as response:
-            self.check_search(response, _TOP_K)
+        query = {"vector": self.rng.choice(pool().vectors), "top_k": _TOP_K}
+        self.call(
+            "POST",
+            "/search/vector",
+            json=query,
+            name="/search/vector",
+            status=200,
+            why="search failed or its body is not {results: [...], took_ms}",
+            body_ok=_search_body_ok,
+        )
 
     def new_document(self) -> dict[str, Any]:
         doc = dict(self.rng.choice(pool().documents) or {"text": "benchmark document"})
@@ -161,20 +189,29 @@ class BenchUser(FastHttpUser):
         return doc
 
 
+def _search_body_ok(body: Any) -> bool:
+    results = body["results"]
+    return (
+        isinstance(results, list)
+        and 0 < len(results) <= _TOP_K
+        and all("id" in r and "score" in r for r in results)
+        and isinstance(body["took_ms"], int | float)
+    )
+
+
 class HealthUser(BenchUser):
     """The framework floor: GET /health."""
 
     @task
     def health(self) -> None:
-        with self.client.get(
-            "/health", name="/health", catch_response=True, context=self.pace()
-        ) as response:
-            try:
-                ok = response.status_code == 200 and response.json()["status"] == "ok"
-            except (ValueError, KeyError, TypeError):
-                ok = False
-            if not ok:
-                _fail(response, "health is not {status: ok}")
+        self.call(
+            "GET",
+            "/health",
+            name="/health",
+            status=200,
+            why="health is not {status: ok}",
+            body_ok=lambda b: b["status"] == "ok",
+        )
 
 
 class EchoUser(BenchUser):
@@ -182,19 +219,21 @@ class EchoUser(BenchUser):
 
     @task
     def echo(self) -> None:
-        query = self.rng.choice(pool().queries)
         tags = self.rng.sample(pool().tags, min(2, len(pool().tags)))
-        sent = {"query": query, "top_k": self.rng.randint(1, 100), "tags": tags}
-        with self.client.post(
-            "/echo", json=sent, name="/echo", catch_response=True, context=self.pace()
-        ) as response:
-            try:
-                body = response.json()
-                ok = response.status_code == 200 and all(body[k] == v for k, v in sent.items())
-            except (ValueError, KeyError, TypeError):
-                ok = False
-            if not ok:
-                _fail(response, "echo did not return the body it was sent")
+        sent = {
+            "query": self.rng.choice(pool().queries),
+            "top_k": self.rng.randint(1, 100),
+            "tags": tags,
+        }
+        self.call(
+            "POST",
+            "/echo",
+            json=sent,
+            name="/echo",
+            status=200,
+            why="echo did not return the body it was sent",
+            body_ok=lambda b: all(b[k] == v for k, v in sent.items()),
+        )
 
 
 class SearchVectorUser(BenchUser):
@@ -219,25 +258,36 @@ class WriteUser(BenchUser):
     @task
     def write(self) -> None:
         doc = self.new_document()
-        with self.client.post(
-            "/documents", json=doc, name="/documents", catch_response=True, context=self.pace()
-        ) as response:
-            try:
-                ok = response.status_code == 201 and response.json()["id"] == doc["id"]
-            except (ValueError, KeyError, TypeError):
-                ok = False
-            if not ok:
-                return _fail(response, "create did not answer 201 {id}")
-        with self.client.get(
-            f"/documents/{doc['id']}", name="/documents/{id} GET", catch_response=True
-        ) as response:
-            if response.status_code != 200 or response.json().get("id") != doc["id"]:
-                _fail(response, "a created document could not be read back")
-        with self.client.delete(
-            f"/documents/{doc['id']}", name="/documents/{id} DELETE", catch_response=True
-        ) as response:
-            if response.status_code != 204:
-                _fail(response, "delete did not answer 204")
+        if (
+            self.call(
+                "POST",
+                "/documents",
+                json=doc,
+                name="/documents",
+                status=201,
+                why="create did not answer 201 {id}",
+                body_ok=lambda b: b["id"] == doc["id"],
+            )
+            is None
+        ):
+            return
+        self.call(
+            "GET",
+            f"/documents/{doc['id']}",
+            name="/documents/{id} GET",
+            status=200,
+            why="a created document could not be read back",
+            body_ok=lambda b: b.get("id") == doc["id"],
+            paced=False,
+        )
+        self.call(
+            "DELETE",
+            f"/documents/{doc['id']}",
+            name="/documents/{id} DELETE",
+            status=204,
+            why="delete did not answer 204",
+            paced=False,
+        )
 
 
 class MixedUser(BenchUser):
@@ -261,23 +311,29 @@ class MixedUser(BenchUser):
     def read(self) -> None:
         if not self.mine:
             return self.search_text()
-        doc_id = self.rng.choice(list(self.mine))
-        with self.client.get(
-            f"/documents/{doc_id}", name="/documents/{id} GET", catch_response=True,
-            context=self.pace(),
-        ) as response:
-            if response.status_code != 200:
-                _fail(response, "reading back our own document failed")
+        self.call(
+            "GET",
+            f"/documents/{self.rng.choice(list(self.mine))}",
+            name="/documents/{id} GET",
+            status=200,
+            why="reading back our own document failed",
+        )
 
     @task(1)
     def write(self) -> None:
         doc = self.new_document()
-        with self.client.post(
-            "/documents", json=doc, name="/documents", catch_response=True, context=self.pace()
-        ) as response:
-            if response.status_code != 201:
-                return _fail(response, "create did not answer 201")
-        self.mine.append(doc["id"])
+        if (
+            self.call(
+                "POST",
+                "/documents",
+                json=doc,
+                name="/documents",
+                status=201,
+                why="create did not answer 201",
+            )
+            is not None
+        ):
+            self.mine.append(doc["id"])
 
 
 class IngestSearchUser(BenchUser):
@@ -301,8 +357,9 @@ class IngestJobUser(FastHttpUser):
         # instead of growing the corpus, and nothing has to be deleted afterwards.
         docs = [
             {**doc, "id": f"bench-ingest-{i}"}
-            for i, doc in enumerate(itertools.islice(itertools.cycle(pool().documents),
-                                                     _INGEST_DOCS))
+            for i, doc in enumerate(
+                itertools.islice(itertools.cycle(pool().documents), _INGEST_DOCS)
+            )
         ]
         _event("ingest_start", documents=len(docs))
         with self.client.post(
@@ -324,7 +381,14 @@ class IngestJobUser(FastHttpUser):
                 finished = status.get("status") in ("done", "failed", "interrupted")
                 if finished and (status.get("status") != "done" or status.get("failed")):
                     # A job that "finished" by refusing its rows is not a fast ingest.
-                    _fail(answer, f"ingest ended {status.get('status')} with "
-                                  f"{status.get('failed')} failed rows")
-        _event("ingest_end", status=status.get("status"), processed=status.get("processed"),
-               failed=status.get("failed"))
+                    _fail(
+                        answer,
+                        f"ingest ended {status.get('status')} with "
+                        f"{status.get('failed')} failed rows",
+                    )
+        _event(
+            "ingest_end",
+            status=status.get("status"),
+            processed=status.get("processed"),
+            failed=status.get("failed"),
+        )

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bench.cpu import pin_current
+from bench.run.cpu import pin_current
 from shared.config import PROJECT_ROOT, Settings, get_settings
 
 __all__ = ["bench_settings", "bench_milvus", "server_env"]
@@ -28,22 +28,30 @@ COLLECTION = "bench_documents"
 
 def bench_settings(port: int, collection: str = COLLECTION) -> Settings:
     # Its own collection too, so a Milvus shared with development work is never disturbed.
-    return get_settings(data_dir=BENCH_DATA, milvus_port=port, torch_threads=1,
-                        access_log=False, milvus_uri="", collection=collection)
+    return get_settings(
+        data_dir=BENCH_DATA,
+        milvus_port=port,
+        torch_threads=1,
+        access_log=False,
+        milvus_uri="",
+        collection=collection,
+    )
 
 
 def server_env(settings: Settings) -> dict[str, str]:
     """The environment every server (and the in-process floor) gets: same settings for all."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBENCH_")}
-    env.update({
-        "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
-        "TWINBENCH_MILVUS_HOST": "127.0.0.1",
-        "TWINBENCH_DATA_DIR": str(settings.data_dir),
-        "TWINBENCH_TORCH_THREADS": "1",
-        "TWINBENCH_ACCESS_LOG": "false",
-        "TWINBENCH_COLLECTION": settings.collection,
-        "PYTHONPATH": str(PROJECT_ROOT),
-    })
+    env.update(
+        {
+            "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
+            "TWINBENCH_MILVUS_HOST": "127.0.0.1",
+            "TWINBENCH_DATA_DIR": str(settings.data_dir),
+            "TWINBENCH_TORCH_THREADS": "1",
+            "TWINBENCH_ACCESS_LOG": "false",
+            "TWINBENCH_COLLECTION": settings.collection,
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+    )
     env.pop("MILVUS_URI", None)
     return env
 
@@ -61,8 +69,12 @@ def _reuse_embedding_cache(settings: Settings) -> None:
 
 @contextlib.contextmanager
 def bench_milvus(
-    port: int, server_cpus: tuple[int, ...], own_cpus: tuple[int, ...], *,
-    collection: str = COLLECTION, corpus: bool = True,
+    port: int,
+    server_cpus: tuple[int, ...],
+    own_cpus: tuple[int, ...],
+    *,
+    collection: str = COLLECTION,
+    corpus: bool = True,
     on_started: Callable[[Settings], None] | None = None,
 ) -> Iterator[tuple[Settings, dict[str, object]]]:
     """Start Milvus pinned to the server CPUs, load the corpus, stop Milvus afterwards.

@@ -40,9 +40,9 @@ def plan_cpus(quota: float | None | str = "auto", cpus: tuple[int, ...] | None =
     """Split the CPUs in two halves: servers + Milvus on the first, the generator on the rest.
 
     ``quota="auto"`` caps each server at half a core when the generator has a single CPU:
-    one Locust process saturates near 10k requests/s, less than an uncapped server can
-    serve on a whole core with a trivial endpoint, so without a cap such runs would measure
-    the generator (see FACTS.md).
+    one Locust process saturates near 9-10k requests/s on this 2-core machine kind, less
+    than an uncapped server serves on a whole core with a trivial endpoint, so without a
+    cap such runs would measure the generator.
     """
     cpus = cpus or available_cpus()
     notes: list[str] = []
@@ -95,15 +95,6 @@ class CgroupCap:
     def add_pid(self, pid: int) -> None:
         """Move a whole process (all its threads) into the group; its children follow."""
         (self.path / "cgroup.procs").write_text(str(pid))
-
-    def throttled_s(self) -> float:
-        """Seconds this group spent throttled so far (cpu.stat throttled_time, ns)."""
-        with contextlib.suppress(OSError, ValueError):
-            for line in (self.path / "cpu.stat").read_text().splitlines():
-                key, value = line.split()
-                if key == "throttled_time":
-                    return int(value) / 1e9
-        return 0.0
 
     def remove(self) -> None:
         # A group with tasks cannot be removed: hand any leftovers back to the root group.

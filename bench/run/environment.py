@@ -15,14 +15,30 @@ from typing import Any
 
 import psutil
 
-from bench.cpu import CpuPlan
+from bench.run.cpu import CpuPlan
 
 __all__ = ["collect_environment", "machine_load"]
 
 PACKAGES = (
-    "flask", "marshmallow", "fastapi", "pydantic", "starlette", "uvicorn", "uvicorn-worker",
-    "gunicorn", "gevent", "granian", "httptools", "uvloop", "locust", "pymilvus", "milvus",
-    "sentence-transformers", "torch", "numpy", "psutil",
+    "flask",
+    "marshmallow",
+    "fastapi",
+    "pydantic",
+    "starlette",
+    "uvicorn",
+    "uvicorn-worker",
+    "gunicorn",
+    "gevent",
+    "granian",
+    "httptools",
+    "uvloop",
+    "locust",
+    "pymilvus",
+    "milvus",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+    "psutil",
 )
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.load.samples import Samples
 from bench.results import RunResult, Step
-from bench.samples import Samples
-from bench.stats import correct_open_model, summarize_latencies
+from bench.stats import correct_open_model, percentile, summarize_latencies
 
 __all__ = ["summarize_run", "GENERATOR_CPU_LIMIT", "CDF_POINTS", "TIMELINE_BIN_S"]
 
@@ -23,11 +23,9 @@ def _cdf(latencies: np.ndarray[Any, np.dtype[np.float64]]) -> list[float]:
     if len(latencies) == 0:
         return []
     ordered = np.sort(latencies)
-    n = len(ordered)
-    # Nearest-rank at q = 0.5 %, 1 %, ..., 100 %: the same definition as the percentiles.
-    ranks = [min(max(math.ceil(q * n / CDF_POINTS - 1e-9), 1), n) for q in
-             range(1, CDF_POINTS + 1)]
-    return [round(float(ordered[r - 1]), 4) for r in ranks]
+    # At q = 0.5 %, 1 %, ..., 100 %, by the one percentile definition used everywhere.
+    steps = range(1, CDF_POINTS + 1)
+    return [round(percentile(ordered, q * 100 / CDF_POINTS), 4) for q in steps]
 
 
 def _timeline(samples: Samples, begin: float) -> list[dict[str, float]]:
@@ -38,17 +36,26 @@ def _timeline(samples: Samples, begin: float) -> list[dict[str, float]]:
     for b in range(int(bins.max()) + 1):
         values = samples.latency_ms[bins == b]
         if len(values):
-            out.append({
-                "t": round(b * TIMELINE_BIN_S, 2), "count": int(len(values)),
-                "p50": float(np.percentile(values, 50, method="inverted_cdf")),
-                "p99": float(np.percentile(values, 99, method="inverted_cdf")),
-            })
+            out.append(
+                {
+                    "t": round(b * TIMELINE_BIN_S, 2),
+                    "count": int(len(values)),
+                    "p50": percentile(np.sort(values), 50),
+                    "p99": percentile(np.sort(values), 99),
+                }
+            )
     return out
 
 
 def summarize_run(
-    step: Step, samples: Samples, *, run_id: str, generator_cpu: float,
-    server_cpu_s: float, idle_servers_cpu_s: float, events: list[dict[str, Any]],
+    step: Step,
+    samples: Samples,
+    *,
+    run_id: str,
+    generator_cpu: float,
+    server_cpu_s: float,
+    idle_servers_cpu_s: float,
+    events: list[dict[str, Any]],
     notes: list[str],
 ) -> RunResult:
     """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
@@ -92,15 +99,25 @@ def summarize_run(
     all_requests = max(len(samples), 1)
     shown_events = [{**e, "t": round(float(e["t"]) - begin, 3)} for e in events]
     return RunResult(
-        step=step, run_id=run_id, started_at=begin, requests=len(window), failures=failures,
+        step=step,
+        run_id=run_id,
+        started_at=begin,
+        requests=len(window),
+        failures=failures,
         throughput_rps=(len(window) - failures) / measured_s if len(window) else 0.0,
-        latency=summarize_latencies(ok_latency), latency_corrected=corrected,
+        latency=summarize_latencies(ok_latency),
+        latency_corrected=corrected,
         generator_cpu=generator_cpu,
         server_cpu_ms_per_request=server_cpu_s * 1000 / all_requests,
-        idle_servers_cpu_s=idle_servers_cpu_s, valid=not reasons, invalid_reasons=reasons,
-        failures_by_name=dict(Counter(n for n, ok in zip(window.names, window.ok, strict=True)
-                                      if not ok)),
+        idle_servers_cpu_s=idle_servers_cpu_s,
+        valid=not reasons,
+        invalid_reasons=reasons,
+        failures_by_name=dict(
+            Counter(n for n, ok in zip(window.names, window.ok, strict=True) if not ok)
+        ),
         by_name=dict(Counter(window.names)),
-        cdf_ms=_cdf(ok_latency), timeline=_timeline(samples, begin), events=shown_events,
+        cdf_ms=_cdf(ok_latency),
+        timeline=_timeline(samples, begin),
+        events=shown_events,
         notes=notes,
     )

@@ -1,13 +1,16 @@
 """Measure the two embedded Milvus backends on this machine, to choose the project's defaults.
 
-Run: ``python -m bench.backends_probe [--backends milvus milvus-lite] [--json out.json]``.
+Run: ``python -m tools.milvus_backends_probe [--backends milvus milvus-lite] [--json out.json]``.
+A one-off study, not part of the benchmark harness; it builds its collections with the
+store's own schema (:func:`shared.vector_store.collection_schema`) and quotes filter values
+with the store's own :func:`shared.documents.quote_string` beside the alternatives it tests.
 
 Each backend is started as a real server in its own process through
 :func:`shared.milvus_server.start_server`, on a free port and a temporary data directory
 (never 19530, never ``.data``), and is always stopped and deleted again. The data are seeded
 random unit vectors (384-d float32, 10,000 rows) in a collection with the project's schema
-(id VARCHAR(64) primary key, vector FLOAT_VECTOR(384), title, text, tags ARRAY<VARCHAR>,
-created_at INT64; COSINE). Measured, per backend:
+(the store's: id VARCHAR(64) primary key, vector FLOAT_VECTOR(384), title, text,
+tags ARRAY<VARCHAR>, created_at INT64; COSINE). Measured, per backend:
 
 1. cold start on an empty directory, restart on existing data, stop time (our ``stop_server``)
    and the RSS of the server's process tree, idle and after the load;
@@ -44,10 +47,11 @@ from typing import Any
 
 import numpy as np
 import psutil
-from pymilvus import DataType, MilvusClient
+from pymilvus import MilvusClient
 
-from bench.sampling import process_tree
+from bench.run.sampling import process_tree
 from shared.config import Settings, get_settings
+from shared.documents import quote_string
 from shared.milvus_server import (
     MilvusProcess,
     _port_is_free,
@@ -55,6 +59,7 @@ from shared.milvus_server import (
     start_server,
     stop_server,
 )
+from shared.vector_store import collection_schema, vector_index
 
 DIM = 384
 ROWS = 10_000
@@ -270,19 +275,9 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def create_collection(client: MilvusClient, name: str, index_type: str = "HNSW") -> None:
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    schema.add_field("title", DataType.VARCHAR, max_length=256)
-    schema.add_field("text", DataType.VARCHAR, max_length=16_384)
-    schema.add_field(
-        "tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=10, max_length=64
-    )
-    schema.add_field("created_at", DataType.INT64)
-    index = client.prepare_index_params()
-    index.add_index(
-        "vector", index_type=index_type, metric_type="COSINE", params=INDEXES[index_type][0]
-    )
+    # The store's own schema and index parameters, so the probe measures what the service runs.
+    schema = collection_schema(client, dimension=DIM, max_tags=10)
+    index = vector_index(client, index_type)
     if client.has_collection(name):
         client.drop_collection(name)
     # No consistency_level here: the collection keeps Milvus' default (Bounded) and each
@@ -408,19 +403,12 @@ HOSTILE_VALUES = [
 ]
 
 
-def quote_minimal(value: str) -> str:
-    """Double-quoted; escape only backslash, double quote, newline, CR and tab."""
-    out = value.replace("\\", "\\\\").replace('"', '\\"')
-    out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return f'"{out}"'
-
-
 QUOTERS: dict[str, Callable[[str], str]] = {
     "naive_double": lambda v: f'"{v}"',
     "naive_single": lambda v: f"'{v}'",
     "json.dumps": json.dumps,
     "json.dumps(ensure_ascii=False)": lambda v: json.dumps(v, ensure_ascii=False),
-    'minimal_escape (\\\\ \\" \\n \\r \\t)': quote_minimal,
+    "shared.documents.quote_string (the store's)": quote_string,
 }
 
 
@@ -738,7 +726,7 @@ def log_summary(path: Path) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.backends_probe",
+        prog="python -m tools.milvus_backends_probe",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

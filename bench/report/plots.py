@@ -14,21 +14,33 @@ matplotlib.use("Agg")  # no display: the bench runs headless
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from bench.analysis import Aggregate  # noqa: E402
-from bench.memory import GROWTH_LIMIT  # noqa: E402
+from bench.analysis.aggregate import Aggregate  # noqa: E402
+from bench.analysis.soak import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
 
 __all__ = [
-    "throughput_vs_users", "percentile_bars", "latency_cdf", "ingest_timeline", "memory_over_time",
+    "throughput_vs_users",
+    "percentile_bars",
+    "latency_cdf",
+    "ingest_timeline",
+    "memory_over_time",
 ]
 
 
 def _save(fig: Figure, path: Path) -> bytes:
     buffer = io.BytesIO()
     # Fixed margins, not tight_layout: measuring every tick label cost seconds per figure.
-    fig.subplots_adjust(left=0.3 if fig.axes and fig.axes[0].get_yticklabels()
-                        and len(fig.axes[0].get_yticklabels()[0].get_text()) > 12 else 0.1,
-                        right=0.97, top=0.9, bottom=0.15, hspace=0.6)
+    fig.subplots_adjust(
+        left=0.3
+        if fig.axes
+        and fig.axes[0].get_yticklabels()
+        and len(fig.axes[0].get_yticklabels()[0].get_text()) > 12
+        else 0.1,
+        right=0.97,
+        top=0.9,
+        bottom=0.15,
+        hspace=0.6,
+    )
     fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
     data = buffer.getvalue()
@@ -63,8 +75,12 @@ def percentile_bars(aggs: Sequence[Aggregate], scenario: str, path: Path) -> byt
     height = 0.8 / len(names)
     for i, name in enumerate(names):
         values = [getattr(a, name).median for a in rows]
-        ax.barh([j + i * height for j in range(len(rows))], values, height=height,
-                label=name.replace("p999", "p99.9"))
+        ax.barh(
+            [j + i * height for j in range(len(rows))],
+            values,
+            height=height,
+            label=name.replace("p999", "p99.9"),
+        )
     ax.set_yticks([j + height for j in range(len(rows))], [a.config for a in rows], fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("latency, ms (median over repeats; log scale)")
@@ -106,8 +122,7 @@ def ingest_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:
             if event["event"] in ("ingest_start", "ingest_end"):
                 ax.axvline(float(event["t"]), color="grey", linestyle="--")
         ax.set_yscale("log")
-        ax.set_title(f"{run.step.config}: search latency; dashed = ingest start/end",
-                     fontsize=9)
+        ax.set_title(f"{run.step.config}: search latency; dashed = ingest start/end", fontsize=9)
         ax.set_xlabel("seconds since the measured window began")
         ax.set_ylabel("ms")
         ax.legend(fontsize=7)
@@ -128,11 +143,18 @@ def memory_over_time(
     fig, ax = plt.subplots(figsize=(7, 4))
     for run, start in chosen:
         assert run.memory is not None
-        line = ax.plot([t / 60 for t in run.memory.t_s],
-                       [b / 2**20 for b in run.memory.mem_bytes], label=run.step.config)
+        line = ax.plot(
+            [t / 60 for t in run.memory.t_s],
+            [b / 2**20 for b in run.memory.mem_bytes],
+            label=run.step.config,
+        )
         if not math.isnan(start):
-            ax.axhline(start * (1 + GROWTH_LIMIT) / 2**20, color=line[0].get_color(),
-                       linestyle=":", linewidth=1)
+            ax.axhline(
+                start * (1 + GROWTH_LIMIT) / 2**20,
+                color=line[0].get_color(),
+                linestyle=":",
+                linewidth=1,
+            )
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("minutes since the warm-up ended (dashed)")
     ax.set_ylabel(f"{metric.upper()}, MiB (whole process tree)")

@@ -11,24 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import select
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import psutil
-
-from bench.cpu import CgroupCap, CpuPlan, pin_process
-from bench.procs import Child, http_json, wait_healthy
-from bench.profiles import ConfigPlan
+from bench.plan.steps import ConfigPlan
 from bench.results import ServerConfig
-from bench.sampling import process_tree
+from bench.run.cpu import CgroupCap, CpuPlan, pin_process
+from bench.run.procs import Child, http_json, slug, wait_healthy
+from bench.run.sampling import process_tree
 from shared.milvus_server import free_port
 from shared.servers import ServerSpec, server_argv
 
 __all__ = [
-    "Running", "start_config", "wait_ready", "confine", "probe_twin", "process_tree_cpu_s",
+    "Running",
+    "start_config",
+    "wait_ready",
+    "confine",
+    "probe_twin",
     "KEEP_ALIVE",
 ]
 
@@ -45,12 +46,19 @@ KEEP_ALIVE = {
 
 @dataclass
 class Running:
-    """A started configuration: its record, process, port and quota group."""
+    """A started configuration: its record, process, port and quota group.
+
+    The in-process floor speaks no HTTP: it has no port, and takes its commands on stdin.
+    """
 
     config: ServerConfig
     child: Child
-    port: int
+    port: int | None
     cap: CgroupCap | None
+
+    @property
+    def in_process(self) -> bool:
+        return self.port is None
 
     @property
     def url(self) -> str:
@@ -70,8 +78,9 @@ class Running:
         """One measurement by the in-process worker; returns its CPU seconds."""
         stdin, stdout = self.child.proc.stdin, self.child.proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(json.dumps({"users": users, "run_time": run_time,
-                                "samples": str(samples)}) + "\n")
+        stdin.write(
+            json.dumps({"users": users, "run_time": run_time, "samples": str(samples)}) + "\n"
+        )
         stdin.flush()
         answer = _readline(self.child, run_time + 120)
         if not answer:
@@ -79,53 +88,53 @@ class Running:
         return float(json.loads(answer)["cpu_s"])
 
 
-def _slug(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
-
-
 def start_config(
     plan: ConfigPlan, *, cpus: CpuPlan, env: dict[str, str], pool_path: Path, logs: Path
 ) -> Running:
     """Start one configuration (not yet waiting for it to be healthy)."""
-    cap = CgroupCap(_slug(plan.label), cpus.server_quota_cores) if cpus.server_quota_cores \
-        else None
+    cap = CgroupCap(slug(plan.label), cpus.server_quota_cores) if cpus.server_quota_cores else None
     # Start unconfined: loading torch and the model in every server at once under a
     # half-core quota took ~50 s; :func:`confine` pins and caps each one once it is ready.
-    preexec = None
+    log_path = logs / f"{slug(plan.label)}.log"
+    port: int | None = None
     try:
         if plan.spec is None:
-            argv = [sys.executable, "-m", "bench.inprocess", "--pool", str(pool_path)]
-            child = Child(argv, log_path=logs / f"{_slug(plan.label)}.log", env=env,
-                          preexec=preexec, pipes=True)
+            argv = [sys.executable, "-m", "bench.run.inprocess", "--pool", str(pool_path)]
+            child = Child(argv, log_path=log_path, env=env, pipes=True)
             spec = ServerSpec(app="core", server="in-process")
-            port = 0
         else:
             port = free_port()
             spec = replace(plan.spec, port=port)
             argv = server_argv(spec)
-            child = Child(argv, log_path=logs / f"{_slug(plan.label)}.log", env=env,
-                          preexec=preexec)
+            child = Child(argv, log_path=log_path, env=env)
     except BaseException:
         if cap is not None:
             cap.remove()
         raise
     config = ServerConfig(
-        label=plan.label, app=spec.app, server=spec.server, workers=spec.workers,
-        threads=spec.threads, interface="none" if plan.spec is None else spec.interface,
-        argv=argv, access_log=spec.access_log, keep_alive=KEEP_ALIVE.get(spec.server, "?"),
-        cpus=list(cpus.server_cpus), cpu_quota_cores=cpus.server_quota_cores, role=plan.role,
+        label=plan.label,
+        app=spec.app,
+        server=spec.server,
+        workers=spec.workers,
+        threads=spec.threads,
+        interface="none" if plan.spec is None else spec.interface,
+        argv=argv,
+        access_log=spec.access_log,
+        keep_alive=KEEP_ALIVE.get(spec.server, "?"),
+        cpus=list(cpus.server_cpus),
+        cpu_quota_cores=cpus.server_quota_cores,
+        role=plan.role,
     )
     return Running(config, child, port, cap)
 
 
 def wait_ready(running: Running, timeout_s: float = 240.0) -> None:
     """Healthy over HTTP (servers) or "ready" on stdout (the in-process worker)."""
-    if running.port:
+    if not running.in_process:
         wait_healthy(f"{running.url}/health", running.child, timeout_s)
         if running.config.role == "twin":
             # One real search loads anything lazy before the first measured request.
-            http_json("POST", f"{running.url}/search", {"query": "warm up", "top_k": 1},
-                      timeout=60)
+            http_json("POST", f"{running.url}/search", {"query": "warm up", "top_k": 1}, timeout=60)
         return
     if not _readline(running.child, timeout_s):
         raise RuntimeError(f"the in-process worker failed:\n{running.child.log_tail()}")
@@ -152,16 +161,6 @@ def confine(running: Running) -> None:
                 running.cap.add_pid(proc.pid)
 
 
-def process_tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants."""
-    total = 0.0
-    for proc in process_tree(pid):
-        with contextlib.suppress(psutil.Error):
-            times = proc.cpu_times()
-            total += times.user + times.system
-    return total
-
-
 def probe_twin(url: str) -> dict[str, object]:
     """Facts for the claims table, asked once per twin: docs served? the same 422s?"""
     out: dict[str, object] = {}
@@ -174,8 +173,9 @@ def probe_twin(url: str) -> dict[str, object]:
         status, body = http_json("POST", f"{url}/echo", {"query": "x", "top_k": 500}, timeout=10)
         out["bad echo status"] = status
         out["bad echo body"] = body
-        status, body = http_json("POST", f"{url}/echo", {"query": " padded ", "top_k": 3},
-                                 timeout=10)
+        status, body = http_json(
+            "POST", f"{url}/echo", {"query": " padded ", "top_k": 3}, timeout=10
+        )
         out["good echo status"] = status
         out["good echo body"] = body
     except OSError as exc:

@@ -1,0 +1,143 @@
+"""From runs to aggregates: each step group over its repeats, and the run-wide checks.
+
+Only valid runs count towards a figure; a group with no valid run is shown but flagged.
+Which configuration is which (a twin on its usual or on the shared server) is read from
+the topology the run recorded, never from today's code.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from bench.results import BenchResults, RunResult
+from bench.stats import RepeatSummary, summarize_repeats
+
+__all__ = [
+    "Aggregate",
+    "aggregate",
+    "find_config",
+    "usual_config",
+    "shared_config",
+    "compared",
+    "valid_throughputs",
+    "generator_check",
+    "spread_check",
+]
+
+
+@dataclass
+class Aggregate:
+    """One (scenario, configuration, load, group) over its repeats."""
+
+    scenario: str
+    config: str
+    users: int
+    rate: float
+    group: str
+    runs: list[RunResult]
+    throughput: RepeatSummary
+    p50: RepeatSummary
+    p99: RepeatSummary
+    p999: RepeatSummary
+    requests: int
+    failures: int
+    valid_runs: int
+    generator_cpu_max: float
+    server_cpu_ms: float
+
+    @property
+    def all_invalid(self) -> bool:
+        return self.valid_runs == 0
+
+
+_AGGREGATES: dict[int, tuple[BenchResults, list[Aggregate]]] = {}
+
+
+def aggregate(results: BenchResults) -> list[Aggregate]:
+    """Aggregates of every step group (memoised per results object: the report asks often)."""
+    cached = _AGGREGATES.get(id(results))
+    if cached is not None and cached[0] is results:
+        return cached[1]
+    _AGGREGATES.clear()
+    out = _aggregate(results)
+    _AGGREGATES[id(results)] = (results, out)
+    return out
+
+
+def _aggregate(results: BenchResults) -> list[Aggregate]:
+    groups: dict[str, list[RunResult]] = {}
+    for run in results.runs:
+        groups.setdefault(run.step.key, []).append(run)
+    out = []
+    for runs in groups.values():
+        valid = [r for r in runs if r.valid]
+        use = valid or runs
+        step = runs[0].step
+        cpus = [r.generator_cpu for r in runs if not math.isnan(r.generator_cpu)]
+        out.append(
+            Aggregate(
+                scenario=step.scenario,
+                config=step.config,
+                users=step.users,
+                rate=step.rate,
+                group=step.group,
+                runs=runs,
+                throughput=summarize_repeats([r.throughput_rps for r in use]),
+                p50=summarize_repeats([r.latency.p50 for r in use]),
+                p99=summarize_repeats([r.latency.p99 for r in use]),
+                p999=summarize_repeats([r.latency.p999 for r in use]),
+                requests=sum(r.requests for r in runs),
+                failures=sum(r.failures for r in runs),
+                valid_runs=len(valid),
+                generator_cpu_max=max(cpus, default=math.nan),
+                server_cpu_ms=statistics.median(r.server_cpu_ms_per_request for r in use),
+            )
+        )
+    return out
+
+
+def find_config(results: BenchResults, app: str, server: str, workers: int = 1) -> str | None:
+    for config in results.configs:
+        if config.app == app and config.server == server and config.workers == workers:
+            return config.label
+    return None
+
+
+def usual_config(results: BenchResults, app: str) -> str | None:
+    """The label of ``app`` (a twin or a floor) on its usual server, one worker."""
+    return find_config(results, app, results.topology["usual_server"][app])
+
+
+def shared_config(results: BenchResults, app: str) -> str | None:
+    """The label of ``app`` on the server both twins share, one worker."""
+    return find_config(results, app, results.topology["shared_server"])
+
+
+def compared(results: BenchResults, scenario: str, label: str | None) -> Aggregate | None:
+    """The compared (repeated) group of ``scenario`` on configuration ``label``."""
+    for agg in aggregate(results):
+        if agg.group == "compare" and agg.scenario == scenario and agg.config == label:
+            return agg
+    return None
+
+
+def valid_throughputs(agg: Aggregate) -> list[float]:
+    return [r.throughput_rps for r in agg.runs if r.valid]
+
+
+def generator_check(results: BenchResults) -> tuple[float, int, int]:
+    """(highest generator CPU share in a valid run, runs invalid for CPU, runs total)."""
+    shares = [r.generator_cpu for r in results.runs if r.valid and not math.isnan(r.generator_cpu)]
+    invalid = sum(any("generator" in why for why in r.invalid_reasons) for r in results.runs)
+    return max(shares, default=math.nan), invalid, len(results.runs)
+
+
+def spread_check(results: BenchResults) -> list[tuple[str, str, float]]:
+    """(scenario, config, CV) of every compared group with at least two valid repeats."""
+    return [
+        (a.scenario, a.config, a.throughput.cv)
+        for a in aggregate(results)
+        if a.group == "compare" and a.valid_runs >= 2
+    ]

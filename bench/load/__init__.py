@@ -1,0 +1,1 @@
+"""The load side: the Locust scenarios, the request pool they send, the raw samples they write."""

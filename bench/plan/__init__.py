@@ -1,0 +1,1 @@
+"""What a benchmark measures: the topology (twins, floors, servers), the profiles, the steps."""

@@ -1,0 +1,125 @@
+"""What a benchmark run measures: the scenarios and the profiles (quick, full, soak).
+
+A profile is data: which scenarios, at which concurrency, how long, how many repeats. The
+planner (``bench.plan.steps``) turns it into steps. Steps are grouped so each answers one
+question:
+
+* ``compare`` — repeated, interleaved between configurations (ABAB, the order reversed on
+  every other repeat), the basis of every ratio and verdict;
+* ``sweep`` — closed-model throughput against concurrency, once per point;
+* ``open`` — fixed-rate runs below, near and above the measured saturation, with latency
+  counted from the intended send time (coordinated omission);
+* ``single`` — write, mixed and ingest-under-load, once per twin on its usual server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+__all__ = ["SCENARIOS", "Profile", "PROFILES", "narrow"]
+
+# Scenario name -> the Locust user classes that play it (bench/load/locustfile.py).
+SCENARIOS: dict[str, list[str]] = {
+    "health": ["HealthUser"],
+    "echo": ["EchoUser"],
+    "search_vector": ["SearchVectorUser"],
+    "search_text": ["SearchTextUser"],
+    "write": ["WriteUser"],
+    "mixed": ["MixedUser"],
+    "ingest_under_load": ["IngestSearchUser", "IngestJobUser"],
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    repeats: int
+    duration_s: float
+    warmup_s: float
+    compare: dict[str, int]  # scenario -> users
+    compare_repeats: dict[str, int] = field(default_factory=dict)  # fewer for some scenarios
+    sweep: dict[str, list[int]] = field(default_factory=dict)
+    open_fractions: tuple[float, ...] = ()
+    singles: dict[str, int] = field(default_factory=dict)
+    ingest_duration_s: float = 12.0
+    extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
+    same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
+
+
+PROFILES: dict[str, Profile] = {
+    # Budgeted for < 10 minutes on 2 cores (about 8 of load, 1 of start-up): 4 s steps
+    # after 1 s of warm-up; 3 repeats of the two headline comparisons (health against the
+    # floors, text search against the in-process core), one of the rest. The report says
+    # that 3 < 5 repeats and what coverage the intervals then have. `write` is left to
+    # `mixed` (which writes too), `search_vector` to the full profile; the smoke test runs
+    # both.
+    "quick": Profile(
+        name="quick",
+        repeats=3,
+        duration_s=4,
+        warmup_s=1,
+        compare={"health": 16, "search_text": 8, "echo": 16},
+        compare_repeats={"echo": 1},
+        sweep={"search_text": [32]},
+        open_fractions=(0.5, 1.2),
+        singles={"mixed": 8, "ingest_under_load": 4},
+        ingest_duration_s=10,
+    ),
+    "full": Profile(
+        name="full",
+        repeats=5,
+        duration_s=10,
+        warmup_s=2,
+        compare={"health": 64, "echo": 64, "search_vector": 32, "search_text": 16},
+        sweep={"health": [1, 4, 16, 256], "search_text": [1, 4, 64]},
+        open_fractions=(0.5, 0.9, 1.2),
+        singles={"write": 16, "mixed": 16, "ingest_under_load": 8},
+        ingest_duration_s=30,
+        extra_servers=True,
+        same_server_scenarios=("health", "echo", "search_vector", "search_text"),
+    ),
+    # The soak's warm-up is a minute: memory is judged after the allocator and the model's
+    # working buffers have reached their steady size (a 60 s soak still grew during its
+    # first half), so growth after it means a leak, not start-up.
+    "soak": Profile(
+        name="soak",
+        repeats=1,
+        duration_s=600,
+        warmup_s=60,
+        compare={"mixed": 16},
+        singles={"ingest_under_load": 8},
+        ingest_duration_s=120,
+        same_server_scenarios=(),
+    ),
+}
+
+
+def narrow(
+    profile: Profile,
+    *,
+    scenarios: tuple[str, ...] | None = None,
+    duration_s: float | None = None,
+    repeats: int | None = None,
+) -> Profile:
+    """The profile with the command line's overrides: fewer scenarios, other lengths."""
+    if duration_s:
+        profile = replace(
+            profile,
+            duration_s=duration_s,
+            ingest_duration_s=max(duration_s, profile.ingest_duration_s),
+        )
+    if repeats:
+        profile = replace(profile, repeats=repeats, compare_repeats={})
+    if scenarios:
+        keep = set(scenarios)
+        unknown = keep - set(SCENARIOS)
+        if unknown:
+            raise ValueError(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
+        profile = replace(
+            profile,
+            compare={k: v for k, v in profile.compare.items() if k in keep},
+            sweep={k: v for k, v in profile.sweep.items() if k in keep},
+            singles={k: v for k, v in profile.singles.items() if k in keep},
+            open_fractions=profile.open_fractions if "search_text" in keep else (),
+        )
+    return profile

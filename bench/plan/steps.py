@@ -1,0 +1,190 @@
+"""The step planner: from a profile to the configurations to start and the steps to run.
+
+Repeats of compared steps are interleaved between configurations and reversed on every
+other repeat (ABBA...), so slow drift of the machine falls on both sides of a comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bench.plan.profiles import Profile
+from bench.plan.topology import (
+    FLOOR_OF,
+    IN_PROCESS,
+    SHARED_SERVER,
+    Role,
+    Server,
+    Twin,
+    spec_for,
+    usual_server,
+)
+from bench.results import Step
+from shared.servers import ServerSpec
+
+__all__ = [
+    "ConfigPlan",
+    "plan_configs",
+    "compare_steps",
+    "sweep_steps",
+    "open_steps",
+    "single_steps",
+    "estimate_s",
+    "LOCUST_OVERHEAD_S",
+]
+
+# Measured on this 2-core VM: starting and stopping Locust costs ~1.5-2 s per step, plus
+# the 1.5 s tail slack the orchestrator adds so the measured window is always full.
+LOCUST_OVERHEAD_S = 3.5
+
+
+@dataclass(frozen=True)
+class ConfigPlan:
+    spec: ServerSpec | None  # None for the in-process floor
+    label: str
+    role: Role
+    usual: bool  # the twin's (or floor's) usual server, 1 worker
+
+
+def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) -> list[ConfigPlan]:
+    """Every configuration the profile needs for ``apps``, floors and the in-process core."""
+    plans: list[ConfigPlan] = []
+
+    def add(spec: ServerSpec, role: Role, usual: bool) -> None:
+        if all(p.label != spec.label for p in plans):
+            plans.append(ConfigPlan(spec, spec.label, role, usual))
+
+    for app in apps:
+        add(spec_for(app, usual_server(app)), "twin", True)
+        if profile.same_server_scenarios:
+            add(spec_for(app, SHARED_SERVER), "twin", False)
+    if "health" in profile.compare:
+        for app in apps:
+            floor = FLOOR_OF[app]
+            add(spec_for(floor, usual_server(floor)), "floor", True)
+            if "health" in profile.same_server_scenarios:
+                add(spec_for(floor, SHARED_SERVER), "floor", False)
+    if profile.extra_servers:
+        extra: dict[Twin, tuple[Server, ...]] = {
+            "flask": ("gunicorn-sync", "gunicorn-gevent"),
+            "fastapi": ("gunicorn-uvicorn",),
+        }
+        for app in apps:
+            for server in extra[app]:
+                add(spec_for(app, server), "twin", False)
+            if server_cores > 1:
+                add(spec_for(app, usual_server(app), workers=server_cores), "twin", False)
+                add(spec_for(app, SHARED_SERVER, workers=server_cores), "twin", False)
+    if "search_text" in profile.compare:
+        plans.append(ConfigPlan(None, IN_PROCESS, "in-process", True))
+    return plans
+
+
+def _configs_for(scenario: str, profile: Profile, configs: list[ConfigPlan]) -> list[str]:
+    out = []
+    for plan in configs:
+        if plan.role == "in-process":
+            ok = scenario == "search_text"
+        elif plan.role == "floor":
+            ok = scenario == "health"
+        else:
+            ok = plan.usual or scenario in profile.same_server_scenarios
+        if ok:
+            out.append(plan.label)
+    return out
+
+
+def compare_steps(profile: Profile, configs: list[ConfigPlan], users: int | None) -> list[Step]:
+    """Repeats outermost, configurations interleaved and reversed on odd repeats (ABBA...)."""
+    steps = []
+    for repeat in range(profile.repeats):
+        for scenario, default_users in profile.compare.items():
+            if repeat >= profile.compare_repeats.get(scenario, profile.repeats):
+                continue
+            labels = _configs_for(scenario, profile, configs)
+            if repeat % 2:
+                labels.reverse()
+            duration = profile.ingest_duration_s if scenario == "ingest_under_load" else None
+            for label in labels:
+                steps.append(
+                    Step(
+                        scenario,
+                        label,
+                        users or default_users,
+                        0.0,
+                        duration or profile.duration_s,
+                        profile.warmup_s,
+                        repeat,
+                        "compare",
+                    )
+                )
+    return steps
+
+
+def _usual_twins(configs: list[ConfigPlan]) -> list[str]:
+    return [p.label for p in configs if p.role == "twin" and p.usual]
+
+
+def sweep_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
+    return [
+        Step(scenario, label, users, 0.0, profile.duration_s, profile.warmup_s, 0, "sweep")
+        for scenario, points in profile.sweep.items()
+        for users in points
+        for label in _usual_twins(configs)
+    ]
+
+
+def open_steps(
+    profile: Profile, configs: list[ConfigPlan], saturation: dict[str, tuple[float, float]]
+) -> list[Step]:
+    """Fixed-rate search_text runs; ``saturation[label]`` = (requests/s, p50 seconds).
+
+    Enough users that the rate can be sent even when answers slow down: four times the
+    rate x latency product, at least 8, at most 128.
+    """
+    steps = []
+    for fraction in profile.open_fractions:
+        for label in _usual_twins(configs):
+            if label not in saturation:
+                continue
+            rps, p50_s = saturation[label]
+            rate = max(round(rps * fraction, 1), 1.0)
+            users = min(max(math.ceil(rate * p50_s * 4), 8), 128)
+            steps.append(
+                Step(
+                    "search_text",
+                    label,
+                    users,
+                    rate,
+                    profile.duration_s,
+                    profile.warmup_s,
+                    0,
+                    "open",
+                )
+            )
+    return steps
+
+
+def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
+    steps = []
+    for scenario, users in profile.singles.items():
+        duration = profile.ingest_duration_s if scenario == "ingest_under_load" else None
+        for label in _usual_twins(configs):
+            steps.append(
+                Step(
+                    scenario,
+                    label,
+                    users,
+                    0.0,
+                    duration or profile.duration_s,
+                    profile.warmup_s,
+                    0,
+                    "single",
+                )
+            )
+    return steps
+
+
+def estimate_s(steps: list[Step]) -> float:
+    return sum(s.duration_s + s.warmup_s + LOCUST_OVERHEAD_S for s in steps)

@@ -1,0 +1,264 @@
+"""``python -m bench run``: start everything, run every step, record, stop everything.
+
+Order of a run: CPU plan and pinning -> request pool -> Milvus -> every configuration
+started (their models load while the corpus is checked) -> environment record -> every
+configuration healthy -> steps (compare, sweep, open, single), each run by
+``bench.run.runner`` -> results.json (with the topology and dev-cost counts, so the
+report needs nothing else) -> report.
+Whatever happens (error, Ctrl-C, SIGTERM), every process started here is stopped and every
+CPU-quota group removed, in ``finally`` blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench.load.pool import load_pool, pool_for_run
+from bench.plan import topology
+from bench.plan.profiles import PROFILES, Profile, narrow
+from bench.plan.steps import (
+    LOCUST_OVERHEAD_S,
+    ConfigPlan,
+    compare_steps,
+    estimate_s,
+    open_steps,
+    plan_configs,
+    single_steps,
+    sweep_steps,
+)
+from bench.plan.topology import Twin
+from bench.results import BenchResults, ServerConfig, write_results
+from bench.run.configs import Running, confine, probe_twin, start_config, wait_ready
+from bench.run.cpu import CpuPlan, pin_current, plan_cpus
+from bench.run.devcost import count_devcost
+from bench.run.environment import collect_environment, machine_load
+from bench.run.milvus import BENCH_DATA, bench_milvus, server_env
+from bench.run.procs import slug
+from bench.run.runner import Progress, Runner
+from bench.run.summarize import GENERATOR_CPU_LIMIT
+from shared.config import PROJECT_ROOT, Settings, get_settings
+from shared.milvus_server import free_port
+from shared.vector_store import MilvusVectorStore
+
+__all__ = ["RunOptions", "run_bench", "describe_plan"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    profile: str = "quick"
+    apps: tuple[Twin, ...] = topology.TWINS
+    scenarios: tuple[str, ...] | None = None
+    users: int | None = None
+    duration_s: float | None = None
+    repeats: int | None = None
+    cpu_quota: float | None | str = "auto"
+    out_dir: Path | None = None
+
+
+def _profile(options: RunOptions) -> Profile:
+    return narrow(
+        PROFILES[options.profile],
+        scenarios=options.scenarios,
+        duration_s=options.duration_s,
+        repeats=options.repeats,
+    )
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _spawn_all(
+    plans: list[ConfigPlan],
+    *,
+    cpus: CpuPlan,
+    env: dict[str, str],
+    pool_path: Path,
+    logs: Path,
+    running: dict[str, Running],
+) -> None:
+    """Start every configuration; they load their models side by side, not yet waited for."""
+    for plan in plans:
+        running[plan.label] = start_config(plan, cpus=cpus, env=env, pool_path=pool_path, logs=logs)
+
+
+@contextlib.contextmanager
+def _opened_store(settings: Settings) -> Iterator[MilvusVectorStore]:
+    """The bench collection, opened for tidying up after steps; closed at the end."""
+    store = MilvusVectorStore(settings=settings, dimension=None, create_missing=False)
+    try:
+        store.connect()
+        yield store
+    finally:
+        store.close()
+
+
+def _wait_all(running: dict[str, Running], notes: list[str]) -> None:
+    """Wait for each configuration to be ready, then confine it; drop any that fail."""
+    began = time.monotonic()
+    for label in list(running):
+        try:
+            wait_ready(running[label])
+            confine(running[label])
+            print(
+                f"  ready: {label} ({time.monotonic() - began:.1f} s after the wait began)",
+                file=sys.stderr,
+            )
+        except RuntimeError as exc:
+            notes.append(f"{label} did not start and was skipped: {str(exc)[:600]}")
+            print(f"  FAILED: {label}: {str(exc)[:300]}", file=sys.stderr)
+            running.pop(label).stop()
+
+
+def run_bench(options: RunOptions) -> Path:
+    """Run a whole benchmark; returns the results directory."""
+    profile = _profile(options)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = options.out_dir or PROJECT_ROOT / "results" / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    cpus = plan_cpus(options.cpu_quota)
+    pin_current(cpus.generator_cpus)  # the orchestrator is load-generator side
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    running: dict[str, Running] = {}
+    notes = list(cpus.notes)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    runner: Runner | None = None
+    recorded: list[ServerConfig] = []
+    environment: dict[str, Any] = {}
+    pool_info: dict[str, Any] = {}
+    plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
+    try:
+        print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
+        print(
+            f"  server CPUs {cpus.server_cpus}, generator CPUs {cpus.generator_cpus}, "
+            f"server quota {cpus.server_quota_cores or 'none'} core",
+            file=sys.stderr,
+        )
+        load_before = machine_load()  # before Milvus and the servers add their own
+        pool_path = pool_for_run(
+            out, cache_dir=BENCH_DATA, model_key=slug(get_settings().model_name)
+        )
+        pool = load_pool(pool_path)
+        pool_info = {
+            "seed": pool.seed,
+            "source": pool.source,
+            "queries": len(pool.queries),
+            "vector_source": pool.vector_source,
+            "documents": len(pool.documents),
+            "file": "pool.json",
+        }
+
+        def spawn(settings: Settings) -> None:
+            # As soon as Milvus answers: the models load while Milvus replays its log.
+            _spawn_all(
+                plans,
+                cpus=cpus,
+                env=server_env(settings),
+                pool_path=pool_path,
+                logs=out / "logs",
+                running=running,
+            )
+
+        with contextlib.ExitStack() as stack:
+            settings, milvus = stack.enter_context(
+                bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
+            )
+            print(f"  milvus ready: {milvus}", file=sys.stderr)
+            environment = collect_environment(cpus, settings.model_dump_public(), load_before)
+            environment["milvus"] = milvus
+            environment["profile"] = asdict(profile)
+            environment["profile_as_defined"] = asdict(PROFILES[profile.name])
+            environment["generator_cpu_limit"] = GENERATOR_CPU_LIMIT
+            _wait_all(running, notes)
+            recorded = [r.config for r in running.values()]
+            environment["probes"] = {
+                label: probe_twin(r.url) for label, r in running.items() if r.config.role == "twin"
+            }
+            configs = [p for p in plans if p.label in running]
+            steps = (
+                compare_steps(profile, configs, options.users)
+                + sweep_steps(profile, configs)
+                + single_steps(profile, configs)
+            )
+            n_open = len(profile.open_fractions) * sum(
+                p.role == "twin" and p.usual for p in configs
+            )
+            estimate = estimate_s(steps) + n_open * (
+                profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
+            )
+            progress = Progress(len(steps) + n_open, estimate)
+            pid = milvus.get("pid")
+            store = stack.enter_context(_opened_store(settings))
+            runner = Runner(
+                out=out,
+                cpus=cpus,
+                running=running,
+                pool_path=pool_path,
+                progress=progress,
+                milvus_pid=pid if isinstance(pid, int) else None,
+                store=store,
+            )
+            for step in compare_steps(profile, configs, options.users) + sweep_steps(
+                profile, configs
+            ):
+                runner.run(step)
+            for step in open_steps(profile, configs, runner.saturation()):
+                runner.run(step)
+            for step in single_steps(profile, configs):
+                runner.run(step)
+    except KeyboardInterrupt:
+        notes.append("interrupted before the end: the results are partial")
+        print("\ninterrupted: stopping everything", file=sys.stderr)
+    finally:
+        for label in list(running):
+            with contextlib.suppress(Exception):
+                running.pop(label).stop()
+        signal.signal(signal.SIGTERM, previous)
+        results = BenchResults(
+            profile=profile.name,
+            started_at=started_at,
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            environment=environment,
+            configs=recorded,
+            runs=runner.runs if runner else [],
+            pool=pool_info,
+            notes=notes,
+            topology=topology.record(),
+            devcost=count_devcost(),
+        )
+    write_results(results, out / "results.json")
+    return out
+
+
+def describe_plan(options: RunOptions) -> str:
+    """The steps a run would take (open-model steps are planned after the sweep)."""
+    profile = _profile(options)
+    cpus = plan_cpus(options.cpu_quota)
+    plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
+    steps = (
+        compare_steps(profile, plans, options.users)
+        + sweep_steps(profile, plans)
+        + single_steps(profile, plans)
+    )
+    n_open = len(profile.open_fractions) * sum(p.role == "twin" and p.usual for p in plans)
+    seconds = estimate_s(steps) + n_open * (
+        profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
+    )
+    lines = [
+        f"profile {profile.name}: {len(plans)} configurations, {len(steps) + n_open} steps"
+        f" ({n_open} open-model), about {seconds / 60:.1f} min of load plus start-up"
+    ]
+    lines += [f"  config {p.label} ({p.role})" for p in plans]
+    lines += [
+        f"  {s.group:<8} {s.scenario:<17} {s.config:<32} {s.users:>4} users  repeat {s.repeat + 1}"
+        for s in steps
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,263 @@
+"""One step at a time: drive a configuration with Locust (or the in-process floor), then
+turn the step's raw samples into a :class:`RunResult` and tidy up what the step wrote.
+
+Around each step the runner reads the CPU every party used (the server under load, the idle
+configurations, Milvus, the generator, itself), so what other processes on the machine did
+meanwhile shows up as a note on the step.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.load.samples import read_samples
+from bench.plan.profiles import SCENARIOS
+from bench.plan.steps import LOCUST_OVERHEAD_S
+from bench.results import RunResult, Step
+from bench.run.configs import Running
+from bench.run.cpu import CpuPlan
+from bench.run.generator import run_locust
+from bench.run.procs import http_json, slug
+from bench.run.sampling import MemorySampler, process_tree_cpu_s, sample_interval_s
+from bench.run.summarize import summarize_run
+from shared.config import PROJECT_ROOT
+from shared.errors import BackendUnavailable
+from shared.vector_store import MilvusVectorStore
+
+__all__ = ["Progress", "Runner"]
+
+INGEST_DOCS = 200  # ~3 s of embedding at half a core: long enough to see
+TAIL_SLACK_S = 1.5
+FOREIGN_NOTE_CORES = 0.25
+
+
+class Progress:
+    """One line per step: which configuration, which step, elapsed and remaining."""
+
+    def __init__(self, total_steps: int, estimate: float) -> None:
+        self.began = time.monotonic()
+        self.total = total_steps
+        self.done = 0
+        self.remaining_s = estimate
+
+    def start(self, step: Step) -> None:
+        load = f"{step.rate:g} req/s" if step.rate else f"{step.users} users"
+        print(
+            f"[{self.done + 1}/{self.total}] {step.scenario:<17} {step.config:<32} "
+            f"{load:<12} repeat {step.repeat + 1} ({step.group}) ...",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finish(self, step: Step, run: RunResult | None, note: str = "") -> None:
+        self.done += 1
+        self.remaining_s = max(
+            self.remaining_s - (step.duration_s + step.warmup_s + LOCUST_OVERHEAD_S), 0
+        )
+        elapsed = time.monotonic() - self.began
+        if run is not None:
+            flag = "" if run.valid else "  INVALID: " + "; ".join(run.invalid_reasons)
+            note = (
+                f"{run.throughput_rps:8.1f} req/s  p50 {run.latency.p50:7.1f} ms  "
+                f"p99 {run.latency.p99:7.1f} ms  fail {run.failures}{flag}"
+            )
+        print(
+            f" {note}  [{elapsed / 60:.1f} min elapsed, ~{self.remaining_s / 60:.1f} left]",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _wait_for_ingest(url: str, events: list[dict[str, Any]]) -> None:
+    """Let an ingest job that outlived its step finish, so it loads no later step."""
+    for event in events:
+        if event["event"] == "ingest_accepted":
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status, body = http_json("GET", f"{url}/ingest/{event['job_id']}", timeout=10)
+                if status != 200 or (body or {}).get("status") not in ("queued", "running"):
+                    break
+                time.sleep(0.5)
+
+
+def _busy_cpu_s() -> float:
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def _read_events(directory: Path) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for path in directory.glob("events-*.jsonl"):
+        events += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return sorted(events, key=lambda e: float(e["t"]))
+
+
+def _compress(directory: Path) -> None:
+    # Raw samples stay with the results (anyone can recompute every figure), gzipped.
+    for path in directory.glob("samples-*.csv"):
+        with open(path, "rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        path.unlink()
+
+
+class Runner:
+    """Runs steps against the started configurations and keeps their results."""
+
+    def __init__(
+        self,
+        *,
+        out: Path,
+        cpus: CpuPlan,
+        running: dict[str, Running],
+        pool_path: Path,
+        progress: Progress,
+        milvus_pid: int | None = None,
+        store: MilvusVectorStore | None = None,
+    ) -> None:
+        self.out = out
+        self.cpus = cpus
+        self.running = running
+        self.pool_path = pool_path
+        self.progress = progress
+        self.milvus_pid = milvus_pid
+        self.store = store  # removes what each step's users wrote
+        self.runs: list[RunResult] = []
+        self.counter = 0
+
+    def run(self, step: Step) -> RunResult | None:
+        self.counter += 1
+        target = self.running.get(step.config)
+        self.progress.start(step)
+        if target is None:
+            self.progress.finish(step, None, "skipped: configuration did not start")
+            return None
+        run_id = f"{self.counter:03d}-{slug(step.scenario)}-{slug(step.config)}-r{step.repeat}"
+        # Document ids must stay within 64 characters: the scenarios get a short tag.
+        short_id = f"s{self.counter:03d}"
+        samples_dir = self.out / "raw" / run_id
+        others = [r for label, r in self.running.items() if label != step.config]
+        idle_before = sum(process_tree_cpu_s(r.child.pid) for r in others)
+        # Locust's clock starts before its first request (about a second on a busy 2-core
+        # machine): the slack keeps the measured window full.
+        run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
+        machine_before, own_before, wall_before = (
+            _busy_cpu_s(),
+            time.process_time(),
+            time.monotonic(),
+        )
+        milvus_before = process_tree_cpu_s(self.milvus_pid) if self.milvus_pid else 0.0
+        generator_total = 0.0
+        notes: list[str] = []
+        generator_cpu = math.nan
+        memory = MemorySampler(target.child.pid, sample_interval_s(step.duration_s))
+        with memory:
+            if target.in_process:
+                server_cpu = target.run_in_process(step.users, run_time, samples_dir)
+            else:
+                server_before = process_tree_cpu_s(target.child.pid)
+                processes = self.cpus.generator_processes if step.users >= 4 else 1
+                env = {
+                    **os.environ,
+                    "TWINBENCH_BENCH_POOL": str(self.pool_path),
+                    "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
+                    # Each Locust process paces its own users: it gets its share of the rate.
+                    "TWINBENCH_BENCH_RATE": str(step.rate / processes),
+                    "TWINBENCH_BENCH_RUN_ID": short_id,
+                    "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
+                    "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
+                    "PYTHONPATH": str(PROJECT_ROOT),
+                }
+                load = run_locust(
+                    host=target.url,
+                    user_classes=SCENARIOS[step.scenario],
+                    users=step.users,
+                    run_time_s=run_time,
+                    env=env,
+                    samples_dir=samples_dir,
+                    log_path=self.out / "logs" / "locust.log",
+                    cpus=self.cpus.generator_cpus,
+                    processes=processes,
+                )
+                server_cpu = process_tree_cpu_s(target.child.pid) - server_before
+                if load.returncode not in (0, None):
+                    notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
+                sampler = load.sampler
+                generator_total = sampler.total_cpu_s()
+        samples = read_samples(samples_dir)
+        if not target.in_process and len(samples):
+            begin = float(samples.start[0]) + step.warmup_s
+            generator_cpu = sampler.busiest_share(begin, begin + step.duration_s)
+        events = _read_events(samples_dir)
+        if step.scenario == "ingest_under_load":
+            _wait_for_ingest(target.url, events)
+        idle = sum(process_tree_cpu_s(r.child.pid) for r in others) - idle_before
+        # What the machine did that we did not (servers, Milvus, Locust, this process):
+        # other tenants show up here.
+        milvus_cpu = process_tree_cpu_s(self.milvus_pid) - milvus_before if self.milvus_pid else 0.0
+        foreign = (_busy_cpu_s() - machine_before) - (
+            server_cpu + idle + generator_total + milvus_cpu + time.process_time() - own_before
+        )
+        foreign_cores = foreign / max(time.monotonic() - wall_before, 1e-3)
+        if foreign_cores > FOREIGN_NOTE_CORES:
+            notes.append(f"other processes used {foreign_cores:.2f} cores during this step")
+        result = summarize_run(
+            step,
+            samples,
+            run_id=run_id,
+            generator_cpu=generator_cpu,
+            server_cpu_s=server_cpu,
+            idle_servers_cpu_s=idle,
+            events=events,
+            notes=notes,
+        )
+        # Times relative to the measured window; with no request to place it, the window is
+        # taken to start one warm-up after the sampler did.
+        begin = result.started_at or (
+            memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
+        )
+        result.memory = memory.series(begin)
+        self._remove_written(short_id, result)
+        _compress(samples_dir)
+        self.runs.append(result)
+        self.progress.finish(step, result)
+        return result
+
+    def _remove_written(self, short_id: str, result: RunResult) -> None:
+        """Delete the documents the step's users created (ids ``bench-<short_id>-…``).
+
+        Done here, after the step's CPU is accounted, and not by the users as they stop:
+        Locust cuts a stopping user short, and a long soak wrote more than it could delete,
+        so the next run would have searched a larger corpus.
+        """
+        if self.store is None:
+            return
+        try:
+            self.store.delete_id_prefix(f"bench-{short_id}-")
+        except BackendUnavailable as exc:
+            result.notes.append(f"the documents this step wrote could not be removed: {exc}")
+
+    def saturation(self) -> dict[str, tuple[float, float]]:
+        """Per usual twin: the best median search_text throughput, and its p50 (seconds)."""
+        by_key: dict[tuple[str, int], list[RunResult]] = {}
+        for run in self.runs:
+            if run.step.scenario == "search_text" and not run.step.rate and run.valid:
+                by_key.setdefault((run.step.config, run.step.users), []).append(run)
+        best: dict[str, tuple[float, float]] = {}
+        for (label, _users), runs in by_key.items():
+            rps = statistics.median(r.throughput_rps for r in runs)
+            p50 = statistics.median(r.latency.p50 for r in runs) / 1000
+            if rps > best.get(label, (0.0, 0.0))[0]:
+                best[label] = (rps, p50)
+        return best

@@ -1,0 +1,1 @@
+"""One-off studies beside the harness, e.g. the Milvus backend probe behind the defaults."""
