@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         "when the load generator has a single CPU",
     )
     run.add_argument("--out", type=Path, default=None, help="results directory")
+    run.add_argument(
+        "--allow-busy",
+        action="store_true",
+        help="run even when other processes already use the CPU (the report says so)",
+    )
     run.add_argument("--no-report", action="store_true")
 
     report = sub.add_parser("report", help="write report.md and report.html for a results dir")
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             duration_s=args.duration,
             repeats=args.repeats,
             cpu_quota=getattr(args, "cpu_quota", "auto"),
+            allow_busy=getattr(args, "allow_busy", False),
             out_dir=getattr(args, "out", None),
         )
         if args.command == "plan":
@@ -83,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
             print(describe_plan(options))
             return 0
-        from bench.run.orchestrator import run_bench
+        from bench.run.orchestrator import BusyMachine, run_bench
 
-        out = run_bench(options)
+        try:
+            out = run_bench(options)
+        except BusyMachine as exc:
+            print(f"twinbench: not started: {exc}", file=sys.stderr)
+            return 3
         if not args.no_report:
             from bench.report import write_report
 

@@ -28,7 +28,7 @@ __all__ = [
     "FORMAT_VERSION",
 ]
 
-# 2: the run records its topology and dev-cost counts (1 did not; see _upgrade_v1).
+# 2: the run records its topology, dev-cost counts and per-request CPU (see _upgrade_v1).
 FORMAT_VERSION = 2
 # What format 1 left implicit, as the code that wrote it defined it (frozen, not today's).
 _V1_TOPOLOGY: dict[str, Any] = {
@@ -106,7 +106,6 @@ class RunResult:
     latency: LatencySummary
     latency_corrected: LatencySummary | None  # open model: from the intended send time
     generator_cpu: float  # busiest generator process, share of one core (NaN: none used)
-    server_cpu_ms_per_request: float
     idle_servers_cpu_s: float  # CPU used meanwhile by the configurations not under load
     valid: bool
     invalid_reasons: list[str]
@@ -117,6 +116,15 @@ class RunResult:
     events: list[dict[str, Any]]
     notes: list[str] = dataclasses.field(default_factory=list)
     memory: MemorySeries | None = None  # None in results written before it was sampled
+    # Successful responses that completed inside the window (throughput counts these).
+    completed: int = 0
+    in_flight_at_end: int = 0  # started before the window's end, answered after it
+    late_sends: int = 0  # open model: sent more than 10 ms behind the intended time
+    # The server's CPU during the window, less its idle baseline, per response completed
+    # in the window (microseconds); NaN when not measured.
+    server_cpu_us_per_request: float = math.nan
+    server_idle_cores: float = math.nan  # the server's CPU just before the step, idle
+    foreign_cores: float = math.nan  # what processes not ours used during the step
 
 
 @dataclasses.dataclass
@@ -196,8 +204,10 @@ def _run(data: dict[str, Any]) -> RunResult:
     for name in (
         "throughput_rps",
         "generator_cpu",
-        "server_cpu_ms_per_request",
         "idle_servers_cpu_s",
+        "server_cpu_us_per_request",
+        "server_idle_cores",
+        "foreign_cores",
     ):
         fields[name] = _num(data.get(name))
     fields["cdf_ms"] = [_num(v) for v in data.get("cdf_ms", [])]
@@ -236,4 +246,14 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
         "profile_as_defined": {"duration_s": _V1_STEP_S.get(data["profile"], 0)},
         **data["environment"],
     }
-    return {**data, "environment": environment, "topology": _V1_TOPOLOGY, "devcost": {}}
+    # Format 1's CPU per request was over the whole Locust run and every request: dropped.
+    runs = [
+        {k: v for k, v in run.items() if k != "server_cpu_ms_per_request"} for run in data["runs"]
+    ]
+    return {
+        **data,
+        "environment": environment,
+        "topology": _V1_TOPOLOGY,
+        "devcost": {},
+        "runs": runs,
+    }

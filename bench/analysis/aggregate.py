@@ -8,7 +8,6 @@ the topology the run recorded, never from today's code.
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 
 from bench.results import BenchResults, RunResult
@@ -22,6 +21,7 @@ __all__ = [
     "shared_config",
     "compared",
     "valid_throughputs",
+    "valid_for_cost",
     "generator_check",
     "spread_check",
 ]
@@ -45,11 +45,20 @@ class Aggregate:
     failures: int
     valid_runs: int
     generator_cpu_max: float
-    server_cpu_ms: float
+    # The server's CPU per request (µs) over the runs that can carry it: a run the
+    # generator limited still measures what each request cost the server.
+    cost_us: RepeatSummary
 
     @property
     def all_invalid(self) -> bool:
         return self.valid_runs == 0
+
+
+def valid_for_cost(run: RunResult) -> bool:
+    """A run whose only fault (if any) was a saturated generator still measures the cost."""
+    return not math.isnan(run.server_cpu_us_per_request) and all(
+        "load generator" in why for why in run.invalid_reasons
+    )
 
 
 _AGGREGATES: dict[int, tuple[BenchResults, list[Aggregate]]] = {}
@@ -92,7 +101,9 @@ def _aggregate(results: BenchResults) -> list[Aggregate]:
                 failures=sum(r.failures for r in runs),
                 valid_runs=len(valid),
                 generator_cpu_max=max(cpus, default=math.nan),
-                server_cpu_ms=statistics.median(r.server_cpu_ms_per_request for r in use),
+                cost_us=summarize_repeats(
+                    [r.server_cpu_us_per_request for r in runs if valid_for_cost(r)]
+                ),
             )
         )
     return out

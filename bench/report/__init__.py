@@ -50,7 +50,19 @@ class ReportPaths:
 def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     """Every block of the report, and the headline as plain text for the terminal."""
     aggs = aggregate(results)
-    blocks: list[Block] = [Heading(f"twinbench report — {results.profile} profile", 1)]
+    env = results.environment
+    busy = bool(env.get("allowed_busy"))
+    title = f"twinbench report — {results.profile} profile"
+    blocks: list[Block] = [Heading(title + (" — MEASURED ON A BUSY MACHINE" if busy else ""), 1)]
+    if busy:
+        blocks.append(
+            Paragraph(
+                f"**This run was told to start on a busy machine** (--allow-busy): other "
+                f"processes used {env.get('background_cores')} cores before it began "
+                f"({'; '.join(env.get('busiest_processes', [])) or 'no single process'}). "
+                "Its figures are not comparable with a quiet run's; do not quote them."
+            )
+        )
     profile = results.environment.get("profile", {})
     intro = (
         f"{len(results.runs)} measured steps, {len(results.configs)} configurations, "

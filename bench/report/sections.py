@@ -219,7 +219,7 @@ def scenario_table(results: BenchResults) -> tuple[list[str], list[list[str]]]:
                 num(a.p99.median, 2),
                 num(a.p999.median, 2),
                 f"{a.failures}/{a.requests}",
-                num(a.server_cpu_ms, 2),
+                num(a.cost_us.median, 0),
                 num(a.generator_cpu_max * 100, 0),
                 f"{a.valid_runs}/{len(a.runs)}",
             ]
@@ -236,7 +236,7 @@ def scenario_table(results: BenchResults) -> tuple[list[str], list[list[str]]]:
         "p99 ms",
         "p99.9 ms",
         "errors",
-        "server CPU ms/req",
+        "server CPU µs/req",
         "gen CPU %",
         "valid",
     ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.plan.steps import ConfigPlan
 from bench.results import ServerConfig
+from bench.run.accounting import CpuAccount
 from bench.run.cpu import CgroupCap, CpuPlan, pin_process
 from bench.run.procs import Child, http_json, slug, wait_healthy
 from bench.run.sampling import process_tree
@@ -55,6 +56,7 @@ class Running:
     child: Child
     port: int | None
     cap: CgroupCap | None
+    account: CpuAccount
 
     @property
     def in_process(self) -> bool:
@@ -73,6 +75,7 @@ class Running:
         finally:
             if self.cap is not None:
                 self.cap.remove()
+            self.account.remove()
 
     def run_in_process(self, users: int, run_time: float, samples: Path) -> float:
         """One measurement by the in-process worker; returns its CPU seconds."""
@@ -125,7 +128,7 @@ def start_config(
         cpu_quota_cores=cpus.server_quota_cores,
         role=plan.role,
     )
-    return Running(config, child, port, cap)
+    return Running(config, child, port, cap, CpuAccount(slug(plan.label), child.pid))
 
 
 def wait_ready(running: Running, timeout_s: float = 240.0) -> None:
@@ -159,6 +162,7 @@ def confine(running: Running) -> None:
         if running.cap is not None:
             with contextlib.suppress(OSError):
                 running.cap.add_pid(proc.pid)
+    running.account.add_tree()
 
 
 def probe_twin(url: str) -> dict[str, object]:

@@ -58,13 +58,26 @@ def _git(*args: str) -> str:
 
 
 def machine_load(seconds: float = 1.0) -> dict[str, Any]:
-    """Load average and per-CPU busy % over ``seconds``, taken before the run starts
-    anything (Milvus, servers): what shows here is other tenants' work."""
+    """Load average, per-CPU busy % and the busiest processes over ``seconds``, taken before
+    the run starts anything (Milvus, servers): what shows here is other tenants' work."""
+    me = os.getpid()
+    procs = [p for p in psutil.process_iter(["name", "cmdline"]) if p.pid != me]
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.cpu_percent(None)  # the first call only starts the clock
+    per_cpu = [float(x) for x in psutil.cpu_percent(interval=seconds, percpu=True)]
+    busiest: list[tuple[float, str]] = []
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            share = proc.cpu_percent(None)
+            if share >= 5:
+                command = " ".join(proc.info["cmdline"] or [proc.info["name"] or "?"])
+                busiest.append((share, f"pid {proc.pid} ({share:.0f} %): {command[:120]}"))
     return {
         "load_average": list(os.getloadavg()),
-        "background_cpu_percent": [
-            float(x) for x in psutil.cpu_percent(interval=seconds, percpu=True)
-        ],
+        "background_cpu_percent": per_cpu,
+        "background_cores": round(sum(per_cpu) / 100, 3),
+        "busiest_processes": [what for _, what in sorted(busiest, reverse=True)[:5]],
     }
 
 

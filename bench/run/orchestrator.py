@@ -43,12 +43,16 @@ from bench.run.environment import collect_environment, machine_load
 from bench.run.milvus import BENCH_DATA, bench_milvus, server_env
 from bench.run.procs import slug
 from bench.run.runner import Progress, Runner
-from bench.run.summarize import GENERATOR_CPU_LIMIT
+from bench.run.summarize import DISTURBED_CORES, GENERATOR_CPU_LIMIT
 from shared.config import PROJECT_ROOT, Settings, get_settings
 from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
 
-__all__ = ["RunOptions", "run_bench", "describe_plan"]
+__all__ = ["RunOptions", "run_bench", "describe_plan", "BusyMachine"]
+
+
+class BusyMachine(RuntimeError):
+    """Other processes already use the CPU: a benchmark now would measure them too."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class RunOptions:
     repeats: int | None = None
     cpu_quota: float | None | str = "auto"
     out_dir: Path | None = None
+    allow_busy: bool = False
 
 
 def _profile(options: RunOptions) -> Profile:
@@ -118,9 +123,27 @@ def _wait_all(running: dict[str, Running], notes: list[str]) -> None:
             running.pop(label).stop()
 
 
+def _check_quiet(load: dict[str, Any], allow_busy: bool) -> None:
+    """Refuse to begin on a busy machine (a run beside other work is off by 2-3x)."""
+    cores = float(load["background_cores"])
+    if cores <= DISTURBED_CORES:
+        return
+    who = "; ".join(load["busiest_processes"]) or "no single process stands out"
+    if not allow_busy:
+        raise BusyMachine(
+            f"other processes use {cores:.2f} cores before the run starts (limit "
+            f"{DISTURBED_CORES:.2f}): {who}. Stop them and run again, or pass --allow-busy "
+            "to measure anyway (the report will say it was a busy machine)."
+        )
+    print(f"  WARNING: running on a busy machine ({cores:.2f} cores): {who}", file=sys.stderr)
+
+
 def run_bench(options: RunOptions) -> Path:
     """Run a whole benchmark; returns the results directory."""
     profile = _profile(options)
+    # Before anything of ours starts (Milvus, servers): what shows here is other work.
+    load_before = machine_load()
+    _check_quiet(load_before, options.allow_busy)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = options.out_dir or PROJECT_ROOT / "results" / stamp
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +165,6 @@ def run_bench(options: RunOptions) -> Path:
             f"server quota {cpus.server_quota_cores or 'none'} core",
             file=sys.stderr,
         )
-        load_before = machine_load()  # before Milvus and the servers add their own
         pool_path = pool_for_run(
             out, cache_dir=BENCH_DATA, model_key=slug(get_settings().model_name)
         )
@@ -177,6 +199,8 @@ def run_bench(options: RunOptions) -> Path:
             environment["profile"] = asdict(profile)
             environment["profile_as_defined"] = asdict(PROFILES[profile.name])
             environment["generator_cpu_limit"] = GENERATOR_CPU_LIMIT
+            environment["disturbed_cores_limit"] = DISTURBED_CORES
+            environment["allowed_busy"] = load_before["background_cores"] > DISTURBED_CORES
             _wait_all(running, notes)
             recorded = [r.config for r in running.values()]
             environment["probes"] = {

@@ -19,18 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from bench.load.samples import read_samples
 from bench.plan.profiles import SCENARIOS
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step
+from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
 from bench.run.configs import Running
 from bench.run.cpu import CpuPlan
-from bench.run.generator import run_locust
+from bench.run.generator import LoadRun, run_locust
 from bench.run.procs import http_json, slug
-from bench.run.sampling import MemorySampler, process_tree_cpu_s, sample_interval_s
-from bench.run.summarize import summarize_run
+from bench.run.sampling import MemorySampler, sample_interval_s
+from bench.run.summarize import DISTURBED_CORES, summarize_run
 from shared.config import PROJECT_ROOT
 from shared.errors import BackendUnavailable
 from shared.vector_store import MilvusVectorStore
@@ -39,7 +38,8 @@ __all__ = ["Progress", "Runner"]
 
 INGEST_DOCS = 200  # ~3 s of embedding at half a core: long enough to see
 TAIL_SLACK_S = 1.5
-FOREIGN_NOTE_CORES = 0.25
+# Looks at the machine before a step (half a second each, a second apart) while it is busy.
+QUIET_TRIES = 4
 
 
 class Progress:
@@ -92,11 +92,6 @@ def _wait_for_ingest(url: str, events: list[dict[str, Any]]) -> None:
                 time.sleep(0.5)
 
 
-def _busy_cpu_s() -> float:
-    times = psutil.cpu_times()
-    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
-
-
 def _read_events(directory: Path) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for path in directory.glob("events-*.jsonl"):
@@ -137,91 +132,82 @@ class Runner:
         self.counter = 0
 
     def run(self, step: Step) -> RunResult | None:
-        self.counter += 1
+        """Run ``step``; a run that other processes disturbed is run again, once."""
         target = self.running.get(step.config)
         self.progress.start(step)
         if target is None:
             self.progress.finish(step, None, "skipped: configuration did not start")
             return None
+        result = self._attempt(step, target)
+        if any(why.startswith("disturbed") for why in result.invalid_reasons):
+            first = "; ".join(result.invalid_reasons)
+            result = self._attempt(step, target)
+            result.notes.append(f"run again after a disturbed attempt ({first})")
+        self.runs.append(result)
+        self.progress.finish(step, result)
+        return result
+
+    def _wait_for_quiet(self, target: Running) -> Quiet:
+        """A short look at the machine before the step: wait (bounded) while it is busy."""
+        quiet = measure_quiet(target.account)
+        for _ in range(QUIET_TRIES - 1):
+            if quiet.foreign_cores <= DISTURBED_CORES:
+                break
+            time.sleep(1.0)
+            quiet = measure_quiet(target.account)
+        return quiet
+
+    def _attempt(self, step: Step, target: Running) -> RunResult:
+        self.counter += 1
         run_id = f"{self.counter:03d}-{slug(step.scenario)}-{slug(step.config)}-r{step.repeat}"
         # Document ids must stay within 64 characters: the scenarios get a short tag.
         short_id = f"s{self.counter:03d}"
         samples_dir = self.out / "raw" / run_id
+        quiet = self._wait_for_quiet(target)
         others = [r for label, r in self.running.items() if label != step.config]
-        idle_before = sum(process_tree_cpu_s(r.child.pid) for r in others)
+        idle_before = sum(r.account.read_s() for r in others)
         # Locust's clock starts before its first request (about a second on a busy 2-core
         # machine): the slack keeps the measured window full.
         run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
-        machine_before, own_before, wall_before = (
-            _busy_cpu_s(),
-            time.process_time(),
-            time.monotonic(),
-        )
-        milvus_before = process_tree_cpu_s(self.milvus_pid) if self.milvus_pid else 0.0
-        generator_total = 0.0
+        machine_before, own_before, wall_before = machine_busy_s(), own_cpu_s(), time.monotonic()
         notes: list[str] = []
         generator_cpu = math.nan
         memory = MemorySampler(target.child.pid, sample_interval_s(step.duration_s))
-        with memory:
+        with memory, CpuSeries(target.account) as server_cpu:
             if target.in_process:
-                server_cpu = target.run_in_process(step.users, run_time, samples_dir)
+                target.run_in_process(step.users, run_time, samples_dir)
             else:
-                server_before = process_tree_cpu_s(target.child.pid)
-                processes = self.cpus.generator_processes if step.users >= 4 else 1
-                env = {
-                    **os.environ,
-                    "TWINBENCH_BENCH_POOL": str(self.pool_path),
-                    "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
-                    # Each Locust process paces its own users: it gets its share of the rate.
-                    "TWINBENCH_BENCH_RATE": str(step.rate / processes),
-                    "TWINBENCH_BENCH_RUN_ID": short_id,
-                    "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
-                    "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
-                    "PYTHONPATH": str(PROJECT_ROOT),
-                }
-                load = run_locust(
-                    host=target.url,
-                    user_classes=SCENARIOS[step.scenario],
-                    users=step.users,
-                    run_time_s=run_time,
-                    env=env,
-                    samples_dir=samples_dir,
-                    log_path=self.out / "logs" / "locust.log",
-                    cpus=self.cpus.generator_cpus,
-                    processes=processes,
-                )
-                server_cpu = process_tree_cpu_s(target.child.pid) - server_before
+                load = self._locust(step, target, run_time, samples_dir, short_id)
                 if load.returncode not in (0, None):
                     notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
-                sampler = load.sampler
-                generator_total = sampler.total_cpu_s()
         samples = read_samples(samples_dir)
         if not target.in_process and len(samples):
             begin = float(samples.start[0]) + step.warmup_s
-            generator_cpu = sampler.busiest_share(begin, begin + step.duration_s)
+            generator_cpu = load.sampler.busiest_share(begin, begin + step.duration_s)
         events = _read_events(samples_dir)
         if step.scenario == "ingest_under_load":
             _wait_for_ingest(target.url, events)
-        idle = sum(process_tree_cpu_s(r.child.pid) for r in others) - idle_before
-        # What the machine did that we did not (servers, Milvus, Locust, this process):
-        # other tenants show up here.
-        milvus_cpu = process_tree_cpu_s(self.milvus_pid) - milvus_before if self.milvus_pid else 0.0
-        foreign = (_busy_cpu_s() - machine_before) - (
-            server_cpu + idle + generator_total + milvus_cpu + time.process_time() - own_before
-        )
-        foreign_cores = foreign / max(time.monotonic() - wall_before, 1e-3)
-        if foreign_cores > FOREIGN_NOTE_CORES:
-            notes.append(f"other processes used {foreign_cores:.2f} cores during this step")
+        idle = sum(r.account.read_s() for r in others) - idle_before
+        # Everything we ran is our process tree (exited Locust processes included), so what
+        # the machine did beyond it is other tenants' work.
+        foreign = (machine_busy_s() - machine_before) - (own_cpu_s() - own_before)
+        foreign_cores = max(foreign, 0.0) / max(time.monotonic() - wall_before, 1e-3)
         result = summarize_run(
             step,
             samples,
             run_id=run_id,
             generator_cpu=generator_cpu,
-            server_cpu_s=server_cpu,
+            server_cpu_between=server_cpu.between,
+            server_idle_cores=quiet.server_idle_cores,
+            foreign_cores=foreign_cores,
             idle_servers_cpu_s=idle,
             events=events,
             notes=notes,
         )
+        if quiet.foreign_cores > DISTURBED_CORES:
+            result.notes.append(
+                f"the machine was still busy before the step ({quiet.foreign_cores:.2f} cores)"
+            )
         # Times relative to the measured window; with no request to place it, the window is
         # taken to start one warm-up after the sampler did.
         begin = result.started_at or (
@@ -230,9 +216,34 @@ class Runner:
         result.memory = memory.series(begin)
         self._remove_written(short_id, result)
         _compress(samples_dir)
-        self.runs.append(result)
-        self.progress.finish(step, result)
         return result
+
+    def _locust(
+        self, step: Step, target: Running, run_time: float, samples_dir: Path, short_id: str
+    ) -> LoadRun:
+        processes = self.cpus.generator_processes if step.users >= 4 else 1
+        env = {
+            **os.environ,
+            "TWINBENCH_BENCH_POOL": str(self.pool_path),
+            "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
+            # Each Locust process paces its own users: it gets its share of the rate.
+            "TWINBENCH_BENCH_RATE": str(step.rate / processes),
+            "TWINBENCH_BENCH_RUN_ID": short_id,
+            "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
+            "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        return run_locust(
+            host=target.url,
+            user_classes=SCENARIOS[step.scenario],
+            users=step.users,
+            run_time_s=run_time,
+            env=env,
+            samples_dir=samples_dir,
+            log_path=self.out / "logs" / "locust.log",
+            cpus=self.cpus.generator_cpus,
+            processes=processes,
+        )
 
     def _remove_written(self, short_id: str, result: RunResult) -> None:
         """Delete the documents the step's users created (ids ``bench-<short_id>-…``).

@@ -1,9 +1,17 @@
-"""Turn one step's raw samples into a :class:`RunResult`: window, percentiles, validity."""
+"""Turn one step's raw samples into a :class:`RunResult`: window, percentiles, validity, cost.
+
+The measured window starts one warm-up after the first request. Latency percentiles are
+over the requests that *started* in it; throughput counts the successful responses that
+*completed* in it (so a saturated open-model run cannot report the rate it merely offered);
+the server's cost per request is its CPU during the window, less its idle baseline, over the
+responses completed in the window.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,9 +20,20 @@ from bench.load.samples import Samples
 from bench.results import RunResult, Step
 from bench.stats import correct_open_model, percentile, summarize_latencies
 
-__all__ = ["summarize_run", "GENERATOR_CPU_LIMIT", "CDF_POINTS", "TIMELINE_BIN_S"]
+__all__ = [
+    "summarize_run",
+    "GENERATOR_CPU_LIMIT",
+    "DISTURBED_CORES",
+    "LATE_SEND_MS",
+    "CDF_POINTS",
+    "TIMELINE_BIN_S",
+]
 
 GENERATOR_CPU_LIMIT = 0.80
+# A step during which processes that are not ours used more than this is disturbed.
+DISTURBED_CORES = 0.10
+# An open-model request sent this much behind its intended time counts as a late send.
+LATE_SEND_MS = 10.0
 CDF_POINTS = 200
 TIMELINE_BIN_S = 0.5
 
@@ -53,7 +72,9 @@ def summarize_run(
     *,
     run_id: str,
     generator_cpu: float,
-    server_cpu_s: float,
+    server_cpu_between: Callable[[float, float], float],
+    server_idle_cores: float,
+    foreign_cores: float,
     idle_servers_cpu_s: float,
     events: list[dict[str, Any]],
     notes: list[str],
@@ -82,13 +103,20 @@ def summarize_run(
             reasons.append(f"samples cover only {measured_s:.1f} s of {step.duration_s:.0f} s")
         elif measured_s < step.duration_s:
             notes = [*notes, f"measured window shortened to {measured_s:.1f} s"]
+    end = begin + measured_s
+    finished = samples.start + samples.latency_ms / 1000
+    done_in_window = (finished >= begin) & (finished < end)
+    completed = int((done_in_window & samples.ok).sum())
+    in_flight = int(((samples.start < end) & (finished >= end)).sum())
     failures = int((~window.ok).sum())
     ok_latency = window.latency_ms[window.ok]
     corrected = None
+    late = 0
     if step.rate > 0:
         corrected = summarize_latencies(
             correct_open_model(window.latency_ms, window.delay_ms)[window.ok]
         )
+        late = int((window.delay_ms > LATE_SEND_MS).sum())
     if not math.isnan(generator_cpu) and generator_cpu > GENERATOR_CPU_LIMIT:
         reasons.append(
             f"load generator at {generator_cpu:.0%} of a core (limit "
@@ -96,7 +124,13 @@ def summarize_run(
         )
     if len(window) and failures > 0.01 * len(window):
         reasons.append(f"{failures} of {len(window)} requests failed")
-    all_requests = max(len(samples), 1)
+    if foreign_cores > DISTURBED_CORES:
+        reasons.append(
+            f"disturbed: other processes used {foreign_cores:.2f} cores during the step "
+            f"(limit {DISTURBED_CORES:.2f})"
+        )
+    answered = int(done_in_window.sum())
+    window_cpu_s = server_cpu_between(begin, end) - server_idle_cores * measured_s
     shown_events = [{**e, "t": round(float(e["t"]) - begin, 3)} for e in events]
     return RunResult(
         step=step,
@@ -104,11 +138,10 @@ def summarize_run(
         started_at=begin,
         requests=len(window),
         failures=failures,
-        throughput_rps=(len(window) - failures) / measured_s if len(window) else 0.0,
+        throughput_rps=completed / measured_s if len(window) else 0.0,
         latency=summarize_latencies(ok_latency),
         latency_corrected=corrected,
         generator_cpu=generator_cpu,
-        server_cpu_ms_per_request=server_cpu_s * 1000 / all_requests,
         idle_servers_cpu_s=idle_servers_cpu_s,
         valid=not reasons,
         invalid_reasons=reasons,
@@ -120,4 +153,10 @@ def summarize_run(
         timeline=_timeline(samples, begin),
         events=shown_events,
         notes=notes,
+        completed=completed,
+        in_flight_at_end=in_flight,
+        late_sends=late,
+        server_cpu_us_per_request=window_cpu_s * 1e6 / answered if answered else math.nan,
+        server_idle_cores=server_idle_cores,
+        foreign_cores=foreign_cores,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.load.samples import SampleWriter, read_samples
 from bench.plan.profiles import PROFILES
 from bench.plan.steps import (
@@ -66,12 +68,18 @@ def test_window_excludes_warmup_and_flags_a_busy_generator(tmp_path: Path) -> No
         read_samples(tmp_path),
         run_id="r",
         generator_cpu=0.9,
-        server_cpu_s=1.0,
+        server_cpu_between=lambda begin, end: 0.5 * (end - begin),
+        server_idle_cores=0.1,
+        foreign_cores=0.0,
         idle_servers_cpu_s=0.0,
         events=[],
         notes=[],
     )
     assert run.requests == 80 and run.failures == 1
     assert run.latency.max == 5.0  # the slow warm-up requests are out of the window
-    assert run.throughput_rps == 79 / 8
+    # Throughput counts the successful answers that completed in the window: the five slow
+    # warm-up requests started before it but answered inside it.
+    assert run.throughput_rps == 84 / 8
+    # Cost per request: (0.5 - 0.1) cores x 8 s over the 85 answers completed in the window.
+    assert run.server_cpu_us_per_request == pytest.approx(0.4 * 8 / 85 * 1e6)
     assert not run.valid and any("generator" in why for why in run.invalid_reasons)

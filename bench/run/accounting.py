@@ -1,0 +1,162 @@
+"""CPU accounting: what a server used during a measured window, and what everyone else did.
+
+A server's CPU is read from its own cgroup v1 ``cpuacct`` group (nanoseconds, every thread
+and process that ever ran in it, exited ones included); where that controller is not
+writable, from its live process tree's utime+stime (10 ms ticks, exited threads lost), and
+the run says which. Sampled a few times a second during a step, the series gives the CPU
+between any two instants by linear interpolation, so a request's cost is the CPU of the
+measured window divided by the requests completed in it: a figure that needs no saturation.
+
+The rest of the machine is accounted too: everything this process and its descendants used
+(reaped children included) against the machine's busy time, so other tenants show up as
+"foreign" cores before and during each step.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.run.sampling import PeriodicSampler, process_tree, process_tree_cpu_s
+
+__all__ = [
+    "CpuAccount",
+    "CpuSeries",
+    "Quiet",
+    "measure_quiet",
+    "machine_busy_s",
+    "own_cpu_s",
+    "cpuacct_available",
+]
+
+CPUACCT_ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def cpuacct_available() -> bool:
+    return (CPUACCT_ROOT / "cgroup.procs").exists() and os.access(CPUACCT_ROOT, os.W_OK)
+
+
+class CpuAccount:
+    """The CPU seconds one server used: its own cpuacct group, or its process tree."""
+
+    def __init__(self, name: str, pid: int) -> None:
+        self.pid = pid
+        self.path: Path | None = None
+        if cpuacct_available():
+            path = CPUACCT_ROOT / f"twinbench-{os.getpid()}-{name}"
+            with contextlib.suppress(OSError):
+                path.mkdir(exist_ok=True)
+                self.path = path
+
+    @property
+    def method(self) -> str:
+        return "cgroup cpuacct (ns)" if self.path else "process tree utime+stime (10 ms ticks)"
+
+    def add_tree(self) -> None:
+        """Move the server's processes into the group; processes they start follow."""
+        if self.path is None:
+            return
+        for proc in process_tree(self.pid):
+            with contextlib.suppress(OSError):
+                (self.path / "cgroup.procs").write_text(str(proc.pid))
+
+    def read_s(self) -> float:
+        if self.path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                return int((self.path / "cpuacct.usage").read_text()) / 1e9
+        return process_tree_cpu_s(self.pid)
+
+    def remove(self) -> None:
+        if self.path is None:
+            return
+        with contextlib.suppress(OSError):
+            for pid in (self.path / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (CPUACCT_ROOT / "cgroup.procs").write_text(pid)
+        for _ in range(20):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+class CpuSeries(PeriodicSampler[float]):
+    """(time.time(), CPU seconds) of one account, several times a second."""
+
+    def __init__(self, account: CpuAccount, interval_s: float = 0.2) -> None:
+        super().__init__(account.pid, interval_s)
+        self.account = account
+
+    def take(self) -> float:
+        return self.account.read_s()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.samples.append((time.time(), self.take()))  # one at the very end
+
+    def at(self, t: float) -> float:
+        """CPU seconds at instant ``t``, interpolated between the nearest samples."""
+        times = [s[0] for s in self.samples]
+        if not times:
+            return float("nan")
+        i = bisect.bisect_left(times, t)
+        if i == 0:
+            return self.samples[0][1]
+        if i == len(times):
+            return self.samples[-1][1]
+        (t0, v0), (t1, v1) = self.samples[i - 1], self.samples[i]
+        return v0 + (v1 - v0) * (t - t0) / (t1 - t0) if t1 > t0 else v1
+
+    def between(self, begin: float, end: float) -> float:
+        """CPU seconds used in [begin, end]; NaN when the samples do not cover it."""
+        if not self.samples or begin < self.samples[0][0] or end > self.samples[-1][0]:
+            return float("nan")
+        return self.at(end) - self.at(begin)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (every CPU, every process)."""
+    # Guest time is already inside user time, and steal is the hypervisor's: neither is a
+    # process's work on this machine.
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0))
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and all its descendants, the exited ones included."""
+    total = 0.0
+    me = psutil.Process()
+    with contextlib.suppress(psutil.Error):
+        times = me.cpu_times()
+        # Reaped children (a finished Locust, its worker processes) count here.
+        total += times.children_user + times.children_system
+    return total + process_tree_cpu_s(me.pid)
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """One short look at the machine before a step."""
+
+    foreign_cores: float  # what processes that are not ours used, in cores
+    server_idle_cores: float  # what the idle server used (its baseline)
+
+
+def measure_quiet(account: CpuAccount | None, seconds: float = 0.5) -> Quiet:
+    """Sleep ``seconds`` and see who used the CPU meanwhile."""
+    began = time.monotonic()
+    machine, ours = machine_busy_s(), own_cpu_s()
+    server = account.read_s() if account else 0.0
+    time.sleep(seconds)
+    elapsed = time.monotonic() - began
+    foreign = (machine_busy_s() - machine) - (own_cpu_s() - ours)
+    idle = (account.read_s() - server) if account else 0.0
+    return Quiet(max(foreign, 0.0) / elapsed, max(idle, 0.0) / elapsed)

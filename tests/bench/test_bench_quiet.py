@@ -1,0 +1,56 @@
+"""The quiet-machine gate: a busy machine is seen before the run and before each step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from bench.run.accounting import measure_quiet, own_cpu_s
+from bench.run.orchestrator import BusyMachine, _check_quiet
+
+QUIET = {"background_cores": 0.02, "busiest_processes": []}
+BUSY = {"background_cores": 0.95, "busiest_processes": ["pid 42 (95 %): yes"]}
+
+
+def test_a_quiet_machine_starts() -> None:
+    _check_quiet(QUIET, allow_busy=False)
+
+
+def test_a_busy_machine_refuses_to_start_and_says_who() -> None:
+    with pytest.raises(BusyMachine, match=r"0\.95 cores.*pid 42.*--allow-busy"):
+        _check_quiet(BUSY, allow_busy=False)
+
+
+def test_a_busy_machine_starts_when_told_to() -> None:
+    _check_quiet(BUSY, allow_busy=True)
+
+
+def _busy_loop(seconds: float) -> str:
+    return f"import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass"
+
+
+def test_a_process_that_is_not_ours_shows_up_as_foreign_load() -> None:
+    # The busy loop is orphaned (its shell exits at once), so it is not in our process tree:
+    # exactly like another tenant's work. It stops by itself after 3 s.
+    shell = f"{sys.executable} -c '{_busy_loop(3)}' >/dev/null 2>&1 & echo $!"
+    pid = int(subprocess.run(["sh", "-c", shell], capture_output=True, text=True).stdout)
+    tenant = psutil.Process(pid)
+    time.sleep(0.3)
+    before, began = sum(tenant.cpu_times()[:2]), time.monotonic()
+    quiet = measure_quiet(None, seconds=1.0)
+    used = (sum(tenant.cpu_times()[:2]) - before) / (time.monotonic() - began)
+    tenant.wait(10)
+    assert used > 0.3, "the busy loop did not get the CPU"
+    assert quiet.foreign_cores >= 0.7 * used, (quiet, used)
+
+
+def test_our_children_count_as_ours_even_after_they_exit() -> None:
+    before = own_cpu_s()
+    # One second of CPU, however long the machine takes to give it.
+    spin = "import time\nwhile time.process_time() < 1.0: pass"
+    subprocess.run([sys.executable, "-c", spin], check=True)
+    assert own_cpu_s() - before >= 0.95  # CPU times come in 10 ms ticks
