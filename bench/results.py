@@ -33,7 +33,8 @@ FORMAT_VERSION = 2
 # What format 1 left implicit, as the code that wrote it defined it (frozen, not today's).
 _V1_TOPOLOGY: dict[str, Any] = {
     "twins": ["flask", "fastapi"],
-    "floor_of": {"flask": "floor-wsgi", "fastapi": "floor-asgi"},
+    "framework_floor_of": {},  # format 1 had no framework floors
+    "raw_floor_of": {"flask": "floor-wsgi", "fastapi": "floor-asgi"},
     "usual_server": {
         "flask": "gunicorn-gthread",
         "fastapi": "uvicorn",
@@ -125,24 +126,29 @@ class RunResult:
     server_cpu_us_per_request: float = math.nan
     server_idle_cores: float = math.nan  # the server's CPU just before the step, idle
     foreign_cores: float = math.nan  # what processes not ours used during the step
+    # Upload steps: searches before/during/after the upload (n, seconds, p50/p95/p99, rps)
+    # and the upload itself (kind, rows, status, seconds, rows_per_s).
+    phases: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    job: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class AppCost:
-    """Lines of code of one twin, by what they do (counted by bench.run.devcost)."""
+    """Code lines of one twin, by what each module does (counted by bench.run.devcost)."""
 
     app: str
     files: int = 0
     total: int = 0
-    validation: int = 0
-    serialisation: int = 0
-    docs: int = 0
-    by_file: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    by_category: dict[str, int] = dataclasses.field(default_factory=dict)
+    by_file: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def lines(self, category: str) -> int:
+        return self.by_category.get(category, 0)
 
     @property
     def contract_code(self) -> int:
-        """Validation + serialisation + docs: what a framework can declare for you."""
-        return self.validation + self.serialisation + self.docs
+        """Validation + errors + API docs: what a framework can declare for you."""
+        return self.lines("validation") + self.lines("errors") + self.lines("docs")
 
 
 @dataclasses.dataclass
@@ -157,7 +163,8 @@ class BenchResults:
     notes: list[str] = dataclasses.field(default_factory=list)
     # twins, floors, usual and shared servers, as bench.plan.topology.record() wrote them
     topology: dict[str, Any] = dataclasses.field(default_factory=dict)
-    # dev-cost counts of both twins' source at run time ({} when they were not counted)
+    # dev-cost counts of both twins' source at run time ({} when they were not counted);
+    # the rules they were counted by are in environment["devcost_rules"]
     devcost: dict[str, AppCost] = dataclasses.field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

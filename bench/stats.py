@@ -7,9 +7,16 @@ Method choices (the report quotes them):
   bucketed or rounded, unlike Locust's own stats.
 * A median over repeats gets a *distribution-free* confidence interval from order statistics
   (binomial, no normality assumed). With few repeats the nominal 95 % is unreachable (five
-  repeats give at most 93.75 %), so the interval carries the coverage it really has.
-* Ratios of medians (headline ratios, the server/framework decomposition) get a seeded
-  percentile-bootstrap interval over repeats.
+  repeats give at most 93.75 %, three 75 %), so the interval carries the coverage it really
+  has, and one that is the whole range says so ("range of 3 runs"), never "95 %".
+* A ratio of two configurations comes from *pairs*: the runs of one repeat, adjacent in the
+  interleaved (ABBA...) order, so slow drift of the machine cancels inside each pair. Its
+  point estimate is the median of the per-pair ratios, with the same order-statistic
+  interval over the pairs.
+* A target is met only when the whole interval clears it, missed when the whole interval
+  misses it, and inconclusive otherwise (or without an interval).
+* Percentiles of one run are printed only where the samples carry them: p99 from at least
+  100 samples, p99.9 from at least 1,000.
 * Coordinated omission: open-model runs add each request's wait behind its intended send
   time; closed-model runs can be corrected HdrHistogram-style with an expected interval.
 """
@@ -18,8 +25,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +36,7 @@ __all__ = [
     "LatencySummary",
     "RepeatSummary",
     "Interval",
+    "Outcome",
     "percentile",
     "summarize_latencies",
     "median_ci",
@@ -35,8 +44,12 @@ __all__ = [
     "coefficient_of_variation",
     "correct_open_model",
     "correct_expected_interval",
-    "bootstrap_ratio_ci",
+    "judge_at_least",
+    "MIN_SAMPLES",
 ]
+
+# The fewest samples a percentile needs before it says more than "the maximum".
+MIN_SAMPLES = {99.0: 100, 99.9: 1000}
 
 FloatArray = NDArray[np.float64]
 
@@ -88,11 +101,46 @@ def summarize_latencies(latencies_ms: Sequence[float] | FloatArray) -> LatencySu
 
 @dataclass(frozen=True)
 class Interval:
-    """A confidence interval and the coverage it really has (0.9375 means 93.75 %)."""
+    """A confidence interval, the coverage it really has (0.9375 means 93.75 %), and how
+    many values (``unit``: runs or pairs) it stands on."""
 
     low: float
     high: float
     coverage: float
+    n: int = 0
+    full_range: bool = False  # the interval is min..max of the values
+    unit: str = "runs"
+
+    @property
+    def exists(self) -> bool:
+        return self.n >= 2 and not math.isnan(self.low)
+
+    @property
+    def method(self) -> str:
+        """What the interval is, in words a reader can check."""
+        if self.n == 0:
+            return "not measured"
+        if self.n == 1:
+            return f"one {self.unit.rstrip('s')}: no interval"
+        if self.full_range:
+            return f"range of {self.n} {self.unit}, {self.coverage:.0%} coverage"
+        return f"{self.coverage:.1%} order-statistic interval over {self.n} {self.unit}"
+
+
+Outcome = Literal["met", "missed", "inconclusive", "not measured"]
+
+
+def judge_at_least(value: float, interval: Interval, target: float) -> Outcome:
+    """Met when the whole interval clears ``target``, missed when it all falls short."""
+    if math.isnan(value):
+        return "not measured"
+    if not interval.exists:
+        return "inconclusive"
+    if interval.low >= target:
+        return "met"
+    if interval.high < target:
+        return "missed"
+    return "inconclusive"
 
 
 def _binom_cdf_half(k: int, n: int) -> float:
@@ -100,7 +148,7 @@ def _binom_cdf_half(k: int, n: int) -> float:
     return float(sum(math.comb(n, i) for i in range(k + 1))) / float(2**n)
 
 
-def median_ci(values: Sequence[float], confidence: float = 0.95) -> Interval:
+def median_ci(values: Sequence[float], confidence: float = 0.95, unit: str = "runs") -> Interval:
     """Order-statistic interval [x_(k), x_(n-k+1)] around the median.
 
     The narrowest symmetric pair whose coverage reaches ``confidence``; when ``n`` is too
@@ -109,15 +157,15 @@ def median_ci(values: Sequence[float], confidence: float = 0.95) -> Interval:
     xs = sorted(values)
     n = len(xs)
     if n == 0:
-        return Interval(math.nan, math.nan, 0.0)
+        return Interval(math.nan, math.nan, 0.0, 0, unit=unit)
     if n == 1:
-        return Interval(xs[0], xs[0], 0.0)
-    best = Interval(xs[0], xs[-1], 1 - 2 * _binom_cdf_half(0, n))
+        return Interval(xs[0], xs[0], 0.0, 1, unit=unit)
+    best = Interval(xs[0], xs[-1], 1 - 2 * _binom_cdf_half(0, n), n, True, unit)
     for k in range(2, n // 2 + 1):  # k-th smallest and k-th largest
         coverage = 1 - 2 * _binom_cdf_half(k - 1, n)
         if coverage < confidence:
             break
-        best = Interval(xs[k - 1], xs[n - k], coverage)
+        best = Interval(xs[k - 1], xs[n - k], coverage, n, False, unit)
     return best
 
 
@@ -131,7 +179,7 @@ def coefficient_of_variation(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class RepeatSummary:
-    """One metric over repeats: its values, median, 95 % interval and spread."""
+    """One metric over repeats: its values, median, order-statistic interval and spread."""
 
     values: list[float]
     median: float
@@ -139,10 +187,10 @@ class RepeatSummary:
     cv: float
 
 
-def summarize_repeats(values: Sequence[float]) -> RepeatSummary:
-    vals = [float(v) for v in values]
+def summarize_repeats(values: Sequence[float], unit: str = "runs") -> RepeatSummary:
+    vals = [float(v) for v in values if not math.isnan(v)]
     median = statistics.median(vals) if vals else math.nan
-    return RepeatSummary(vals, median, median_ci(vals), coefficient_of_variation(vals))
+    return RepeatSummary(vals, median, median_ci(vals, unit=unit), coefficient_of_variation(vals))
 
 
 def correct_open_model(latencies_ms: FloatArray, schedule_delays_ms: FloatArray) -> FloatArray:
@@ -170,35 +218,3 @@ def correct_expected_interval(latencies_ms: Sequence[float], interval_ms: float)
             out.append(missing)
             missing -= interval_ms
     return np.asarray(out, dtype=np.float64)
-
-
-def bootstrap_ratio_ci(
-    groups: Sequence[Sequence[float]],
-    combine: Callable[[list[FloatArray]], FloatArray],
-    *,
-    resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> Interval:
-    """Percentile-bootstrap interval of ``combine(medians of each group)``.
-
-    Each group (the repeats of one configuration) is resampled independently; ``combine``
-    gets one array of resampled medians per group and returns the derived figure for each
-    resample (a ratio, a decomposition part), so ``lambda m: m[0] / m[1]`` works.
-    """
-    if any(len(g) < 2 for g in groups):
-        # One repeat has no spread to resample: say "no interval" rather than a fake one.
-        return Interval(math.nan, math.nan, 0.0)
-    rng = np.random.default_rng(seed)
-    medians = []
-    for group in groups:
-        values = np.asarray(group, dtype=np.float64)
-        picks = rng.integers(0, len(values), size=(resamples, len(values)))
-        medians.append(np.median(values[picks], axis=1))
-    draws = np.asarray(combine(medians), dtype=np.float64)
-    finite = draws[np.isfinite(draws)]
-    if len(finite) == 0:
-        return Interval(math.nan, math.nan, 0.0)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return Interval(float(low), float(high), confidence)

@@ -126,10 +126,18 @@ def shared_config(results: BenchResults, app: str) -> str | None:
     return find_config(results, app, results.topology["shared_server"])
 
 
-def compared(results: BenchResults, scenario: str, label: str | None) -> Aggregate | None:
-    """The compared (repeated) group of ``scenario`` on configuration ``label``."""
+def compared(
+    results: BenchResults, scenario: str, label: str | None, *, open_model: bool | None = None
+) -> Aggregate | None:
+    """The compared (repeated) group of ``scenario`` on configuration ``label``; with
+    ``open_model``, only a fixed-rate (True) or a closed-model (False) one."""
     for agg in aggregate(results):
-        if agg.group == "compare" and agg.scenario == scenario and agg.config == label:
+        if (
+            agg.group == "compare"
+            and agg.scenario == scenario
+            and agg.config == label
+            and (open_model is None or bool(agg.rate) == open_model)
+        ):
             return agg
     return None
 

@@ -1,51 +1,81 @@
-"""What an ingest job does to the searches that run beside it, on one twin."""
+"""What an upload does to the searches beside it, on one twin: before, during and after.
+
+The phases were computed from the run's raw search samples when it ran (the job's polls and
+the batch request are a separate series), with their sample counts, so a p99 from too few
+searches is shown as such.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from bench.results import RunResult
 
-__all__ = ["IngestEffect", "ingest_effect"]
+__all__ = ["Phase", "IngestEffect", "ingest_effect"]
 
 
-@dataclass
+@dataclass(frozen=True)
+class Phase:
+    n: int
+    seconds: float
+    p50: float
+    p95: float
+    p99: float
+    rps: float
+
+
+@dataclass(frozen=True)
 class IngestEffect:
-    """Search latency before vs during an ingest job, on one twin."""
+    """Searches before, during and after one upload (an ingest job or a blocking batch)."""
 
     config: str
-    p50_before: float
-    p99_before: float
-    p50_during: float
-    p99_during: float
-    ingest_s: float
-    status: str
+    kind: str
+    before: Phase
+    during: Phase
+    after: Phase
+    job: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        return self.job.get("status") == "done"
+
+    @property
+    def rows(self) -> int:
+        return int(self.job.get("processed") or 0)
+
+    @property
+    def job_s(self) -> float:
+        return float(self.job.get("seconds", math.nan))
+
+    @property
+    def growth(self) -> float:
+        """Search p99 during the upload over p99 before it (NaN when a phase is empty)."""
+        if not self.before.n or not self.during.n or not self.before.p99:
+            return math.nan
+        return self.during.p99 / self.before.p99
+
+
+def _phase(data: dict[str, float] | None) -> Phase:
+    data = data or {}
+    nan = math.nan
+    return Phase(
+        int(data.get("n", 0)),
+        float(data.get("seconds", nan)),
+        *(float(data.get(k, nan)) for k in ("p50", "p95", "p99", "rps")),
+    )
 
 
 def ingest_effect(run: RunResult) -> IngestEffect | None:
-    starts = [e["t"] for e in run.events if e["event"] == "ingest_start"]
-    ends = [e for e in run.events if e["event"] == "ingest_end"]
-    if not starts or not run.timeline:
+    """The upload's effect, from the phases the run recorded; None for other runs."""
+    if not run.phases:
         return None
-    t0 = float(starts[0])
-    t1 = float(ends[0]["t"]) if ends else run.timeline[-1]["t"]
-    before = [b for b in run.timeline if b["t"] < t0]
-    during = [b for b in run.timeline if t0 <= b["t"] <= t1]
-
-    def weighted(bins: list[dict[str, float]], key: str) -> float:
-        total = sum(b["count"] for b in bins)
-        return sum(b[key] * b["count"] for b in bins) / total if total else math.nan
-
     return IngestEffect(
         run.step.config,
-        weighted(before, "p50"),
-        weighted(before, "p99"),
-        weighted(during, "p50"),
-        weighted(during, "p99"),
-        t1 - t0,
-        f"{ends[0].get('status')}: {ends[0].get('processed')} rows stored, "
-        f"{ends[0].get('failed')} refused"
-        if ends
-        else "not finished within the run",
+        str(run.job.get("kind", "?")),
+        _phase(run.phases.get("before")),
+        _phase(run.phases.get("during")),
+        _phase(run.phases.get("after")),
+        dict(run.job),
     )

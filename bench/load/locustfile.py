@@ -26,6 +26,7 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import ResponseContextManager
+from locust.runners import LocalRunner
 
 from bench.load.pool import Pool, load_pool
 from bench.load.samples import SampleWriter
@@ -82,11 +83,11 @@ events.test_stop.add_listener(_flush)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_close)  # type: ignore[no-untyped-call]
 
 
-def _event(kind: str, **fields: Any) -> None:
-    """A timeline marker (ingest start/end) for the latency-over-time plot."""
+def _event(event: str, **fields: Any) -> None:
+    """A timeline marker (an upload's start, acceptance and end) for the measured phases."""
     _SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     with open(_SAMPLES_DIR / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"event": kind, "t": time.time(), **fields}) + "\n")
+        handle.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
 
 
 def _fail(response: ResponseContextManager, why: str) -> None:
@@ -121,7 +122,10 @@ class BenchUser(FastHttpUser):
         """
         if _RATE <= 0 or _open_t0 is None:
             return {}
-        users = max(self.environment.runner.user_count if self.environment.runner else 1, 1)
+        # Only this class's users share the rate (an upload user beside them is not paced).
+        runner = self.environment.runner
+        counts = runner.user_classes_count if runner else {}
+        users = max(counts.get(type(self).__name__, 0), 1)
         intended = _open_t0 + (self.number + self.sent * users) / _RATE
         self.sent += 1
         wait = intended - time.perf_counter()
@@ -337,40 +341,66 @@ class MixedUser(BenchUser):
 
 
 class IngestSearchUser(BenchUser):
-    """The searchers of ``ingest_under_load``: text search while an ingest job runs."""
+    """The searchers beside an upload: text search at the step's fixed rate."""
 
     @task
     def text(self) -> None:
         self.search_text()
 
 
-class IngestJobUser(FastHttpUser):
-    """Starts one ingest job a little into the run and follows it to the end."""
+class UploadUser(FastHttpUser):
+    """Sends one upload a little into the run, then ends the run a while after it is done.
 
+    The upload is the same rows either way: an ingest job (accepted at once, followed by
+    polls) or one blocking ``POST /documents/batch``. The job's start and end are events on
+    the timeline; the searches before, during and after it are the measured phases.
+    """
+
+    abstract = True
     fixed_count = 1
     wait_time = staticmethod(lambda: 3600.0)
 
-    @task
-    def ingest(self) -> None:
-        gevent.sleep(_INGEST_AFTER_S)
-        # The same ids every run: the core upserts, so repeated ingests overwrite these rows
+    def rows(self) -> list[dict[str, Any]]:
+        # The same ids every run: the core upserts, so repeated uploads overwrite these rows
         # instead of growing the corpus, and nothing has to be deleted afterwards.
-        docs = [
+        cycle = itertools.cycle(pool().documents)
+        return [
             {**doc, "id": f"bench-ingest-{i}"}
-            for i, doc in enumerate(
-                itertools.islice(itertools.cycle(pool().documents), _INGEST_DOCS)
-            )
+            for i, doc in enumerate(itertools.islice(cycle, _INGEST_DOCS))
         ]
-        _event("ingest_start", documents=len(docs))
-        with self.client.post(
-            "/ingest", json=docs, name="/ingest", catch_response=True
-        ) as response:
-            if response.status_code != 202:
-                _event("ingest_failed", status=response.status_code)
-                return _fail(response, "ingest was not accepted with 202")
-            job_id = response.json()["job_id"]
+
+    @task
+    def upload(self) -> None:
+        gevent.sleep(_INGEST_AFTER_S)
+        rows = self.rows()
+        _event("job_start", kind=self.kind, rows=len(rows))
+        end = self.send(rows)
+        _event("job_end", kind=self.kind, rows=len(rows), **end)
+        # Searches go on for a while after the job, then the run ends: its length follows
+        # the job's, up to the step's cap (Locust's -t).
+        gevent.sleep(_INGEST_AFTER_S)
+        if isinstance(self.environment.runner, LocalRunner):
+            self.environment.runner.quit()
+
+    kind = "upload"
+
+    def send(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class IngestJobUser(UploadUser):
+    """The upload as an ingest job: 202 at once, then polled until it is done."""
+
+    kind = "job"
+
+    def send(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.client.post("/ingest", json=rows, name="/ingest", catch_response=True) as r:
+            if r.status_code != 202:
+                _fail(r, "ingest was not accepted with 202")
+                return {"status": f"HTTP {r.status_code}"}
+            job_id = r.json()["job_id"]
         # The orchestrator waits for this job before it removes the job's documents.
-        _event("ingest_accepted", job_id=job_id)
+        _event("job_accepted", job_id=job_id)
         status: dict[str, Any] = {}
         while status.get("status") not in ("done", "failed", "interrupted"):
             gevent.sleep(0.2)
@@ -378,17 +408,33 @@ class IngestJobUser(FastHttpUser):
                 f"/ingest/{job_id}", name="/ingest/{job_id}", catch_response=True
             ) as answer:
                 status = answer.json() if answer.status_code == 200 else {"status": "failed"}
-                finished = status.get("status") in ("done", "failed", "interrupted")
-                if finished and (status.get("status") != "done" or status.get("failed")):
+                if status.get("status") in ("failed", "interrupted") or status.get("failed"):
                     # A job that "finished" by refusing its rows is not a fast ingest.
                     _fail(
                         answer,
                         f"ingest ended {status.get('status')} with "
                         f"{status.get('failed')} failed rows",
                     )
-        _event(
-            "ingest_end",
-            status=status.get("status"),
-            processed=status.get("processed"),
-            failed=status.get("failed"),
-        )
+        return {
+            "status": status.get("status"),
+            "processed": status.get("processed"),
+            "failed": status.get("failed"),
+        }
+
+
+class BatchUploadUser(UploadUser):
+    """The same rows as one blocking POST /documents/batch: answered when all are stored."""
+
+    kind = "blocking batch"
+
+    def send(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.client.post(
+            "/documents/batch",
+            json={"documents": rows},
+            name="/documents/batch",
+            catch_response=True,
+        ) as r:
+            if r.status_code != 201:
+                _fail(r, "the batch was not stored with 201")
+                return {"status": f"HTTP {r.status_code}"}
+        return {"status": "done", "processed": len(rows), "failed": 0}

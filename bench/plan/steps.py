@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.plan.profiles import Profile
+from bench.plan.profiles import UPLOADS, Profile
 from bench.plan.topology import (
-    FLOOR_OF,
+    FRAMEWORK_FLOOR_OF,
     IN_PROCESS,
+    RAW_FLOOR_OF,
     SHARED_SERVER,
     Role,
     Server,
@@ -61,10 +62,10 @@ def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) ->
             add(spec_for(app, SHARED_SERVER), "twin", False)
     if "health" in profile.compare:
         for app in apps:
-            floor = FLOOR_OF[app]
-            add(spec_for(floor, usual_server(floor)), "floor", True)
-            if "health" in profile.same_server_scenarios:
-                add(spec_for(floor, SHARED_SERVER), "floor", False)
+            for floor in (FRAMEWORK_FLOOR_OF[app], RAW_FLOOR_OF[app]):
+                add(spec_for(floor, usual_server(floor)), "floor", True)
+                if "health" in profile.same_server_scenarios:
+                    add(spec_for(floor, SHARED_SERVER), "floor", False)
     if profile.extra_servers:
         extra: dict[Twin, tuple[Server, ...]] = {
             "flask": ("gunicorn-sync", "gunicorn-gevent"),
@@ -105,16 +106,19 @@ def compare_steps(profile: Profile, configs: list[ConfigPlan], users: int | None
             labels = _configs_for(scenario, profile, configs)
             if repeat % 2:
                 labels.reverse()
-            duration = profile.ingest_duration_s if scenario == "ingest_under_load" else None
+            duration = profile.compare_durations.get(scenario, profile.duration_s)
+            rate = profile.compare_rates.get(scenario, 0.0)
+            # A fixed-rate step needs no warm-up beyond what the servers had before it.
+            warmup = min(profile.warmup_s, 0.5) if rate else profile.warmup_s
             for label in labels:
                 steps.append(
                     Step(
                         scenario,
                         label,
                         users or default_users,
-                        0.0,
-                        duration or profile.duration_s,
-                        profile.warmup_s,
+                        rate,
+                        duration,
+                        warmup,
                         repeat,
                         "compare",
                     )
@@ -169,22 +173,24 @@ def open_steps(
 def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
     steps = []
     for scenario, users in profile.singles.items():
-        duration = profile.ingest_duration_s if scenario == "ingest_under_load" else None
+        upload = scenario in UPLOADS
+        duration = profile.ingest_duration_s if upload else profile.duration_s
+        rate = profile.ingest_rate if upload else 0.0
         for label in _usual_twins(configs):
             steps.append(
-                Step(
-                    scenario,
-                    label,
-                    users,
-                    0.0,
-                    duration or profile.duration_s,
-                    profile.warmup_s,
-                    0,
-                    "single",
-                )
+                Step(scenario, label, users, rate, duration, profile.warmup_s, 0, "single")
             )
     return steps
 
 
+# An upload step ends a few seconds after its upload: about this long on 2 cores.
+UPLOAD_EXPECTED_S = 16.0
+
+
 def estimate_s(steps: list[Step]) -> float:
-    return sum(s.duration_s + s.warmup_s + LOCUST_OVERHEAD_S for s in steps)
+    return sum(
+        min(s.duration_s, UPLOAD_EXPECTED_S if s.scenario in UPLOADS else s.duration_s)
+        + s.warmup_s
+        + LOCUST_OVERHEAD_S
+        for s in steps
+    )

@@ -19,7 +19,9 @@ __all__ = [
     "Server",
     "Role",
     "TWINS",
-    "FLOOR_OF",
+    "FRAMEWORK_FLOOR_OF",
+    "RAW_FLOOR_OF",
+    "twin_of",
     "FLOOR_TARGETS",
     "SHARED_SERVER",
     "IN_PROCESS",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 Twin = Literal["flask", "fastapi"]
-Floor = Literal["floor-wsgi", "floor-asgi"]
+Floor = Literal["bare-flask", "bare-fastapi", "raw-wsgi", "raw-asgi"]
 Server = Literal[
     "gunicorn-sync",
     "gunicorn-gthread",
@@ -43,10 +45,15 @@ Server = Literal[
 Role = Literal["twin", "floor", "in-process"]
 
 TWINS: tuple[Twin, ...] = ("flask", "fastapi")
-FLOOR_OF: dict[Twin, Floor] = {"flask": "floor-wsgi", "fastapi": "floor-asgi"}
+# Beside each twin: its framework with one route (the framework's floor), and a raw
+# callable of the same interface (the server's floor).
+FRAMEWORK_FLOOR_OF: dict[Twin, Floor] = {"flask": "bare-flask", "fastapi": "bare-fastapi"}
+RAW_FLOOR_OF: dict[Twin, Floor] = {"flask": "raw-wsgi", "fastapi": "raw-asgi"}
 FLOOR_TARGETS: dict[Floor, AppTarget] = {
-    "floor-wsgi": AppTarget("bench.run.floors:wsgi_app", "wsgi"),
-    "floor-asgi": AppTarget("bench.run.floors:asgi_app", "asgi"),
+    "bare-flask": AppTarget("bench.run.floors.bare_flask:app", "wsgi"),
+    "bare-fastapi": AppTarget("bench.run.floors.bare_fastapi:app", "asgi"),
+    "raw-wsgi": AppTarget("bench.run.floors.raw:wsgi_app", "wsgi"),
+    "raw-asgi": AppTarget("bench.run.floors.raw:asgi_app", "asgi"),
 }
 # granian speaks WSGI and ASGI: the one server both twins (and both floors) can share.
 SHARED_SERVER: Server = "granian"
@@ -54,10 +61,18 @@ SHARED_SERVER: Server = "granian"
 IN_PROCESS = "core/in-process"
 
 
+def twin_of(app: Twin | Floor) -> Twin:
+    """The twin a floor stands beside (a twin is its own)."""
+    for floors in (FRAMEWORK_FLOOR_OF, RAW_FLOOR_OF):
+        for twin, floor in floors.items():
+            if floor == app:
+                return twin
+    return cast(Twin, app)
+
+
 def usual_server(app: Twin | Floor) -> Server:
     """A twin's usual server (the catalogue's default); a floor's is its twin's."""
-    twin = next((t for t, f in FLOOR_OF.items() if f == app), app)
-    return cast(Server, DEFAULT_SERVER[twin])
+    return cast(Server, DEFAULT_SERVER[twin_of(app)])
 
 
 def spec_for(
@@ -72,8 +87,9 @@ def record() -> dict[str, object]:
     """The topology as results.json keeps it: what the analysis reads, not this module."""
     return {
         "twins": list(TWINS),
-        "floor_of": dict(FLOOR_OF),
-        "usual_server": {app: usual_server(app) for app in (*TWINS, *FLOOR_OF.values())},
+        "framework_floor_of": dict(FRAMEWORK_FLOOR_OF),
+        "raw_floor_of": dict(RAW_FLOOR_OF),
+        "usual_server": {app: usual_server(app) for app in (*TWINS, *FLOOR_TARGETS)},
         "shared_server": SHARED_SERVER,
         "in_process": IN_PROCESS,
     }

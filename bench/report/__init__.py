@@ -3,6 +3,9 @@
 A report is a function of its results folder alone: everything it shows (figures, the
 profile, the topology, dev-cost counts, versions, the commit) was recorded when the run
 happened, so re-rendering an old folder after the code changed gives the same report.
+
+Its order is the reader's: the summary figure and three sentences, the nine verdicts with
+their rules, the headline ratios, then the details.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from pathlib import Path
 
 from bench.analysis.aggregate import aggregate
 from bench.analysis.claims import evaluate_claims
-from bench.analysis.ingest import ingest_effect
-from bench.analysis.soak import GROWTH_LIMIT, soak_checks
+from bench.analysis.soak import GROWTH_LIMIT, SoakCheck, soak_checks
 from bench.report import plots
 from bench.report.blocks import (
     Block,
@@ -25,16 +27,16 @@ from bench.report.blocks import (
     render_html,
     render_markdown,
 )
-from bench.report.formatting import num, verdict_word
+from bench.report.formatting import verdict_word
 from bench.report.sections import (
+    cost_blocks,
     decomposition_blocks,
-    env_rows,
-    headline,
-    memory_cell,
-    open_table,
-    scenario_table,
+    headline_table,
+    summary_blocks,
+    upload_blocks,
 )
 from bench.report.soak import soak_blocks
+from bench.report.tables import config_table, env_table, open_table, runs_table, scenario_table
 from bench.results import BenchResults, read_results
 
 __all__ = ["write_report", "ReportPaths", "build_blocks"]
@@ -47,14 +49,10 @@ class ReportPaths:
     headline_text: str
 
 
-def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
-    """Every block of the report, and the headline as plain text for the terminal."""
-    aggs = aggregate(results)
+def _intro(results: BenchResults) -> list[Block]:
     env = results.environment
-    busy = bool(env.get("allowed_busy"))
-    title = f"twinbench report — {results.profile} profile"
-    blocks: list[Block] = [Heading(title + (" — MEASURED ON A BUSY MACHINE" if busy else ""), 1)]
-    if busy:
+    blocks: list[Block] = []
+    if env.get("allowed_busy"):
         blocks.append(
             Paragraph(
                 f"**This run was told to start on a busy machine** (--allow-busy): other "
@@ -63,217 +61,148 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
                 "Its figures are not comparable with a quiet run's; do not quote them."
             )
         )
-    profile = results.environment.get("profile", {})
+    profile = env.get("profile", {})
+    repeats = int(profile.get("repeats", 0) or 0)
     intro = (
-        f"{len(results.runs)} measured steps, {len(results.configs)} configurations, "
+        f"{len(results.runs)} measured steps over {len(results.configs)} configurations; "
         f"{profile.get('duration_s', '?')} s measured per step after "
-        f"{profile.get('warmup_s', '?')} s of warm-up, "
+        f"{profile.get('warmup_s', '?')} s of warm-up; "
         + (
-            "one run of each compared step."
-            if profile.get("repeats") == 1
-            else f"{profile.get('repeats', '?')} repeats of the compared steps, interleaved (ABAB)."
+            "one run of each compared step, so no figure has an interval: every ratio is "
+            "indicative only."
+            if repeats == 1
+            else f"{repeats} repeats of each comparison, interleaved (ABBA...). "
         )
     )
-    if results.profile == "quick":
+    if 1 < repeats < 5:
         intro += (
-            " The quick profile uses fewer than 5 repeats to fit its 10-minute budget: "
-            "with 3 repeats the widest interval (min..max) covers the median only "
-            "75 % of the time, and the table says so; use the full profile for 95 %."
+            f"With {repeats} repeats an interval is the range of {repeats} runs (or "
+            f"pairs) and covers the median only {1 - 2 / 2**repeats:.0%} of the time: "
+            "the ratios below are indicative; the full profile runs 5 repeats."
         )
     blocks.append(Paragraph(intro))
-    for note in results.notes:
-        blocks.append(Paragraph(f"Note: {note}"))
-    disturbed = sum(any("other processes" in n for n in r.notes) for r in results.runs)
-    if disturbed:
-        blocks.append(
-            Paragraph(
-                f"**Note: in {disturbed} of {len(results.runs)} steps other "
-                "processes used more than a quarter of a core**. Figures from a "
-                "machine shared with other work are noisy; rerun on a quiet "
-                "machine before quoting them."
-            )
-        )
-    shared = results.environment.get("milvus", {}).get("shared_milvus")
+    blocks += [Paragraph(f"Note: {note}") for note in results.notes]
+    shared = env.get("milvus", {}).get("shared_milvus")
     if shared:
         blocks.append(Paragraph(f"Note: {shared}."))
+    return blocks
+
+
+def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
+    """Every block of the report, and the headline as plain text for the terminal."""
     plot_dir = out / "plots"
     plot_dir.mkdir(exist_ok=True)
+    busy = " — MEASURED ON A BUSY MACHINE" if results.environment.get("allowed_busy") else ""
+    blocks: list[Block] = [Heading(f"twinbench report — {results.profile} profile{busy}", 1)]
+    blocks += _intro(results)
     # A soak exists to answer its two targets: they come first.
     checks = soak_checks(results)
     if checks:
         blocks += soak_blocks(checks, plot_dir, results.environment.get("profile_as_defined", {}))
-    headers, rows, misses = headline(results)
-    blocks += [Heading("Headline ratios"), Table(headers, rows)]
-    blocks += [Paragraph(f"Target missed — {m}") for m in misses]
-    text = "\n".join(
-        [
-            f"  soak {c.config}: memory "
-            + (f"{c.memory.growth:+.1%}" if c.memory and not math.isnan(c.memory.growth) else "–")
-            + f" (target < {GROWTH_LIMIT:.0%}, {verdict_word(c.memory_ok)}), failed requests "
-            f"{c.run.failures} (target 0, {verdict_word(c.failures_ok)})"
-            for c in checks
-        ]
-        + [f"  {r[0]}: {r[1]} (target {r[3]}, met: {r[4]})" for r in rows]
-    ).replace("**", "")
+    blocks += [Heading("Summary"), *summary_blocks(results, plot_dir)]
     claims = evaluate_claims(results)
     blocks += [
         Heading("The claims, checked"),
         Table(
-            ["topic", "claim", "verdict", "evidence"],
-            [[c.topic, c.claim, c.verdict, c.evidence] for c in claims],
+            ["topic", "claim", "verdict", "rule", "evidence"],
+            [[c.topic, c.claim, c.text, c.rule, c.evidence] for c in claims],
         ),
     ]
+    table, misses = headline_table(results)
+    blocks += [Heading("Headline ratios"), table]
+    blocks += [Paragraph(f"Target missed — {m}") for m in misses]
+    blocks += [Heading("Where a /health request's CPU goes"), *cost_blocks(results, plot_dir)]
     blocks += [
         Heading("Server or framework? (same-server decomposition)"),
         *decomposition_blocks(results),
     ]
-    headers, rows = scenario_table(results)
-    blocks += [Heading("Every configuration, every scenario"), Table(headers, rows)]
-    headers, rows = open_table(results)
-    if rows:
+    uploads = upload_blocks(results, plot_dir)
+    if uploads:
+        blocks += [Heading("Searching beside an upload: async job or blocking batch"), *uploads]
+    blocks += [
+        Heading("Every configuration, every scenario"),
+        Paragraph(
+            "Only valid runs make a figure: a run with more than 1 % errors, a "
+            "disturbed machine or a window cut short is excluded everywhere; a run "
+            "whose only fault was a saturated load generator is excluded from "
+            "throughput and latency but still measures CPU per request. p99 is shown "
+            "from 100 samples, p99.9 from 1,000; below that, '–' with the count."
+        ),
+        scenario_table(results),
+    ]
+    opened = open_table(results)
+    if opened is not None:
         blocks += [
             Heading("Open model: fixed rate, latency from the intended send time"),
             Paragraph(
-                "A request that waits behind a stalled one is counted from when it "
-                "should have been sent (coordinated-omission correction), so a "
-                "queue cannot hide."
+                "Throughput counts responses completed in the window, so a saturated "
+                "server cannot show the rate it was merely offered; a request that "
+                "waited behind a stalled one is counted from when it should have been "
+                "sent, so a queue cannot hide."
             ),
-            Table(headers, rows),
+            opened,
         ]
-    effects = [
-        e
-        for e in (ingest_effect(r) for r in results.runs if r.step.scenario == "ingest_under_load")
-        if e is not None
-    ]
-    if effects:
-        blocks += [
-            Heading("Searching while an ingest job runs"),
-            Table(
-                [
-                    "config",
-                    "p50 before",
-                    "p99 before",
-                    "p50 during",
-                    "p99 during",
-                    "job seconds",
-                    "job status",
-                ],
-                [
-                    [
-                        e.config,
-                        num(e.p50_before),
-                        num(e.p99_before),
-                        num(e.p50_during),
-                        num(e.p99_during),
-                        num(e.ingest_s),
-                        e.status,
-                    ]
-                    for e in effects
-                ],
-            ),
-        ]
-    blocks.append(Heading("Figures"))
+    blocks += _figures(results, plot_dir)
+    blocks += [Heading("Environment"), env_table(results)]
+    blocks += [Heading("Configurations (exact command lines)"), config_table(results)]
+    blocks += [Heading("Every run"), runs_table(results)]
+    blocks += [Heading("Method"), Paragraph(METHOD)]
+    return blocks, _terminal_text(results, checks)
+
+
+METHOD = (
+    "Percentiles are nearest-rank over every request of the measured window (raw samples "
+    "kept in raw/, gzipped), never Locust's rounded statistics. A median over repeats carries "
+    "a distribution-free order-statistic interval with its real coverage; a ratio of two "
+    "configurations is the median of per-repeat pairs (adjacent in the interleaved order) "
+    "with the same kind of interval over the pairs. A target is met when the whole interval "
+    "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
+    "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "
+    "less its idle baseline measured just before, over the responses completed in the "
+    "window. Each server's memory (the PSS of its whole process tree) is sampled throughout "
+    "every step. Servers and Milvus run on their own CPUs, the generator on the others; "
+    "every server gets the same CPU quota when one is set. Development cost counts code "
+    "lines by the rules recorded with the run."
+)
+
+
+def _figures(results: BenchResults, plot_dir: Path) -> list[Block]:
+    aggs = aggregate(results)
     figures = [
         (
-            "Throughput against concurrency: text search",
+            "Text search: throughput against concurrency",
+            "throughput-search_text",
             plots.throughput_vs_users(aggs, "search_text", plot_dir / "throughput-search_text.png"),
         ),
         (
-            "Latency percentiles: /health",
-            plots.percentile_bars(aggs, "health", plot_dir / "percentiles-health.png"),
-        ),
-        (
-            "Latency percentiles: text search",
-            plots.percentile_bars(aggs, "search_text", plot_dir / "percentiles-search_text.png"),
-        ),
-        (
-            "Latency CDF: /health",
+            "/health: latency distribution",
+            "cdf-health",
             plots.latency_cdf(results.runs, "health", plot_dir / "cdf-health.png"),
         ),
         (
-            "Latency CDF: text search",
+            "Text search: latency distribution",
+            "cdf-search_text",
             plots.latency_cdf(results.runs, "search_text", plot_dir / "cdf-search_text.png"),
         ),
-        (
-            "Search latency over time during an ingest job",
-            plots.ingest_timeline(results.runs, plot_dir / "ingest-timeline.png"),
-        ),
     ]
-    for title, png in figures:
-        if png is not None:
-            name = title.lower().replace(":", "").replace(" ", "-")
-            blocks.append(Figure(title, f"plots/{name}", png))
-    blocks += [Heading("Environment"), Table(["what", "value"], env_rows(results))]
-    blocks += [
-        Heading("Configurations (exact command lines)"),
-        Table(
-            ["label", "role", "workers", "threads", "keep-alive", "CPUs", "quota", "argv"],
-            [
-                [
-                    c.label,
-                    c.role,
-                    str(c.workers),
-                    str(c.threads),
-                    c.keep_alive,
-                    str(c.cpus),
-                    str(c.cpu_quota_cores),
-                    " ".join(Path(c.argv[0]).name.split()) + " " + " ".join(c.argv[1:]),
-                ]
-                for c in results.configs
-            ],
-        ),
+    shown: list[Block] = [
+        Figure(title, f"plots/{stem}", png) for title, stem, png in figures if png is not None
     ]
-    blocks += [
-        Heading("Every run"),
-        Table(
-            [
-                "run",
-                "scenario",
-                "config",
-                "load",
-                "repeat",
-                "req/s",
-                "p99 ms",
-                "errors",
-                "gen CPU %",
-                "server memory MiB (growth)",
-                "valid / why not",
-            ],
-            [
-                [
-                    r.run_id,
-                    r.step.scenario,
-                    r.step.config,
-                    f"{r.step.rate:g} req/s" if r.step.rate else f"{r.step.users} users",
-                    str(r.step.repeat + 1),
-                    num(r.throughput_rps),
-                    num(r.latency.p99, 2),
-                    f"{r.failures}/{r.requests}",
-                    num(r.generator_cpu * 100, 0),
-                    memory_cell(r),
-                    ("yes" if r.valid else "no: " + "; ".join(r.invalid_reasons))
-                    + "".join(f" ({n})" for n in r.notes),
-                ]
-                for r in results.runs
-            ],
-        ),
+    return [Heading("Figures"), *shown] if shown else []
+
+
+def _terminal_text(results: BenchResults, checks: list[SoakCheck]) -> str:
+    lines = [
+        f"  soak {c.config}: memory "
+        + (f"{c.memory.growth:+.1%}" if c.memory and not math.isnan(c.memory.growth) else "–")
+        + f" (target < {GROWTH_LIMIT:.0%}, {verdict_word(c.memory_ok)}), failed requests "
+        f"{c.run.failures} (target 0, {verdict_word(c.failures_ok)})"
+        for c in checks
     ]
-    blocks += [
-        Heading("Method"),
-        Paragraph(
-            "Percentiles are nearest-rank over every request of the measured window (raw samples "
-            "kept in raw/, gzipped), never Locust's rounded statistics. Medians over repeats carry "
-            "a distribution-free order-statistic interval with its real coverage; ratios carry a "
-            "seeded percentile-bootstrap 95 % interval. Each server's memory (the PSS of its "
-            "whole process tree) is sampled throughout every step; 'Every run' shows it at the "
-            "start and end of the measured window. A run whose busiest load-generator "
-            "process passed 80 % of a core, or with more than 1 % errors, is invalid and excluded. "
-            "Servers and Milvus run on their own CPUs, the generator on the others; every server "
-            "gets the same CPU quota when one is set. Development cost counts lines by the rules "
-            "in bench/run/devcost.py, at the time of the run."
-        ),
-    ]
-    return blocks, text
+    table, _ = headline_table(results)
+    lines += [f"  {row[0]}: {row[1]} {row[2]} (target {row[3]}: {row[4]})" for row in table.rows]
+    lines += [f"  {c.topic}: {c.text}" for c in evaluate_claims(results)]
+    return "\n".join(lines).replace("**", "")
 
 
 def write_report(directory: Path) -> ReportPaths:

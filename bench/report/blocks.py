@@ -69,12 +69,21 @@ def _inline_md(text: str) -> str:
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
 
 
+def _anchor(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
 def render_html(blocks: list[Block], title: str) -> str:
+    """A self-contained page: a table of contents after the title, PNGs inlined."""
     body: list[str] = []
+    sections = [b.text for b in blocks if isinstance(b, Heading) and b.level == 2]
+    toc = "".join(f"<li><a href='#{_anchor(t)}'>{html.escape(t)}</a></li>" for t in sections)
     for block in blocks:
         if isinstance(block, Heading):
             tag = f"h{block.level}"
-            body.append(f"<{tag}>{html.escape(block.text)}</{tag}>")
+            body.append(f"<{tag} id='{_anchor(block.text)}'>{html.escape(block.text)}</{tag}>")
+            if block.level == 1 and toc:
+                body.append(f"<nav><b>Contents</b><ol>{toc}</ol></nav>")
         elif isinstance(block, Paragraph):
             body.append(f"<p>{_inline_md(block.text)}</p>")
         elif isinstance(block, Table):
@@ -96,6 +105,8 @@ def render_html(blocks: list[Block], title: str) -> str:
         "table{border-collapse:collapse;font-size:12px;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
         "th{background:#f3f3f3}img{max-width:100%}"
+        "nav{background:#fafafa;border:1px solid #ddd;padding:.5em 1em;margin:1em 0}"
+        "figure{margin:1.5em 0}figcaption{font-size:13px;color:#555}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"

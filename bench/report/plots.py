@@ -1,4 +1,9 @@
-"""The report's figures (matplotlib, Agg backend), each saved as a PNG and returned as bytes."""
+"""The report's figures (matplotlib, Agg backend), each saved as a PNG and returned as bytes.
+
+One colour per twin in every figure (Flask blue, FastAPI green; their floors in lighter
+shades of the same), 150 dpi, log axes with plain-number ticks, and titles that say what
+to look for.
+"""
 
 from __future__ import annotations
 
@@ -12,80 +17,142 @@ import matplotlib
 matplotlib.use("Agg")  # no display: the bench runs headless
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from bench.analysis.aggregate import Aggregate  # noqa: E402
+from bench.analysis.ratios import CostRow, Ratio  # noqa: E402
 from bench.analysis.soak import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
 
 __all__ = [
+    "summary_ratios",
+    "cost_stack",
     "throughput_vs_users",
-    "percentile_bars",
     "latency_cdf",
-    "ingest_timeline",
+    "upload_timeline",
     "memory_over_time",
+    "colour",
 ]
+
+DPI = 150
+COLOURS = {
+    "flask": "#1f5fa8",
+    "bare-flask": "#7aa6d6",
+    "raw-wsgi": "#b9cde6",
+    "fastapi": "#1e8a3a",
+    "bare-fastapi": "#72c287",
+    "raw-asgi": "#bfe3c8",
+    "core": "#6b6b6b",
+}
+
+
+def colour(label: str) -> str:
+    """The colour of a configuration, by its app (the label's first part)."""
+    return COLOURS.get(label.split("/")[0], "#999999")
+
+
+def _plain(value: float, _: object) -> str:
+    return f"{value:g}"
+
+
+def _log_axis(ax: Axes, which: str = "x") -> None:
+    """Log scale with ticks at 1, 2, 5 x 10^k written as plain numbers."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(_plain))
+    axis.set_minor_formatter(FuncFormatter(lambda v, p: ""))
 
 
 def _save(fig: Figure, path: Path) -> bytes:
     buffer = io.BytesIO()
-    # Fixed margins, not tight_layout: measuring every tick label cost seconds per figure.
-    fig.subplots_adjust(
-        left=0.3
-        if fig.axes
-        and fig.axes[0].get_yticklabels()
-        and len(fig.axes[0].get_yticklabels()[0].get_text()) > 12
-        else 0.1,
-        right=0.97,
-        top=0.9,
-        bottom=0.15,
-        hspace=0.6,
-    )
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     data = buffer.getvalue()
     path.write_bytes(data)
     return data
 
 
-def throughput_vs_users(aggs: Sequence[Aggregate], scenario: str, path: Path) -> bytes | None:
-    closed = [a for a in aggs if a.scenario == scenario and not a.rate]
-    configs = sorted({a.config for a in closed})
-    if not configs:
+def summary_ratios(rows: Sequence[tuple[str, Ratio, Ratio]], path: Path) -> bytes | None:
+    """Per scenario, FastAPI ÷ Flask on the usual servers and on one shared server."""
+    shown = [(s, u, x) for s, u, x in rows if u.pairs or x.pairs]
+    if not shown:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for config in configs:
-        points = sorted((a.users, a.throughput.median) for a in closed if a.config == config)
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=config)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("concurrent users (closed model)")
-    ax.set_ylabel("requests/s (median of repeats)")
-    ax.set_title(f"{scenario}: throughput against concurrency")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.75 * len(shown)))
+    for i, (_, usual, shared) in enumerate(shown):
+        for offset, ratio, label, marker in (
+            (0.15, usual, "each twin on its usual server", "o"),
+            (-0.15, shared, "both twins on one shared server", "s"),
+        ):
+            if not ratio.pairs:
+                continue
+            low = ratio.interval.low if ratio.interval.exists else ratio.value
+            high = ratio.interval.high if ratio.interval.exists else ratio.value
+            ax.errorbar(
+                [ratio.value],
+                [i + offset],
+                xerr=[[ratio.value - low], [high - ratio.value]],
+                fmt=marker,
+                color="#333333" if marker == "o" else "#999999",
+                capsize=4,
+                label=label if i == 0 else None,
+            )
+    ax.axvline(1.0, color="#c0392b", linewidth=1)
+    ax.set_yticks(range(len(shown)), [s for s, _, _ in shown])
+    _log_axis(ax, "x")
+    ax.set_xlabel("FastAPI ÷ Flask speed (right of the red line: FastAPI faster)")
+    ax.set_title("Where FastAPI leads and where it does not (median of pairs, with interval)")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
 
 
-def percentile_bars(aggs: Sequence[Aggregate], scenario: str, path: Path) -> bytes | None:
-    rows = [a for a in aggs if a.scenario == scenario and a.group == "compare"]
+def cost_stack(rows: Sequence[CostRow], path: Path) -> bytes | None:
+    """Server, framework and our code, stacked: the µs of CPU of one /health request."""
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(rows)))
-    names = ("p50", "p99", "p999")
-    height = 0.8 / len(names)
-    for i, name in enumerate(names):
-        values = [getattr(a, name).median for a in rows]
-        ax.barh(
-            [j + i * height for j in range(len(rows))],
-            values,
-            height=height,
-            label=name.replace("p999", "p99.9"),
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.6 * len(rows)))
+    names = [f"{r.twin} on {r.server}" for r in rows]
+    left = [0.0] * len(rows)
+    for part, attr, shade in (
+        ("server (raw callable)", "raw_us", "#b0b0b0"),
+        ("framework (bare app − raw)", "framework_us", "#7aa6d6"),
+        ("our code (twin − bare app)", "ours_us", "#e08e3c"),
+    ):
+        values = [max(getattr(r, attr), 0.0) for r in rows]
+        ax.barh(names, values, left=left, color=shade, label=part)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_xlabel("server CPU per /health request, µs (medians over repeats)")
+    ax.set_title("Where a /health request's CPU goes: the server, the framework, our code")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
+def throughput_vs_users(aggs: Sequence[Aggregate], scenario: str, path: Path) -> bytes | None:
+    closed = [a for a in aggs if a.scenario == scenario and not a.rate and a.valid_runs]
+    configs = sorted({a.config for a in closed})
+    if len({a.users for a in closed}) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for config in configs:
+        points = sorted((a.users, a.throughput.median) for a in closed if a.config == config)
+        ax.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="o",
+            label=config,
+            color=colour(config),
         )
-    ax.set_yticks([j + height for j in range(len(rows))], [a.config for a in rows], fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency, ms (median over repeats; log scale)")
-    ax.set_title(f"{scenario}: latency percentiles")
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.set_xlabel("concurrent users (closed model)")
+    ax.set_ylabel("requests/s (median of repeats)")
+    ax.set_title(f"{scenario}: where throughput stops growing with concurrency")
     ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
@@ -93,39 +160,63 @@ def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes |
     chosen: dict[str, RunResult] = {}
     for run in runs:
         if run.step.scenario == scenario and run.step.group == "compare" and run.cdf_ms:
-            chosen.setdefault(run.step.config, run)  # the first repeat of each
+            if run.step.config.split("/")[0] in ("flask", "fastapi", "core") and run.valid:
+                chosen.setdefault(run.step.config, run)  # the first valid repeat of each
     if not chosen:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for config, run in chosen.items():
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for config, run in sorted(chosen.items()):
         n = len(run.cdf_ms)
-        ax.plot(run.cdf_ms, [(i + 1) / n for i in range(n)], label=config)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency, ms (log scale)")
-    ax.set_ylabel("fraction of requests")
-    ax.set_title(f"{scenario}: latency CDF (first repeat)")
+        shared = "granian" in config
+        ax.plot(
+            run.cdf_ms,
+            [(i + 1) / n for i in range(n)],
+            label=config,
+            color=colour(config),
+            linestyle="--" if shared else "-",
+        )
+    _log_axis(ax, "x")
+    ax.set_xlabel("latency, ms")
+    ax.set_ylabel("fraction of requests at or below")
+    ax.set_title(f"{scenario}: latency distribution (further left is faster; first repeat)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def ingest_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:
-    chosen = [r for r in runs if r.step.scenario == "ingest_under_load" and r.timeline]
+def upload_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:
+    """Search latency over time beside each upload, the upload shaded from start to end."""
+    chosen = [r for r in runs if r.phases and r.timeline]
     if not chosen:
         return None
-    fig, axes = plt.subplots(len(chosen), 1, figsize=(7, 2.6 * len(chosen)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(chosen), 1, figsize=(7.5, 2.3 * len(chosen)), squeeze=False, sharex=True
+    )
     for ax, run in zip(axes[:, 0], chosen, strict=True):
         t = [b["t"] for b in run.timeline]
-        ax.plot(t, [b["p50"] for b in run.timeline], label="p50")
-        ax.plot(t, [b["p99"] for b in run.timeline], label="p99")
-        for event in run.events:
-            if event["event"] in ("ingest_start", "ingest_end"):
-                ax.axvline(float(event["t"]), color="grey", linestyle="--")
-        ax.set_yscale("log")
-        ax.set_title(f"{run.step.config}: search latency; dashed = ingest start/end", fontsize=9)
-        ax.set_xlabel("seconds since the measured window began")
+        c = colour(run.step.config)
+        ax.plot(t, [b["p50"] for b in run.timeline], color=c, label="search p50")
+        ax.plot(t, [b["p99"] for b in run.timeline], color=c, linestyle=":", label="search p99")
+        start = next((float(e["t"]) for e in run.events if e["event"] == "job_start"), None)
+        end = next((float(e["t"]) for e in run.events if e["event"] == "job_end"), None)
+        if start is not None:
+            ax.axvspan(
+                start,
+                end if end is not None else t[-1],
+                color="#f3d9b1",
+                alpha=0.6,
+                label=f"{run.job.get('kind', 'upload')} running",
+            )
+        _log_axis(ax, "y")
+        ax.set_title(
+            f"{run.step.config}: {run.job.get('kind', 'upload')} of "
+            f"{run.job.get('rows', '?')} rows",
+            fontsize=9,
+        )
         ax.set_ylabel("ms")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("seconds since the measured window began")
+    fig.suptitle("Do searches keep flowing while an upload runs? (shaded: the upload)")
     return _save(fig, path)
 
 
@@ -140,25 +231,22 @@ def memory_over_time(
     chosen = [(r, start) for r, start in runs if r.memory is not None and r.memory.t_s]
     if not chosen:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
     for run, start in chosen:
         assert run.memory is not None
-        line = ax.plot(
+        c = colour(run.step.config)
+        ax.plot(
             [t / 60 for t in run.memory.t_s],
             [b / 2**20 for b in run.memory.mem_bytes],
             label=run.step.config,
+            color=c,
         )
         if not math.isnan(start):
-            ax.axhline(
-                start * (1 + GROWTH_LIMIT) / 2**20,
-                color=line[0].get_color(),
-                linestyle=":",
-                linewidth=1,
-            )
+            ax.axhline(start * (1 + GROWTH_LIMIT) / 2**20, color=c, linestyle=":", linewidth=1)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("minutes since the warm-up ended (dashed)")
     ax.set_ylabel(f"{metric.upper()}, MiB (whole process tree)")
-    ax.set_title(f"server memory; dotted = {GROWTH_LIMIT:.0%} above the start (the limit)")
+    ax.set_title(f"Does memory stay under its limit? (dotted: {GROWTH_LIMIT:.0%} above the start)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _save(fig, path)

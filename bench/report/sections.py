@@ -1,136 +1,203 @@
-"""The report's sections: headline ratios, the decomposition, the tables, the environment."""
+"""The report's sections: the summary (figure and sentences), the headline ratios, the three
+costs of a /health request, the decomposition, and the uploads."""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
-from bench.analysis.aggregate import aggregate, generator_check, spread_check
-from bench.analysis.ratios import Decomposition, decompose, headline_ratios
-from bench.analysis.soak import memory_growth
-from bench.report.blocks import Block, Paragraph, Table
-from bench.report.formatting import ci_text, num
-from bench.results import BenchResults, RunResult
+from bench.analysis.aggregate import Aggregate
+from bench.analysis.claims import direction
+from bench.analysis.ingest import ingest_effect
+from bench.analysis.ratios import Decomposition, Ratio, cost_rows, decompose, headline_ratios
+from bench.report import plots
+from bench.report.blocks import Block, Figure, Paragraph, Table
+from bench.report.formatting import interval_text, num, outcome_word, pct
+from bench.results import BenchResults
 
 __all__ = [
-    "headline",
+    "summary_blocks",
+    "headline_table",
+    "cost_blocks",
     "decomposition_blocks",
-    "scenario_table",
-    "open_table",
-    "memory_cell",
-    "env_rows",
-    "CV_TARGET",
+    "upload_blocks",
 ]
 
-CV_TARGET = 0.05
+SCENARIO_WORDS = {
+    "health": "/health (CPU per request)",
+    "echo": "/echo (validation only)",
+    "search_vector": "vector search (Milvus, no model)",
+    "search_text": "text search (model + Milvus)",
+}
 
 
-def headline(results: BenchResults) -> tuple[list[str], list[list[str]], list[str]]:
+def _x(ratio: Ratio) -> str:
+    return f"x{ratio.value:.2f}" if ratio.pairs else "–"
+
+
+def summary_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
+    """The first screen: FastAPI ÷ Flask per scenario, and three sentences from the data."""
+    parts = decompose(results)
+    blocks: list[Block] = []
+    png = plots.summary_ratios(
+        [(SCENARIO_WORDS.get(d.scenario, d.scenario), d.gap, d.framework) for d in parts],
+        plot_dir / "summary.png",
+    )
+    if png is not None:
+        blocks.append(Figure("FastAPI ÷ Flask per scenario", "plots/summary", png))
+    by = {d.scenario: (direction(d.gap), d) for d in parts}
+    leads = [
+        f"{SCENARIO_WORDS.get(s, s)} ({_x(d.gap)} on the usual servers, {_x(d.framework)} "
+        "on one shared server)"
+        for s, (kind, d) in by.items()
+        if kind == "faster"
+    ]
+    rest = [
+        f"{SCENARIO_WORDS.get(s, s)}: {kind} ({_x(d.gap)})"
+        for s, (kind, d) in by.items()
+        if kind != "faster"
+    ]
+    first = (
+        "FastAPI leads clearly on " + "; ".join(leads) + "."
+        if leads
+        else "FastAPI leads clearly on no compared scenario."
+    )
+    second = (
+        "It does not lead on " + "; ".join(rest) + "."
+        if rest
+        else "It leads on every compared scenario."
+    )
+    cores = {
+        r.name.split()[0]: r
+        for r in headline_ratios(results)
+        if r.name.endswith("vs in-process core") and r.pairs
+    }
+    search = by.get("search_text")
+    if cores:
+        third = (
+            "On the real workload, text search, the model decides: through each twin it runs "
+            "at "
+            + " and ".join(f"{_x(r)} ({twin})" for twin, r in cores.items())
+            + " of the core called in-process at the same CPU"
+            + (f", and FastAPI ÷ Flask is {_x(search[1].gap)}." if search else ".")
+        )
+    else:
+        third = "Text search through the twins was not compared with the in-process core."
+    if parts:
+        blocks.append(Paragraph(" ".join([first, second, third])))
+    else:
+        blocks.append(
+            Paragraph(
+                "No scenario ran both twins on their usual and on the shared "
+                "server, so there is no FastAPI-vs-Flask summary."
+            )
+        )
+    return blocks
+
+
+def headline_table(results: BenchResults) -> tuple[Table, list[str]]:
+    """The headline ratios with interval, target and three-valued outcome; the misses."""
     rows, misses = [], []
-    limit = float(results.environment.get("generator_cpu_limit", math.nan))
-    for ratio in headline_ratios(results):
-        met = {True: "yes", False: "**no**", None: "–"}[ratio.meets]
+    for r in headline_ratios(results):
+        cross = ""
+        if r.cross_check is not None:
+            cross = (
+                f"; at saturation {_x(r.cross_check)} "
+                f"{interval_text(r.cross_check.interval, 2)} — "
+                + ("agrees within 10 %" if r.agrees else "**differs by more than 10 %**")
+            )
+        measure = "CPU per request" if r.measure == "cost" else "throughput"
         rows.append(
             [
-                ratio.name,
-                num(ratio.value, 2),
-                ci_text(ratio.ci, 2),
-                ratio.target,
-                met,
-                ratio.detail + ("; " + "; ".join(ratio.notes) if ratio.notes else ""),
+                r.name,
+                num(r.value, 2),
+                interval_text(r.interval, 2),
+                f">= {r.target}" if r.target is not None else "–",
+                outcome_word(r.outcome),
+                f"{measure}: {r.detail}" + cross + ("; " + "; ".join(r.notes) if r.notes else ""),
             ]
         )
-        if ratio.meets is False:
-            why = (
-                "on a trivial endpoint the framework's own work (routing, request and "
-                "response objects, JSON) is of the same order as the server's, so any "
-                "framework costs a large share"
-                if "/health" in ratio.name
-                else "HTTP parsing, JSON and the server's concurrency model (threads or an "
-                "event loop sharing the GIL and the capped CPU with the model) cost more "
-                "than a tenth of a text search here"
+        if r.outcome == "missed":
+            misses.append(f"{r.name}: {r.value:.2f}, its whole interval below {r.target}.")
+    table = Table(
+        ["figure", "value (median of pairs)", "interval", "target", "outcome", "from"], rows
+    )
+    return table, misses
+
+
+def cost_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
+    rows = cost_rows(results)
+    if not rows:
+        return [
+            Paragraph(
+                "The three costs need each twin, its bare framework and the raw "
+                "callable on the same server at a fixed rate; this run lacks one."
             )
-            misses.append(f"{ratio.name}: {ratio.value:.2f} misses {ratio.target} — {why}.")
-    top, invalid, total = generator_check(results)
-    rows.append(
-        [
-            "generator CPU, busiest process in a valid run",
-            num(top * 100, 0) + " %",
-            "",
-            f"< {limit:.0%}",
-            "yes" if invalid == 0 else f"**{invalid} of {total} runs over** (marked invalid)",
-            "sampled twice a second with psutil",
         ]
-    )
-    if invalid:
-        misses.append(
-            f"{invalid} runs had the load generator above {limit:.0%} "
-            "of its core: one Locust process tops out near the rate these servers "
-            "reach on trivial endpoints, so those runs measured Locust; they are "
-            "excluded from every figure (a bigger machine gives Locust more "
-            "processes)."
-        )
-    spreads = spread_check(results)
-    over = [(s, c, cv) for s, c, cv in spreads if not math.isnan(cv) and cv > CV_TARGET]
-    worst = max((cv for _, _, cv in spreads if not math.isnan(cv)), default=math.nan)
-    rows.append(
+    table = Table(
         [
-            "throughput spread over repeats (CV), worst group",
-            num(worst * 100, 1) + " %",
-            "",
-            f"<= {CV_TARGET:.0%}",
-            "yes" if not over else f"**{len(over)} of {len(spreads)} groups over**",
-            "sample stdev / mean",
-        ]
+            "twin on server",
+            "server (raw) µs",
+            "framework µs",
+            "our code µs",
+            "twin total µs",
+            "runs (fewest of the three)",
+        ],
+        [
+            [
+                f"{r.twin} on {r.server}",
+                num(r.raw_us, 0),
+                num(r.framework_us, 0),
+                num(r.ours_us, 0),
+                num(r.twin_us, 0),
+                str(r.runs),
+            ]
+            for r in rows
+        ],
     )
-    if over:
-        listed = ", ".join(f"{s} on {c} ({cv:.0%})" for s, c, cv in over[:6])
-        misses.append(
-            f"spread above {CV_TARGET:.0%}: {listed}. Steps are short "
-            f"({results.environment.get('profile', {}).get('duration_s', '?')} s) "
-            "on a small shared VM where run-to-run spread of 4-15 % was measured "
-            "before; the full profile's longer steps and more repeats narrow it."
-        )
-    return ["figure", "value", "95 % CI (coverage)", "target", "met", "from"], rows, misses
-
-
-def _clipped_share(d: Decomposition) -> float:
-    """The framework's share of the log gap, in [0, 1]; NaN when the parts truly oppose.
-
-    A part within 3 % of x1.00 counts as no part at all, so a server part of x1.01 next to
-    a framework part of x0.79 reads "all framework", not "opposite directions".
-    """
-    share = d.framework_share
-    if math.isnan(share) or 0 <= share <= 1:
-        return share
-    if abs(math.log(d.server)) < 0.03:
-        return 1.0
-    if abs(math.log(d.framework)) < 0.03:
-        return 0.0
-    return math.nan
+    blocks: list[Block] = [
+        Paragraph(
+            "Server CPU per /health request at a fixed rate far below saturation, "
+            "medians over repeats: the raw callable is the server alone; the bare "
+            "framework app (one route, the same JSON) minus the raw callable is the "
+            "framework; the twin minus its bare framework is our own code."
+        ),
+        table,
+    ]
+    png = plots.cost_stack(rows, plot_dir / "health-costs.png")
+    if png is not None:
+        blocks.append(Figure("Where a /health request's CPU goes", "plots/health-costs", png))
+    return blocks
 
 
 def _decomposition_words(d: Decomposition) -> str:
-    """One plain sentence per scenario; honest when parts oppose or intervals span 1."""
-    spans_one = not math.isnan(d.total_ci.low) and d.total_ci.low <= 1 <= d.total_ci.high
-    if math.isnan(d.framework_share) or spans_one:
+    scenario = SCENARIO_WORDS.get(d.scenario, d.scenario)
+    small = d.interaction_small
+    if small is None:
         return (
-            f"on {d.scenario} there is no clear gap to split (x{d.total:.2f}"
-            + (f", interval {ci_text(d.total_ci, 2)}" if spans_one else "")
-            + ")"
+            f"on {scenario} the interaction has no interval (too few repeats), so the gap "
+            f"({_x(d.gap)}) is not split"
         )
-    share = _clipped_share(d)
-    if math.isnan(share):
+    if small:
         return (
-            f"on {d.scenario} the x{d.total:.2f} gap is the net of two parts pulling in "
-            f"opposite directions: the server x{d.server:.2f}, the framework "
-            f"x{d.framework:.2f}"
+            f"on {scenario} both twins gain alike from their usual servers (interaction "
+            f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the "
+            f"framework accounts for the gap: {_x(d.framework)} on one server against "
+            f"{_x(d.gap)} on the usual ones"
         )
     return (
-        f"of the x{d.total:.2f} gap on {d.scenario}, the server accounts for "
-        f"x{d.server:.2f} and the framework for x{d.framework:.2f} (about "
-        f"{share:.0%} of the gap, in log terms)"
-        + ("" if not math.isnan(d.total_ci.low) else ", from a single repeat")
+        f"on {scenario} the twins gain differently from their usual servers (Flask "
+        f"{_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}; interaction "
+        f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the usual-server "
+        f"gap ({_x(d.gap)}) mixes the framework with the choice of server and is not split "
+        f"into parts; on one server the frameworks compare at {_x(d.framework)}"
     )
+
+
+def _cell(agg: Aggregate, measure: str) -> str:
+    if measure == "throughput":
+        return f"{num(agg.throughput.median, 0)} req/s {interval_text(agg.throughput.ci, 0)}"
+    median = agg.cost_us.median
+    return f"{num(1e6 / median if median else float('nan'), 0)} req per CPU-s"
 
 
 def decomposition_blocks(results: BenchResults) -> list[Block]:
@@ -139,40 +206,24 @@ def decomposition_blocks(results: BenchResults) -> list[Block]:
         return [
             Paragraph(
                 "The decomposition needs both twins on their usual server and on "
-                "granian; this run lacks one of them."
+                "the shared one; this run lacks one of them."
             )
         ]
     rows = []
     for d in parts:
-        m = d.medians
-        share = "–" if math.isnan(_clipped_share(d)) else f"{_clipped_share(d):.0%}"
+        cells = [
+            _cell(d.cells[k], d.measure)
+            for k in ("flask_usual", "fastapi_usual", "flask_same", "fastapi_same")
+        ]
         rows.append(
             [
-                d.scenario,
-                num(m["flask_usual"]),
-                num(m["fastapi_usual"]),
-                num(m["flask_same"]),
-                num(m["fastapi_same"]),
-                f"x{d.total:.2f} {ci_text(d.total_ci, 2)}",
-                f"x{d.server:.2f} {ci_text(d.server_ci, 2)}",
-                f"x{d.framework:.2f} {ci_text(d.framework_ci, 2)}",
-                share,
+                SCENARIO_WORDS.get(d.scenario, d.scenario),
+                *cells,
+                f"{_x(d.gap)} {interval_text(d.gap.interval, 2)}",
+                f"{_x(d.framework)} {interval_text(d.framework.interval, 2)}",
+                f"Flask {_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}",
+                f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}",
             ]
-        )
-    words = [_decomposition_words(d) for d in parts]
-    search = next(
-        (
-            a
-            for a in aggregate(results)
-            if a.scenario == "search_text" and a.group == "compare" and a.config.startswith("core/")
-        ),
-        None,
-    )
-    tail = ""
-    if search is not None and search.throughput.median:
-        tail = (
-            f" On text search the model dominates: the in-process core alone manages "
-            f"{search.throughput.median:,.0f} searches/s at this CPU budget."
         )
     return [
         Table(
@@ -180,143 +231,76 @@ def decomposition_blocks(results: BenchResults) -> list[Block]:
                 "scenario",
                 "Flask usual",
                 "FastAPI usual",
-                "Flask granian",
-                "FastAPI granian",
-                "gap (usual)",
-                "server part",
-                "framework part",
-                "framework share",
+                "Flask shared",
+                "FastAPI shared",
+                "gap FastAPI/Flask (usual servers)",
+                "framework (one shared server)",
+                "server effect (usual / shared)",
+                "interaction",
             ],
             rows,
         ),
         Paragraph(
-            "Requests/s are medians over repeats; intervals are seeded percentile-bootstrap "
-            "95 % intervals over repeats. gap = FastAPI/Flask on their usual servers; "
-            "framework part = FastAPI/Flask both on granian; server part = gap / framework "
-            "part."
+            "Cells are requests/s at saturation (median over repeats, with its interval) "
+            "or, for /health, requests per CPU-second of the server. Every ratio is the "
+            "median of per-repeat pairs. gap = framework x interaction, where the "
+            "interaction is FastAPI's server effect over Flask's: only when it is small "
+            "(interval within ±10 %) is the gap the framework's alone."
         ),
-        Paragraph("On this machine, " + "; ".join(words) + "." + tail),
+        Paragraph("On this machine, " + "; ".join(_decomposition_words(d) for d in parts) + "."),
     ]
 
 
-def scenario_table(results: BenchResults) -> tuple[list[str], list[list[str]]]:
+def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
+    effects = [e for e in (ingest_effect(r) for r in results.runs) if e is not None]
+    if not effects:
+        return []
     rows = []
-    for a in sorted(
-        aggregate(results), key=lambda a: (a.group, a.scenario, a.config, a.users, a.rate)
-    ):
-        if a.rate:
-            continue
-        rows.append(
+    for e in effects:
+        for name, phase in (("before", e.before), ("during", e.during), ("after", e.after)):
+            rows.append(
+                [
+                    e.config,
+                    e.kind,
+                    name,
+                    num(phase.seconds, 1),
+                    str(phase.n),
+                    num(phase.rps, 1),
+                    num(phase.p50, 1),
+                    num(phase.p95, 1),
+                    pct(phase.p99, phase.n, 99.0, 1),
+                    (
+                        f"{e.job.get('status')}: {e.rows} rows in {num(e.job_s, 1)} s "
+                        f"({num(e.job.get('rows_per_s', float('nan')), 1)} rows/s)"
+                    )
+                    if name == "during"
+                    else "",
+                ]
+            )
+    blocks: list[Block] = [
+        Paragraph(
+            "Text searches at a fixed rate before, during and after one upload of the "
+            "same rows, sent either as an ingest job (202 at once, then polled) or as one "
+            "blocking POST /documents/batch. Figures are the searches' alone (the polls "
+            "and the batch request are a separate series), with their counts."
+        ),
+        Table(
             [
-                a.group,
-                a.scenario,
-                a.config,
-                str(a.users),
-                num(a.throughput.median),
-                ci_text(a.throughput.ci),
-                num(a.throughput.cv * 100, 1),
-                num(a.p50.median, 2),
-                num(a.p99.median, 2),
-                num(a.p999.median, 2),
-                f"{a.failures}/{a.requests}",
-                num(a.cost_us.median, 0),
-                num(a.generator_cpu_max * 100, 0),
-                f"{a.valid_runs}/{len(a.runs)}",
-            ]
-        )
-    headers = [
-        "group",
-        "scenario",
-        "config",
-        "users",
-        "req/s",
-        "95 % CI (coverage)",
-        "CV %",
-        "p50 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "errors",
-        "server CPU µs/req",
-        "gen CPU %",
-        "valid",
+                "config",
+                "upload",
+                "phase",
+                "seconds",
+                "searches",
+                "searches/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "upload",
+            ],
+            rows,
+        ),
     ]
-    return headers, rows
-
-
-def open_table(results: BenchResults) -> tuple[list[str], list[list[str]]]:
-    rows = []
-    for run in results.runs:
-        if not run.step.rate:
-            continue
-        corrected = run.latency_corrected
-        rows.append(
-            [
-                run.step.config,
-                num(run.step.rate),
-                str(run.step.users),
-                num(run.throughput_rps),
-                num(run.latency.p50, 1),
-                num(run.latency.p99, 1),
-                num(corrected.p50 if corrected else math.nan, 1),
-                num(corrected.p99 if corrected else math.nan, 1),
-                f"{run.failures}/{run.requests}",
-                "yes" if run.valid else "no",
-            ]
-        )
-    return (
-        [
-            "config",
-            "target req/s",
-            "users",
-            "achieved req/s",
-            "service p50",
-            "service p99",
-            "intended-time p50",
-            "intended-time p99",
-            "errors",
-            "valid",
-        ],
-        rows,
-    )
-
-
-def memory_cell(run: RunResult) -> str:
-    if run.memory is None:
-        return "–"
-    m = memory_growth(run.memory, run.step.duration_s)
-    if math.isnan(m.growth):
-        return "–"
-    return f"{m.start_bytes / 2**20:,.0f} → {m.end_bytes / 2**20:,.0f} ({m.growth:+.1%})"
-
-
-def env_rows(results: BenchResults) -> list[list[str]]:
-    env = results.environment
-    plan = env.get("cpu_plan", {})
-    rows = [
-        ["profile", results.profile],
-        ["started / finished", f"{results.started_at} / {results.finished_at}"],
-        ["CPU", f"{env.get('cpu_model')} x {env.get('logical_cpus')}"],
-        ["memory", f"{env.get('memory_gib')} GiB"],
-        ["platform", str(env.get("platform"))],
-        ["python", str(env.get("python"))],
-        ["server + Milvus CPUs", str(plan.get("server_cpus"))],
-        [
-            "load generator CPUs",
-            f"{plan.get('generator_cpus')} ({plan.get('generator_processes')} Locust process(es))",
-        ],
-        [
-            "server CPU quota",
-            f"{plan.get('server_quota_cores')} core per server (cgroup v1, 10 ms period)"
-            if plan.get("server_quota_cores")
-            else "none",
-        ],
-        ["load average at start", str(env.get("load_average"))],
-        ["other load at start (% per CPU)", str(env.get("background_cpu_percent"))],
-        ["keep-alive", str(env.get("keep_alive"))],
-        ["access log", str(env.get("access_log"))],
-        ["Milvus", str(env.get("milvus"))],
-        ["request pool", str(results.pool)],
-        ["git commit", f"{env.get('git_commit')}{' (dirty)' if env.get('git_dirty') else ''}"],
-    ]
-    rows += [[f"version: {k}", str(v)] for k, v in env.get("versions", {}).items()]
-    return rows
+    png = plots.upload_timeline(results.runs, plot_dir / "upload-timeline.png")
+    if png is not None:
+        blocks.append(Figure("Search latency beside each upload", "plots/upload-timeline", png))
+    return blocks

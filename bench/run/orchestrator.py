@@ -38,6 +38,7 @@ from bench.plan.topology import Twin
 from bench.results import BenchResults, ServerConfig, write_results
 from bench.run.configs import Running, confine, probe_twin, start_config, wait_ready
 from bench.run.cpu import CpuPlan, pin_current, plan_cpus
+from bench.run.devcost import RULES as DEVCOST_RULES
 from bench.run.devcost import count_devcost
 from bench.run.environment import collect_environment, machine_load
 from bench.run.milvus import BENCH_DATA, bench_milvus, server_env
@@ -199,6 +200,7 @@ def run_bench(options: RunOptions) -> Path:
             environment["profile"] = asdict(profile)
             environment["profile_as_defined"] = asdict(PROFILES[profile.name])
             environment["generator_cpu_limit"] = GENERATOR_CPU_LIMIT
+            environment["devcost_rules"] = DEVCOST_RULES
             environment["disturbed_cores_limit"] = DISTURBED_CORES
             environment["allowed_busy"] = load_before["background_cores"] > DISTURBED_CORES
             _wait_all(running, notes)

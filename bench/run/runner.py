@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.samples import read_samples
-from bench.plan.profiles import SCENARIOS
+from bench.plan.profiles import SCENARIOS, UPLOADS
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step
 from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
@@ -36,7 +36,11 @@ from shared.vector_store import MilvusVectorStore
 
 __all__ = ["Progress", "Runner"]
 
-INGEST_DOCS = 200  # ~3 s of embedding at half a core: long enough to see
+# Rows per upload: a job that takes several seconds at half a core on 2 cores, short enough
+# to finish well inside the step's cap on both twins.
+INGEST_DOCS = 120
+# Searches alone before the upload starts (after the warm-up) and after it ends.
+UPLOAD_MARGIN_S = 4.0
 TAIL_SLACK_S = 1.5
 # Looks at the machine before a step (half a second each, a second apart) while it is busy.
 QUIET_TRIES = 4
@@ -83,7 +87,7 @@ class Progress:
 def _wait_for_ingest(url: str, events: list[dict[str, Any]]) -> None:
     """Let an ingest job that outlived its step finish, so it loads no later step."""
     for event in events:
-        if event["event"] == "ingest_accepted":
+        if event["event"] == "job_accepted":
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 status, body = http_json("GET", f"{url}/ingest/{event['job_id']}", timeout=10)
@@ -175,7 +179,8 @@ class Runner:
         memory = MemorySampler(target.child.pid, sample_interval_s(step.duration_s))
         with memory, CpuSeries(target.account) as server_cpu:
             if target.in_process:
-                target.run_in_process(step.users, run_time, samples_dir)
+                # Threads equal to the twins' threads for blocking work: a like-for-like floor.
+                target.run_in_process(target.config.threads, run_time, samples_dir)
             else:
                 load = self._locust(step, target, run_time, samples_dir, short_id)
                 if load.returncode not in (0, None):
@@ -185,7 +190,7 @@ class Runner:
             begin = float(samples.start[0]) + step.warmup_s
             generator_cpu = load.sampler.busiest_share(begin, begin + step.duration_s)
         events = _read_events(samples_dir)
-        if step.scenario == "ingest_under_load":
+        if step.scenario in UPLOADS:
             _wait_for_ingest(target.url, events)
         idle = sum(r.account.read_s() for r in others) - idle_before
         # Everything we ran is our process tree (exited Locust processes included), so what
@@ -230,7 +235,7 @@ class Runner:
             "TWINBENCH_BENCH_RATE": str(step.rate / processes),
             "TWINBENCH_BENCH_RUN_ID": short_id,
             "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
-            "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + 2),
+            "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + UPLOAD_MARGIN_S),
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         return run_locust(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.load.samples import Samples
+from bench.plan.profiles import UPLOADS
 from bench.results import RunResult, Step
 from bench.stats import correct_open_model, percentile, summarize_latencies
 
@@ -81,6 +82,12 @@ def summarize_run(
 ) -> RunResult:
     """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
     reasons: list[str] = []
+    upload = step.scenario in UPLOADS
+    job_ended = any(e["event"] == "job_end" for e in events)
+    if upload:
+        # Searches and the upload's own requests (job polls, the batch) are separate series:
+        # the figures are the searches'.
+        samples = samples.select(np.array([n == "/search" for n in samples.names], dtype=bool))
     if len(samples) == 0:
         begin = 0.0
         window = samples
@@ -97,12 +104,16 @@ def summarize_run(
         covered = float(window.start[-1] - begin)
         if covered < step.duration_s - 1.0:  # the run stopped early: rate over what ran
             measured_s = max(covered, 1e-3)
+        if upload and job_ended:
+            pass  # an upload's run ends on purpose a few seconds after its upload
         # Locust on a busy machine sometimes starts late: a window shortened a little is
         # still a fair measurement (the rate is over what was covered); a stub is not.
-        if measured_s < 0.6 * step.duration_s:
+        elif measured_s < 0.6 * step.duration_s:
             reasons.append(f"samples cover only {measured_s:.1f} s of {step.duration_s:.0f} s")
         elif measured_s < step.duration_s:
             notes = [*notes, f"measured window shortened to {measured_s:.1f} s"]
+    if upload and not job_ended:
+        reasons.append(f"the upload did not finish within the step's {step.duration_s:.0f} s")
     end = begin + measured_s
     finished = samples.start + samples.latency_ms / 1000
     done_in_window = (finished >= begin) & (finished < end)
@@ -159,4 +170,56 @@ def summarize_run(
         server_cpu_us_per_request=window_cpu_s * 1e6 / answered if answered else math.nan,
         server_idle_cores=server_idle_cores,
         foreign_cores=foreign_cores,
+        phases=_phases(samples, begin, end, events) if upload else {},
+        job=_job(events) if upload else {},
     )
+
+
+def _job(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The upload as its events tell it: what, how many rows, how it ended, how fast."""
+    start = next((e for e in events if e["event"] == "job_start"), None)
+    end = next((e for e in events if e["event"] == "job_end"), None)
+    if start is None:
+        return {"status": "not started"}
+    if end is None:
+        return {"kind": start.get("kind"), "rows": start.get("rows"), "status": "not finished"}
+    seconds = float(end["t"]) - float(start["t"])
+    rows = int(end.get("processed") or 0)
+    return {
+        "kind": start.get("kind"),
+        "rows": start.get("rows"),
+        "status": end.get("status"),
+        "processed": rows,
+        "failed": end.get("failed"),
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds, 2) if seconds > 0 else math.nan,
+    }
+
+
+def _phases(
+    searches: Samples, begin: float, end: float, events: list[dict[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """Search latency and throughput before, during and after the upload."""
+    start = next((float(e["t"]) for e in events if e["event"] == "job_start"), math.nan)
+    stop = next((float(e["t"]) for e in events if e["event"] == "job_end"), end)
+    if math.isnan(start):
+        return {}
+    finished = searches.start + searches.latency_ms / 1000
+    out = {}
+    for name, (a, b) in {
+        "before": (begin, start),
+        "during": (start, stop),
+        "after": (stop, end),
+    }.items():
+        started = (searches.start >= a) & (searches.start < b) & searches.ok
+        latencies = np.sort(searches.latency_ms[started])
+        done = int(((finished >= a) & (finished < b) & searches.ok).sum())
+        out[name] = {
+            "n": int(len(latencies)),
+            "seconds": round(max(b - a, 0.0), 3),
+            "p50": percentile(latencies, 50) if len(latencies) else math.nan,
+            "p95": percentile(latencies, 95) if len(latencies) else math.nan,
+            "p99": percentile(latencies, 99) if len(latencies) else math.nan,
+            "rps": done / (b - a) if b > a else math.nan,
+        }
+    return out

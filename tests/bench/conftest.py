@@ -1,9 +1,16 @@
-"""Fixtures for the bench tests: a small, fully synthetic results directory."""
+"""Fixtures for the bench tests: a small, fully synthetic results directory.
+
+Five interleaved repeats of each comparison (so every ratio has an order-statistic interval
+of 93.75 %): /health at a fixed rate, judged by CPU per request; echo and text search at
+saturation, judged by throughput.
+"""
 
 from __future__ import annotations
 
 import random
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,47 +18,57 @@ from bench.plan.topology import IN_PROCESS, record
 from bench.results import AppCost, BenchResults, RunResult, ServerConfig, Step, write_results
 from bench.stats import summarize_latencies
 
+FLASK, FASTAPI = "flask/gunicorn-gthread/1wx4t", "fastapi/uvicorn/1wx4t"
+FLASK_SHARED, FASTAPI_SHARED = "flask/granian/1wx4t", "fastapi/granian/1wx4t"
 # (app, server, label, role): the four-way comparison, the floors and the in-process core.
 CONFIGS = [
-    ("flask", "gunicorn-gthread", "flask/gunicorn-gthread/1wx4t", "twin"),
-    ("fastapi", "uvicorn", "fastapi/uvicorn/1w", "twin"),
-    ("flask", "granian", "flask/granian/1wx4t", "twin"),
-    ("fastapi", "granian", "fastapi/granian/1wx4t", "twin"),
-    ("floor-wsgi", "gunicorn-gthread", "floor-wsgi/gunicorn-gthread/1wx4t", "floor"),
-    ("floor-asgi", "uvicorn", "floor-asgi/uvicorn/1w", "floor"),
-    ("floor-wsgi", "granian", "floor-wsgi/granian/1wx4t", "floor"),
-    ("floor-asgi", "granian", "floor-asgi/granian/1wx4t", "floor"),
+    ("flask", "gunicorn-gthread", FLASK, "twin"),
+    ("fastapi", "uvicorn", FASTAPI, "twin"),
+    ("flask", "granian", FLASK_SHARED, "twin"),
+    ("fastapi", "granian", FASTAPI_SHARED, "twin"),
+    ("bare-flask", "gunicorn-gthread", "bare-flask/gunicorn-gthread/1wx4t", "floor"),
+    ("bare-fastapi", "uvicorn", "bare-fastapi/uvicorn/1wx4t", "floor"),
+    ("bare-flask", "granian", "bare-flask/granian/1wx4t", "floor"),
+    ("bare-fastapi", "granian", "bare-fastapi/granian/1wx4t", "floor"),
+    ("raw-wsgi", "gunicorn-gthread", "raw-wsgi/gunicorn-gthread/1wx4t", "floor"),
+    ("raw-asgi", "uvicorn", "raw-asgi/uvicorn/1wx4t", "floor"),
+    ("raw-wsgi", "granian", "raw-wsgi/granian/1wx4t", "floor"),
+    ("raw-asgi", "granian", "raw-asgi/granian/1wx4t", "floor"),
     ("core", "in-process", IN_PROCESS, "in-process"),
 ]
-# Median /health and /search throughput of each configuration in the fixture.
-HEALTH = {
-    "flask/gunicorn-gthread/1wx4t": 1000,
-    "fastapi/uvicorn/1w": 3000,
-    "flask/granian/1wx4t": 2000,
-    "fastapi/granian/1wx4t": 2100,
-    "floor-wsgi/gunicorn-gthread/1wx4t": 2000,
-    "floor-asgi/uvicorn/1w": 6000,
-    "floor-wsgi/granian/1wx4t": 5000,
-    "floor-asgi/granian/1wx4t": 5000,
+# Server CPU per /health request (µs) of each configuration, at the fixed rate.
+HEALTH_COST = {
+    FLASK: 500.0,
+    FASTAPI: 250.0,
+    FLASK_SHARED: 300.0,
+    FASTAPI_SHARED: 280.0,
+    "bare-flask/gunicorn-gthread/1wx4t": 450.0,
+    "bare-fastapi/uvicorn/1wx4t": 150.0,
+    "bare-flask/granian/1wx4t": 200.0,
+    "bare-fastapi/granian/1wx4t": 180.0,
+    "raw-wsgi/gunicorn-gthread/1wx4t": 300.0,
+    "raw-asgi/uvicorn/1wx4t": 60.0,
+    "raw-wsgi/granian/1wx4t": 50.0,
+    "raw-asgi/granian/1wx4t": 50.0,
 }
-SEARCH = {
-    "flask/gunicorn-gthread/1wx4t": 30,
-    "fastapi/uvicorn/1w": 31,
-    "flask/granian/1wx4t": 30,
-    "fastapi/granian/1wx4t": 30,
-    IN_PROCESS: 32,
-}
+# Median throughput at saturation.
+ECHO = {FLASK: 1000.0, FASTAPI: 2500.0, FLASK_SHARED: 2000.0, FASTAPI_SHARED: 2100.0}
+SEARCH = {FLASK: 30.0, FASTAPI: 31.0, FLASK_SHARED: 30.0, FASTAPI_SHARED: 30.0, IN_PROCESS: 32.0}
+REPEATS = 5
 
 
 def make_run(
     step: Step,
     rps: float,
     *,
+    cost_us: float = 400.0,
     generator_cpu: float = 0.3,
     valid: bool = True,
-    events: list[dict[str, object]] | None = None,
+    reasons: list[str] | None = None,
+    phases: dict[str, dict[str, float]] | None = None,
+    job: dict[str, Any] | None = None,
 ) -> RunResult:
-    rng = random.Random(hash(step.key) % 1000 + step.repeat)
+    rng = random.Random(zlib.crc32(step.key.encode()) + step.repeat)
     latencies = [rng.expovariate(rps / step.users / 1000) for _ in range(200)]
     timeline = [
         {"t": t / 2, "count": 10.0, "p50": 5.0 if t < 8 else 50.0, "p99": 9.0 if t < 8 else 90.0}
@@ -67,57 +84,112 @@ def make_run(
         latency=summarize_latencies(latencies),
         latency_corrected=None,
         generator_cpu=generator_cpu,
-        server_cpu_us_per_request=1e6 / rps / 2,
-        server_idle_cores=0.0,
-        foreign_cores=0.0,
-        completed=int(rps * step.duration_s),
         idle_servers_cpu_s=0.01,
         valid=valid,
-        invalid_reasons=[] if valid else ["load generator at 95% of a core"],
+        invalid_reasons=[] if valid else (reasons or ["load generator at 95% of a core"]),
         failures_by_name={},
         by_name={"/x": int(rps)},
         cdf_ms=sorted(latencies),
         timeline=timeline,
-        events=events or [],
+        events=[{"event": "job_start", "t": 4.0}, {"event": "job_end", "t": 8.0}] if job else [],
+        completed=int(rps * step.duration_s),
+        server_cpu_us_per_request=cost_us,
+        server_idle_cores=0.0,
+        foreign_cores=0.0,
+        phases=phases or {},
+        job=job or {},
+    )
+
+
+def phases(before_p99: float, during_p99: float) -> dict[str, dict[str, float]]:
+    def phase(p99: float) -> dict[str, float]:
+        return {"n": 120, "seconds": 4.0, "p50": p99 / 3, "p95": p99 / 1.5, "p99": p99, "rps": 8.0}
+
+    return {"before": phase(before_p99), "during": phase(during_p99), "after": phase(before_p99)}
+
+
+def upload_run(label: str, before_p99: float, during_p99: float, status: str = "done") -> RunResult:
+    job = {
+        "kind": "job",
+        "rows": 120,
+        "status": status,
+        "processed": 120,
+        "failed": 0,
+        "seconds": 6.0,
+        "rows_per_s": 20.0,
+    }
+    return make_run(
+        Step("ingest_under_load", label, 4, 8.0, 40, 1, 0, "single"),
+        8.0,
+        phases=phases(before_p99, during_p99),
+        job=job,
     )
 
 
 def fixture_results() -> BenchResults:
     configs = [
-        ServerConfig(label, app, server, 1, 4, "wsgi", [server, "app"], False, "on", [0], 0.5, role)
+        ServerConfig(
+            label,
+            app,
+            server,
+            1,
+            4,
+            "asgi" if "asgi" in app or app.endswith("fastapi") else "wsgi",
+            [server, "app"],
+            False,
+            "on",
+            [0],
+            0.5,
+            role,
+        )
         for app, server, label, role in CONFIGS
     ]
     runs = []
-    for repeat in range(3):
-        wobble = 1 + 0.01 * (repeat - 1)
-        for label, rps in HEALTH.items():
+    for repeat in range(REPEATS):
+        wobble = 1 + 0.01 * (repeat - 2)
+        for label, cost in HEALTH_COST.items():
             runs.append(
-                make_run(Step("health", label, 16, 0, 5, 1, repeat, "compare"), rps * wobble)
+                make_run(
+                    Step("health", label, 8, 300.0, 2, 0.5, repeat, "compare"),
+                    300.0,
+                    cost_us=cost * wobble,
+                )
             )
+        for label, rps in ECHO.items():
+            runs.append(make_run(Step("echo", label, 16, 0, 3, 1, repeat, "compare"), rps * wobble))
         for label, rps in SEARCH.items():
             runs.append(
-                make_run(Step("search_text", label, 8, 0, 5, 1, repeat, "compare"), rps * wobble)
+                make_run(Step("search_text", label, 8, 0, 3, 1, repeat, "compare"), rps * wobble)
             )
-    # One generator-bound run: it must be excluded from every figure.
+    # One generator-bound echo run: excluded from throughput, still carrying its cost.
     runs.append(
         make_run(
-            Step("health", "floor-asgi/uvicorn/1w", 16, 0, 5, 1, 3, "compare"),
+            Step("echo", FASTAPI, 16, 0, 3, 1, REPEATS, "compare"),
             9000,
             generator_cpu=0.95,
             valid=False,
+            cost_us=123.0,
         )
     )
-    for label in ("flask/gunicorn-gthread/1wx4t", "fastapi/uvicorn/1w"):
-        runs.append(
-            make_run(
-                Step("ingest_under_load", label, 4, 0, 10, 1, 0, "single"),
-                20,
-                events=[
-                    {"event": "ingest_start", "t": 4.0},
-                    {"event": "ingest_end", "t": 8.0, "status": "done"},
-                ],
-            )
-        )
+    runs += [upload_run(FLASK, 300, 600), upload_run(FASTAPI, 300, 580)]
+    probes = {
+        FLASK: {
+            "GET /docs": 200,
+            "GET /redoc": 200,
+            "GET /openapi.json": 200,
+            "bad echo status": 422,
+            "bad echo body": {"detail": ["x"]},
+            "good echo body": {"query": "x"},
+        },
+        FASTAPI: {
+            "GET /docs": 200,
+            "GET /redoc": 200,
+            "GET /openapi.json": 200,
+            "bad echo status": 422,
+            "bad echo body": {"detail": ["x"]},
+            "good echo body": {"query": "x"},
+        },
+    }
     return BenchResults(
         profile="quick",
         started_at="2026-11-25T10:00:00",
@@ -125,12 +197,10 @@ def fixture_results() -> BenchResults:
         environment={
             "cpu_model": "test",
             "logical_cpus": 2,
-            "profile": {"duration_s": 5, "warmup_s": 1, "repeats": 3},
-            "probes": {
-                "flask/gunicorn-gthread/1wx4t": {"GET /docs": 200, "bad echo status": 422},
-                "fastapi/uvicorn/1w": {"GET /docs": 200, "bad echo status": 422},
-            },
+            "profile": {"duration_s": 3, "warmup_s": 1, "repeats": REPEATS},
+            "probes": probes,
             "generator_cpu_limit": 0.8,
+            "devcost_rules": "whole modules by file name",
         },
         configs=configs,
         runs=runs,
@@ -138,8 +208,15 @@ def fixture_results() -> BenchResults:
         notes=[],
         topology=record(),
         devcost={
-            "flask": AppCost("flask", 4, 500, 180, 20, 250),
-            "fastapi": AppCost("fastapi", 4, 300, 80, 20, 10),
+            "flask": AppCost(
+                "flask",
+                6,
+                680,
+                {"validation": 176, "errors": 90, "docs": 262, "routing": 105, "setup": 47},
+            ),
+            "fastapi": AppCost(
+                "fastapi", 5, 373, {"validation": 90, "errors": 60, "routing": 162, "setup": 61}
+            ),
         },
     )
 

@@ -32,8 +32,9 @@ def test_quick_profile_fits_its_budget() -> None:
         + single_steps(profile, configs)
     )
     steps += open_steps(profile, configs, {c.label: (30.0, 0.2) for c in configs})
-    # Load time only: start-up (Milvus, servers, report) takes about a minute more.
-    assert estimate_s(steps) < 8 * 60
+    # Load time only: start-up (Milvus, servers, report) takes about 1.5 minutes more, and
+    # embedding the corpus on a fresh machine about 3.5: the whole must stay under 15.
+    assert estimate_s(steps) < 10 * 60
 
 
 def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:

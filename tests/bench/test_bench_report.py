@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,63 +10,68 @@ import pytest
 
 from bench.analysis.aggregate import aggregate
 from bench.analysis.claims import evaluate_claims
-from bench.analysis.ratios import decompose, headline_ratios, split_gap
+from bench.analysis.ratios import cost_rows, decompose, headline_ratios
 from bench.plan import topology
 from bench.plan.profiles import PROFILES
 from bench.report import write_report
-from bench.results import AppCost, read_results
+from bench.results import read_results
 from bench.run import devcost
 from shared.config import PROJECT_ROOT
-
-
-def test_split_gap_parts_multiply_to_the_total() -> None:
-    total, framework, server, share = split_gap(1000, 3000, 2000, 3000)
-    assert total == pytest.approx(3.0)
-    assert framework == pytest.approx(1.5)
-    assert server == pytest.approx(2.0)
-    assert share == pytest.approx(math.log(1.5) / math.log(3))
-
-
-def test_split_gap_has_no_share_without_a_gap() -> None:
-    assert math.isnan(split_gap(100, 100.5, 100, 100)[3])
+from tests.bench.conftest import FASTAPI
 
 
 def test_results_round_trip_through_json(results_dir: Path) -> None:
     results = read_results(results_dir)
-    assert len(results.configs) == 9
+    assert len(results.configs) == 13
     assert results.runs[0].latency.count == 200
+    assert results.devcost["flask"].lines("docs") == 262
 
 
-def test_invalid_runs_are_excluded_from_aggregates(results_dir: Path) -> None:
+def test_invalid_runs_are_excluded_from_throughput_but_keep_their_cost(results_dir: Path) -> None:
     results = read_results(results_dir)
-    floor = next(a for a in aggregate(results) if a.config == "floor-asgi/uvicorn/1w")
-    assert floor.valid_runs == 3 and len(floor.runs) == 4
-    assert floor.throughput.median == pytest.approx(6000)  # the 9000 invalid run is ignored
+    echo = next(a for a in aggregate(results) if a.config == FASTAPI and a.scenario == "echo")
+    assert echo.valid_runs == 5 and len(echo.runs) == 6
+    assert echo.throughput.median == pytest.approx(2500)  # the 9000 invalid run is ignored
+    assert 123.0 in echo.cost_us.values  # a saturated generator still measures the cost
 
 
-def test_decomposition_on_fixture(results_dir: Path) -> None:
-    health = next(d for d in decompose(read_results(results_dir)) if d.scenario == "health")
-    assert health.total == pytest.approx(3.0)
-    assert health.framework == pytest.approx(1.05)
-    assert health.server == pytest.approx(3.0 / 1.05)
-    assert health.total_ci.low <= 3.0 <= health.total_ci.high
-
-
-def test_headline_ratios(results_dir: Path) -> None:
+def test_headline_ratios_are_paired_and_three_valued(results_dir: Path) -> None:
     ratios = {r.name: r for r in headline_ratios(read_results(results_dir))}
-    flask = ratios["flask /health vs bare floor-wsgi on gunicorn-gthread"]
-    assert flask.value == pytest.approx(0.5) and flask.meets is False
+    flask = ratios["flask /health vs bare-flask on gunicorn-gthread"]
+    assert flask.measure == "cost" and flask.value == pytest.approx(450 / 500)
+    assert len(flask.pairs) == 5 and flask.interval.method.startswith("range of 5 pairs")
+    assert flask.outcome == "met"
+    fastapi = ratios["fastapi /health vs bare-fastapi on uvicorn"]
+    assert fastapi.value == pytest.approx(150 / 250) and fastapi.outcome == "missed"
+    floor = ratios["bare-flask vs raw-wsgi on gunicorn-gthread"]
+    assert floor.target is None and floor.outcome is None  # shown, not targeted
     search = ratios["fastapi text search vs in-process core"]
-    assert search.value == pytest.approx(31 / 32) and search.meets is True
+    assert search.value == pytest.approx(31 / 32) and search.outcome == "met"
 
 
-def test_nine_claims_each_with_a_verdict(results_dir: Path) -> None:
-    results = read_results(results_dir)
-    results.devcost = {
-        "flask": AppCost("flask", 3, 400, 90, 30, 60),
-        "fastapi": AppCost("fastapi", 3, 300, 60, 20, 5),
-    }
-    claims = evaluate_claims(results)
+def test_the_three_costs_of_a_health_request(results_dir: Path) -> None:
+    rows = {(r.twin, r.server): r for r in cost_rows(read_results(results_dir))}
+    flask = rows[("flask", "gunicorn-gthread")]
+    assert (flask.raw_us, flask.framework_us, flask.ours_us) == pytest.approx((300, 150, 50))
+    fastapi = rows[("fastapi", "uvicorn")]
+    assert (fastapi.raw_us, fastapi.framework_us, fastapi.ours_us) == pytest.approx((60, 90, 100))
+    assert len(rows) == 4 and all(r.runs == 5 for r in rows.values())
+
+
+def test_decomposition_reports_the_interaction(results_dir: Path) -> None:
+    parts = {d.scenario: d for d in decompose(read_results(results_dir))}
+    echo = parts["echo"]
+    assert echo.gap.value == pytest.approx(2.5)
+    assert echo.framework.value == pytest.approx(2100 / 2000)
+    assert echo.flask_server.value == pytest.approx(0.5)
+    assert echo.interaction.value == pytest.approx((2500 / 2100) / 0.5)
+    assert echo.interaction_small is False
+    health = parts["health"]
+    assert health.measure == "cost" and health.gap.value == pytest.approx(500 / 250)
+
+
+def test_nine_claims_each_with_a_rule_and_a_verdict(results_dir: Path) -> None:
+    claims = evaluate_claims(read_results(results_dir))
     assert [c.topic for c in claims] == [
         "ASGI vs WSGI",
         "Async support",
@@ -79,21 +83,29 @@ def test_nine_claims_each_with_a_verdict(results_dir: Path) -> None:
         "Flexibility",
         "Community",
     ]
+    assert all(c.rule and c.text for c in claims)
     performance = claims[2]
-    # The gap is clear on usual servers but small on one server: the server's doing.
-    assert performance.verdict.startswith("holds only when each twin runs on its usual server")
-    assert claims[5].verdict.startswith("holds")
+    assert performance.verdict == "holds only"
+    assert "not apart on text search" in performance.text
+    assert claims[5].verdict == "holds"
 
 
 def test_report_is_written_and_self_contained(results_dir: Path) -> None:
     paths = write_report(results_dir)
     markdown = paths.markdown.read_text()
     page = paths.html.read_text()
-    assert "## The claims, checked" in markdown
-    assert "Target missed" in markdown  # flask /health at 0.5 of its floor
+    # The first screen is the summary figure and its sentences, then the verdicts.
+    sections = [line for line in markdown.splitlines() if line.startswith("## ")]
+    assert sections[:3] == ["## Summary", "## The claims, checked", "## Headline ratios"]
+    assert markdown.index("![FastAPI ÷ Flask per scenario]") < markdown.index("## The claims")
+    assert "FastAPI leads clearly on" in markdown
+    assert "Target missed" in markdown  # fastapi /health at 0.6 of its bare framework
+    assert "95 %" not in markdown  # no interval from five runs is called 95 %
     assert "data:image/png;base64," in page
+    assert "<nav><b>Contents</b>" in page
     assert "src='http" not in page and 'src="http' not in page
-    assert (results_dir / "plots" / "cdf-health.png").exists()
+    assert (results_dir / "plots" / "summary.png").exists()
+    assert (results_dir / "plots" / "health-costs.png").exists()
     assert "headline ratios" in paths.headline_text
 
 

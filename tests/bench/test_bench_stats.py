@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from bench.report.formatting import pct
 from bench.stats import (
-    bootstrap_ratio_ci,
+    Interval,
     coefficient_of_variation,
     correct_expected_interval,
     correct_open_model,
+    judge_at_least,
     median_ci,
     percentile,
     summarize_latencies,
@@ -89,10 +91,30 @@ def test_coordinated_omission_shows_in_the_tail() -> None:
     assert summarize_latencies(correct_expected_interval(raw, 10)).p99 > 500
 
 
-def test_bootstrap_ratio_ci_is_seeded_and_brackets_the_ratio() -> None:
-    a, b = [100, 102, 98, 101, 99], [50, 51, 49, 50, 50]
-    first = bootstrap_ratio_ci([a, b], lambda m: m[0] / m[1])
-    again = bootstrap_ratio_ci([a, b], lambda m: m[0] / m[1])
-    assert first == again
-    assert first.low <= 2.0 <= first.high
-    assert 1.9 < first.low and first.high < 2.1
+def test_an_interval_says_what_it_is() -> None:
+    assert median_ci([3, 1, 2]).method == "range of 3 runs, 75% coverage"
+    assert median_ci([5, 1, 4, 2, 3], unit="pairs").method == "range of 5 pairs, 94% coverage"
+    assert median_ci(list(range(1, 11))).method == "97.9% order-statistic interval over 10 runs"
+    assert median_ci([7]).method == "one run: no interval" and not median_ci([7]).exists
+    assert median_ci([]).method == "not measured"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "outcome"),
+    [(0.85, 0.95, "met"), (0.6, 0.75, "missed"), (0.7, 0.9, "inconclusive")],
+)
+def test_a_target_is_three_valued(low: float, high: float, outcome: str) -> None:
+    interval = Interval(low, high, 0.9375, 5, True)
+    assert judge_at_least((low + high) / 2, interval, 0.8) == outcome
+
+
+def test_a_target_without_an_interval_is_inconclusive_and_without_a_value_not_measured() -> None:
+    assert judge_at_least(0.95, median_ci([0.95]), 0.8) == "inconclusive"
+    assert judge_at_least(math.nan, median_ci([]), 0.8) == "not measured"
+
+
+def test_percentiles_are_printed_only_where_the_samples_carry_them() -> None:
+    assert pct(12.5, 40, 99.0) == "– (n=40)"
+    assert pct(12.5, 100, 99.0) == "12.5"
+    assert pct(30.0, 999, 99.9) == "– (n=999)"
+    assert pct(30.0, 1000, 99.9) == "30.0"

@@ -1,7 +1,7 @@
-"""The bare floors: a WSGI and an ASGI callable answering ``GET /health`` with no framework.
+"""The raw floors: a WSGI and an ASGI callable answering ``GET /health`` with no framework.
 
 Served by the same servers as the twins, they show what the server alone costs, so the
-report can say how much of a twin's ``/health`` time is the framework's.
+report can say how much of a twin's ``/health`` cost is the server's.
 """
 
 from __future__ import annotations
@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from bench.run.floors import HEALTH_JSON
+
 __all__ = ["wsgi_app", "asgi_app"]
 
-_OK = b'{"status":"ok"}'
+_OK = HEALTH_JSON
 _NOT_FOUND = b'{"detail":"Not Found"}'
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def wsgi_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """GET /health -> 200 {"status":"ok"}; anything else -> 404."""
+    """GET /health -> 200 and the health JSON; anything else -> 404."""
     if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/health":
         status, body = "200 OK", _OK
     else:

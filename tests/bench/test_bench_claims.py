@@ -1,0 +1,295 @@
+"""Every verdict branch of the nine claim rows, driven by fixture data.
+
+Each test bends the fixture (tests/bench/conftest.py) just enough to reach one outcome of one
+row's rule, so a rule that could not reach an outcome it promises fails here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from bench.analysis.claims import Claim, evaluate_claims
+from bench.results import AppCost, BenchResults, RunResult
+from tests.bench.conftest import (
+    FASTAPI,
+    FASTAPI_SHARED,
+    FLASK,
+    FLASK_SHARED,
+    fixture_results,
+    upload_run,
+)
+
+TOPICS = [
+    "ASGI vs WSGI",
+    "Async support",
+    "Performance",
+    "Interactive docs",
+    "Data validation",
+    "Development cost",
+    "Ease of use",
+    "Flexibility",
+    "Community",
+]
+
+
+def claim(results: BenchResults, topic: str) -> Claim:
+    return evaluate_claims(results)[TOPICS.index(topic)]
+
+
+def scaled(results: BenchResults, label: str, scenario: str, factor: float) -> None:
+    """Multiply one configuration's speed in one scenario (throughput up, or cost down)."""
+    for i, run in enumerate(results.runs):
+        if run.step.config == label and run.step.scenario == scenario:
+            results.runs[i] = dataclasses.replace(
+                run,
+                throughput_rps=run.throughput_rps * (1 if run.step.rate else factor),
+                server_cpu_us_per_request=run.server_cpu_us_per_request / factor,
+            )
+
+
+def only(results: BenchResults, keep: Callable[[RunResult], bool]) -> None:
+    results.runs = [r for r in results.runs if keep(r)]
+
+
+# --- ASGI vs WSGI ---------------------------------------------------------------------
+
+
+def test_asgi_wsgi_holds_and_prices_the_interface() -> None:
+    c = claim(fixture_results(), "ASGI vs WSGI")
+    assert c.verdict == "holds" and "costs little" in c.text
+
+
+def test_asgi_wsgi_prices_a_cheaper_asgi_callable() -> None:
+    results = fixture_results()
+    scaled(results, "raw-asgi/granian/1wx4t", "health", 1.5)
+    c = claim(results, "ASGI vs WSGI")
+    assert c.verdict == "holds" and "raw ASGI callable costs less" in c.text
+
+
+def test_asgi_wsgi_does_not_hold_when_the_interfaces_are_swapped() -> None:
+    results = fixture_results()
+    results.configs = [
+        dataclasses.replace(c, interface="asgi" if c.interface == "wsgi" else "wsgi")
+        for c in results.configs
+    ]
+    assert claim(results, "ASGI vs WSGI").verdict == "does not hold"
+
+
+def test_asgi_wsgi_is_not_measured_without_twins() -> None:
+    results = fixture_results()
+    results.configs = [c for c in results.configs if c.role != "twin"]
+    assert claim(results, "ASGI vs WSGI").verdict == "not measured"
+
+
+# --- Async support ----------------------------------------------------------------------
+
+
+def test_async_not_apart_when_both_suffer_alike() -> None:
+    assert claim(fixture_results(), "Async support").verdict == "not apart"
+
+
+@pytest.mark.parametrize(
+    ("flask_growth", "fastapi_growth", "verdict"),
+    [(2.0, 1.1, "holds"), (1.1, 2.0, "does not hold")],
+)
+def test_async_verdict_follows_the_search_p99_growth(
+    flask_growth: float, fastapi_growth: float, verdict: str
+) -> None:
+    results = fixture_results()
+    only(results, lambda r: not r.phases)
+    results.runs += [
+        upload_run(FLASK, 300, 300 * flask_growth),
+        upload_run(FASTAPI, 300, 300 * fastapi_growth),
+    ]
+    assert claim(results, "Async support").verdict == verdict
+
+
+def test_async_is_not_measured_when_a_job_did_not_finish() -> None:
+    results = fixture_results()
+    only(results, lambda r: not (r.phases and r.step.config == FASTAPI))
+    results.runs.append(upload_run(FASTAPI, 300, 600, status="not finished"))
+    c = claim(results, "Async support")
+    assert c.verdict == "not measured" and "no finished ingest job" in c.text
+
+
+def test_async_is_inconclusive_without_searches_in_a_phase() -> None:
+    results = fixture_results()
+    for run in results.runs:
+        if run.phases:
+            run.phases["during"]["n"] = 0
+    assert claim(results, "Async support").verdict == "inconclusive"
+
+
+# --- Performance ----------------------------------------------------------------------
+
+
+def test_performance_holds_only_where_fastapi_is_clearly_faster() -> None:
+    c = claim(fixture_results(), "Performance")
+    assert c.verdict == "holds only" and c.text.startswith("holds only on /health, /echo")
+
+
+def test_performance_holds_when_faster_everywhere() -> None:
+    results = fixture_results()
+    scaled(results, FASTAPI, "search_text", 1.5)
+    assert claim(results, "Performance").verdict == "holds"
+
+
+def test_performance_does_not_hold_when_flask_is_clearly_faster() -> None:
+    results = fixture_results()
+    for scenario in ("health", "echo"):
+        scaled(results, FASTAPI, scenario, 0.2)
+    c = claim(results, "Performance")
+    assert c.verdict == "does not hold" and "Flask clearly faster on /health, /echo" in c.text
+
+
+def test_performance_not_apart_when_every_interval_sits_near_one() -> None:
+    results = fixture_results()
+    scaled(results, FASTAPI, "health", 0.5)
+    scaled(results, FASTAPI, "echo", 0.4)
+    assert claim(results, "Performance").verdict == "not apart"
+
+
+def test_performance_is_inconclusive_from_one_repeat() -> None:
+    results = fixture_results()
+    only(results, lambda r: r.step.repeat == 0)
+    assert claim(results, "Performance").verdict == "inconclusive"
+
+
+def test_performance_is_not_measured_without_the_shared_server() -> None:
+    results = fixture_results()
+    only(results, lambda r: r.step.config not in (FLASK_SHARED, FASTAPI_SHARED))
+    assert claim(results, "Performance").verdict == "not measured"
+
+
+# --- Interactive docs and validation ----------------------------------------------------
+
+
+def probe(results: BenchResults, label: str, key: str, value: object) -> None:
+    results.environment["probes"][label][key] = value
+
+
+def test_docs_holds_only_in_effort_when_both_serve_them() -> None:
+    assert claim(fixture_results(), "Interactive docs").verdict == "holds only"
+
+
+def test_docs_hold_when_only_fastapi_serves_them() -> None:
+    results = fixture_results()
+    probe(results, FLASK, "GET /redoc", 404)
+    assert claim(results, "Interactive docs").verdict == "holds"
+
+
+def test_docs_do_not_hold_when_fastapi_does_not_serve_them() -> None:
+    results = fixture_results()
+    probe(results, FASTAPI, "GET /docs", 404)
+    assert claim(results, "Interactive docs").verdict == "does not hold"
+
+
+def test_docs_and_validation_are_not_measured_without_probes() -> None:
+    results = fixture_results()
+    results.environment["probes"] = {}
+    assert claim(results, "Interactive docs").verdict == "not measured"
+    assert claim(results, "Data validation").verdict == "not measured"
+
+
+def test_validation_holds_only_in_effort_when_both_answer_the_same_422() -> None:
+    assert claim(fixture_results(), "Data validation").verdict == "holds only"
+
+
+def test_validation_holds_when_only_fastapi_refuses() -> None:
+    results = fixture_results()
+    probe(results, FLASK, "bad echo status", 200)
+    assert claim(results, "Data validation").verdict == "holds"
+
+
+def test_validation_does_not_hold_when_fastapi_accepts_bad_input() -> None:
+    results = fixture_results()
+    probe(results, FASTAPI, "bad echo status", 200)
+    assert claim(results, "Data validation").verdict == "does not hold"
+
+
+# --- Development cost and ease of use -------------------------------------------------
+
+
+def costs(flask: dict[str, int], fastapi: dict[str, int]) -> dict[str, AppCost]:
+    return {
+        "flask": AppCost("flask", 5, sum(flask.values()), flask),
+        "fastapi": AppCost("fastapi", 5, sum(fastapi.values()), fastapi),
+    }
+
+
+@pytest.mark.parametrize(
+    ("flask", "fastapi", "devcost", "ease"),
+    [
+        (
+            {"validation": 200, "routing": 100},
+            {"validation": 100, "routing": 250},
+            "holds",
+            "not apart",
+        ),
+        (
+            {"validation": 100, "routing": 100},
+            {"validation": 200, "routing": 200},
+            "does not hold",
+            "holds",
+        ),
+        (
+            {"validation": 100, "routing": 300},
+            {"validation": 110, "routing": 100},
+            "not apart",
+            "does not hold",
+        ),
+    ],
+)
+def test_code_verdicts_follow_the_counts(
+    flask: dict[str, int], fastapi: dict[str, int], devcost: str, ease: str
+) -> None:
+    results = fixture_results()
+    results.devcost = costs(flask, fastapi)
+    assert claim(results, "Development cost").verdict == devcost
+    assert claim(results, "Ease of use").verdict == ease
+
+
+def test_code_verdicts_are_not_measured_without_counts() -> None:
+    results = fixture_results()
+    results.devcost = {}
+    assert claim(results, "Development cost").verdict == "not measured"
+    assert claim(results, "Ease of use").verdict == "not measured"
+
+
+def test_development_cost_says_how_much_of_the_gap_is_docs() -> None:
+    c = claim(fixture_results(), "Development cost")
+    assert "of the difference is the hand-wired API docs" in c.text
+    assert "without docs: flask 266, fastapi 150" in c.evidence
+
+
+# --- Flexibility and community --------------------------------------------------------
+
+
+def test_flexibility_not_apart_on_as_many_servers() -> None:
+    assert claim(fixture_results(), "Flexibility").verdict == "not apart"
+
+
+def test_flexibility_holds_when_flask_ran_on_more_servers() -> None:
+    results = fixture_results()
+    only(results, lambda r: r.step.config != FASTAPI_SHARED)
+    assert claim(results, "Flexibility").verdict == "holds"
+
+
+def test_flexibility_does_not_hold_when_fastapi_ran_on_more_servers() -> None:
+    results = fixture_results()
+    only(results, lambda r: r.step.config != FLASK_SHARED)
+    assert claim(results, "Flexibility").verdict == "does not hold"
+
+
+def test_flexibility_is_not_measured_when_a_twin_has_no_valid_run() -> None:
+    results = fixture_results()
+    only(results, lambda r: not r.step.config.startswith("flask/"))
+    assert claim(results, "Flexibility").verdict == "not measured"
+
+
+def test_community_says_what_would_settle_it() -> None:
+    c = claim(fixture_results(), "Community")
+    assert c.verdict == "not measured" and "What would settle it" in c.rule
