@@ -19,6 +19,16 @@ def _quota(value: str) -> float | None | str:
     return float(value) if float(value) > 0 else None
 
 
+def _targets(values: list[str]) -> dict[str, str]:
+    targets = {}
+    for value in values:
+        twin, sep, url = value.partition("=")
+        if not sep or twin not in ("flask", "fastapi") or not url:
+            raise SystemExit(f"--target wants TWIN=URL with TWIN flask or fastapi (got {value!r})")
+        targets[twin] = url
+    return targets
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         p.add_argument("--duration", type=float, default=None, help="seconds measured per step")
         p.add_argument("--repeats", type=int, default=None)
+        p.add_argument(
+            "--target",
+            action="append",
+            default=[],
+            metavar="TWIN=URL",
+            help="drive a twin already running at URL (e.g. flask=http://127.0.0.1:8001); "
+            "repeat for both twins; nothing is started, pinned or capped here",
+        )
     run.add_argument(
         "--cpu-quota",
         type=_quota,
@@ -60,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-busy",
         action="store_true",
         help="run even when other processes already use the CPU (the report says so)",
+    )
+    run.add_argument(
+        "--locust-processes",
+        type=int,
+        default=None,
+        help="Locust worker processes per step (Locust's --processes; default: one per "
+        "generator CPU)",
     )
     run.add_argument("--no-report", action="store_true")
 
@@ -82,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             repeats=args.repeats,
             cpu_quota=getattr(args, "cpu_quota", "auto"),
             allow_busy=getattr(args, "allow_busy", False),
+            targets=_targets(args.target),
+            locust_processes=getattr(args, "locust_processes", None),
             out_dir=getattr(args, "out", None),
         )
         if args.command == "plan":

@@ -28,6 +28,7 @@ __all__ = [
     "usual_server",
     "spec_for",
     "record",
+    "record_targets",
 ]
 
 Twin = Literal["flask", "fastapi"]
@@ -91,5 +92,17 @@ def record() -> dict[str, object]:
         "raw_floor_of": dict(RAW_FLOOR_OF),
         "usual_server": {app: usual_server(app) for app in (*TWINS, *FLOOR_TARGETS)},
         "shared_server": SHARED_SERVER,
+        "in_process": IN_PROCESS,
+    }
+
+
+def record_targets(twins: list[str]) -> dict[str, object]:
+    """The topology of a run against twins given by URL: no floors, no shared server."""
+    return {
+        "twins": twins,
+        "framework_floor_of": {},
+        "raw_floor_of": {},
+        "usual_server": {twin: "target" for twin in twins},
+        "shared_server": None,
         "in_process": IN_PROCESS,
     }

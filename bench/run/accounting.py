@@ -45,10 +45,11 @@ def cpuacct_available() -> bool:
 class CpuAccount:
     """The CPU seconds one server used: its own cpuacct group, or its process tree."""
 
-    def __init__(self, name: str, pid: int) -> None:
+    def __init__(self, name: str, pid: int, *, own: bool = True) -> None:
+        """``own=False``: a process we did not start; it is read, never moved into a group."""
         self.pid = pid
         self.path: Path | None = None
-        if cpuacct_available():
+        if own and cpuacct_available():
             path = CPUACCT_ROOT / f"twinbench-{os.getpid()}-{name}"
             with contextlib.suppress(OSError):
                 path.mkdir(exist_ok=True)

@@ -15,6 +15,9 @@ import select
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
 
 from bench.plan.steps import ConfigPlan
 from bench.results import ServerConfig
@@ -27,6 +30,9 @@ from shared.servers import ServerSpec, server_argv
 
 __all__ = [
     "Running",
+    "External",
+    "Target",
+    "external",
     "start_config",
     "wait_ready",
     "confine",
@@ -56,11 +62,15 @@ class Running:
     child: Child
     port: int | None
     cap: CgroupCap | None
-    account: CpuAccount
+    account: CpuAccount | None
 
     @property
     def in_process(self) -> bool:
         return self.port is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.child.pid
 
     @property
     def url(self) -> str:
@@ -75,7 +85,8 @@ class Running:
         finally:
             if self.cap is not None:
                 self.cap.remove()
-            self.account.remove()
+            if self.account is not None:
+                self.account.remove()
 
     def run_in_process(self, users: int, run_time: float, samples: Path) -> float:
         """One measurement by the in-process worker; returns its CPU seconds."""
@@ -162,13 +173,72 @@ def confine(running: Running) -> None:
         if running.cap is not None:
             with contextlib.suppress(OSError):
                 running.cap.add_pid(proc.pid)
-    running.account.add_tree()
+    if running.account is not None:
+        running.account.add_tree()
+
+
+@dataclass
+class External:
+    """A twin already running somewhere (``--target``): driven over HTTP only, never started,
+    pinned, capped or stopped. Its CPU and memory are read only where it listens on this
+    machine (the process found listening on its port, read, never moved); elsewhere they are
+    not available and the report says so."""
+
+    config: ServerConfig
+    url: str
+    account: CpuAccount | None
+    in_process = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.account.pid if self.account is not None else None
+
+    def stop(self) -> None:
+        """Not ours to stop."""
+
+
+Target = Running | External
+
+
+def _local_listener(port: int) -> int | None:
+    """The pid listening on ``port`` on this machine, if this process may see it."""
+    with contextlib.suppress(psutil.Error, OSError):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                return conn.pid
+    return None
+
+
+def external(twin: str, url: str) -> External:
+    """The record of a twin given by URL, with its CPU account where it is local."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"--target {twin}={url}: give a URL such as http://127.0.0.1:8001")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    pid = _local_listener(port) if local else None
+    account = CpuAccount(f"target-{twin}", pid, own=False) if pid is not None else None
+    config = ServerConfig(
+        label=f"{twin}/target/1w",
+        app=twin,
+        server="target",
+        workers=1,
+        threads=0,
+        interface={"flask": "wsgi", "fastapi": "asgi"}.get(twin, "?"),
+        argv=[url],
+        access_log=False,
+        keep_alive="as the target server does",
+        cpus=[],
+        cpu_quota_cores=None,
+        role="twin",
+    )
+    return External(config, url.rstrip("/"), account)
 
 
 def probe_twin(url: str) -> dict[str, object]:
     """Facts for the claims table, asked once per twin: docs served? the same 422s?"""
     out: dict[str, object] = {}
-    for path in ("/docs", "/openapi.json"):
+    for path in ("/docs", "/redoc", "/openapi.json"):
         try:
             out[f"GET {path}"] = http_json("GET", f"{url}{path}", timeout=10)[0]
         except OSError as exc:

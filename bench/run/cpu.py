@@ -36,7 +36,12 @@ def available_cpus() -> tuple[int, ...]:
     return tuple(sorted(os.sched_getaffinity(0)))
 
 
-def plan_cpus(quota: float | None | str = "auto", cpus: tuple[int, ...] | None = None) -> CpuPlan:
+def plan_cpus(
+    quota: float | None | str = "auto",
+    cpus: tuple[int, ...] | None = None,
+    *,
+    processes: int | None = None,
+) -> CpuPlan:
     """Split the CPUs in two halves: servers + Milvus on the first, the generator on the rest.
 
     ``quota="auto"`` caps each server at half a core when the generator has a single CPU:
@@ -59,7 +64,7 @@ def plan_cpus(quota: float | None | str = "auto", cpus: tuple[int, ...] | None =
         notes.append("cgroup v1 cpu controller not writable here: no CPU quota applied")
         quota_value = None
     # One Locust process per generator CPU, at most 8: each process is single-threaded.
-    return CpuPlan(server, generator, quota_value, min(len(generator), 8), notes)
+    return CpuPlan(server, generator, quota_value, processes or min(len(generator), 8), notes)
 
 
 def cgroup_available() -> bool:

@@ -81,9 +81,7 @@ def machine_load(seconds: float = 1.0) -> dict[str, Any]:
     }
 
 
-def collect_environment(
-    cpu_plan: CpuPlan, settings: dict[str, Any], load_before: dict[str, Any]
-) -> dict[str, Any]:
+def collect_environment(cpu_plan: CpuPlan, load_before: dict[str, Any]) -> dict[str, Any]:
     """Everything about the run's machine and software; ``load_before`` from machine_load."""
     versions = {}
     for name in PACKAGES:
@@ -102,7 +100,6 @@ def collect_environment(
         "versions": versions,
         "git_commit": _git("rev-parse", "--short", "HEAD"),
         "git_dirty": bool(_git("status", "--porcelain")),
-        "settings": settings,
         "keep_alive": "client: Locust FastHttpUser keeps connections open; server: as each "
         "server does it (gunicorn gthread: keep-alive 2 s; sync: none; uvicorn: 5 s; "
         "granian: on)",

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,8 +35,16 @@ from bench.plan.steps import (
     sweep_steps,
 )
 from bench.plan.topology import Twin
-from bench.results import BenchResults, ServerConfig, write_results
-from bench.run.configs import Running, confine, probe_twin, start_config, wait_ready
+from bench.results import BenchResults, ServerConfig, Step, write_results
+from bench.run.configs import (
+    Running,
+    Target,
+    confine,
+    external,
+    probe_twin,
+    start_config,
+    wait_ready,
+)
 from bench.run.cpu import CpuPlan, pin_current, plan_cpus
 from bench.run.devcost import RULES as DEVCOST_RULES
 from bench.run.devcost import count_devcost
@@ -67,6 +75,9 @@ class RunOptions:
     cpu_quota: float | None | str = "auto"
     out_dir: Path | None = None
     allow_busy: bool = False
+    # twin -> URL of a twin already running elsewhere: drive it, start nothing
+    targets: dict[str, str] = field(default_factory=dict)
+    locust_processes: int | None = None  # Locust's --processes (default: one per CPU)
 
 
 def _profile(options: RunOptions) -> Profile:
@@ -80,20 +91,6 @@ def _profile(options: RunOptions) -> Profile:
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _spawn_all(
-    plans: list[ConfigPlan],
-    *,
-    cpus: CpuPlan,
-    env: dict[str, str],
-    pool_path: Path,
-    logs: Path,
-    running: dict[str, Running],
-) -> None:
-    """Start every configuration; they load their models side by side, not yet waited for."""
-    for plan in plans:
-        running[plan.label] = start_config(plan, cpus=cpus, env=env, pool_path=pool_path, logs=logs)
 
 
 @contextlib.contextmanager
@@ -139,6 +136,63 @@ def _check_quiet(load: dict[str, Any], allow_busy: bool) -> None:
     print(f"  WARNING: running on a busy machine ({cores:.2f} cores): {who}", file=sys.stderr)
 
 
+def _steps(profile: Profile, configs: list[ConfigPlan], users: int | None) -> list[Step]:
+    """Every step but the open-model ones, which are planned from the measured saturation."""
+    return (
+        compare_steps(profile, configs, users)
+        + sweep_steps(profile, configs)
+        + single_steps(profile, configs)
+    )
+
+
+def _open_count(profile: Profile, configs: list[ConfigPlan]) -> int:
+    return len(profile.open_fractions) * sum(p.role == "twin" and p.usual for p in configs)
+
+
+@contextlib.contextmanager
+def _local_stack(
+    plans: list[ConfigPlan],
+    cpus: CpuPlan,
+    pool_path: Path,
+    out: Path,
+    notes: list[str],
+    environment: dict[str, Any],
+) -> Iterator[tuple[dict[str, Target], MilvusVectorStore]]:
+    """Milvus and every configuration started here, pinned and capped; stopped afterwards."""
+    running: dict[str, Running] = {}
+
+    def spawn(settings: Settings) -> None:
+        # As soon as Milvus answers: the models load while Milvus replays its log.
+        env = server_env(settings)
+        for plan in plans:
+            running[plan.label] = start_config(
+                plan, cpus=cpus, env=env, pool_path=pool_path, logs=out / "logs"
+            )
+
+    try:
+        with contextlib.ExitStack() as stack:
+            settings, milvus = stack.enter_context(
+                bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
+            )
+            print(f"  milvus ready: {milvus}", file=sys.stderr)
+            environment["settings"] = settings.model_dump_public()
+            environment["milvus"] = milvus
+            _wait_all(running, notes)
+            store = stack.enter_context(_opened_store(settings))
+            yield dict(running), store
+    finally:
+        for label in list(running):
+            with contextlib.suppress(Exception):
+                running.pop(label).stop()
+
+
+def _target_plans(targets: dict[str, str]) -> tuple[dict[str, Target], list[ConfigPlan]]:
+    found: dict[str, Target] = {twin: external(twin, url) for twin, url in targets.items()}
+    running = {t.config.label: t for t in found.values()}
+    plans = [ConfigPlan(None, label, "twin", True) for label in running]
+    return running, plans
+
+
 def run_bench(options: RunOptions) -> Path:
     """Run a whole benchmark; returns the results directory."""
     profile = _profile(options)
@@ -148,17 +202,23 @@ def run_bench(options: RunOptions) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = options.out_dir or PROJECT_ROOT / "results" / stamp
     out.mkdir(parents=True, exist_ok=True)
-    cpus = plan_cpus(options.cpu_quota)
+    cpus = plan_cpus(options.cpu_quota, processes=options.locust_processes)
+    if options.targets:
+        # Nothing is started here: the targets' servers have their own CPUs and settings.
+        cpus = replace(
+            cpus,
+            server_quota_cores=None,
+            notes=[*cpus.notes, "targets given by URL: nothing started, pinned or capped here"],
+        )
     pin_current(cpus.generator_cpus)  # the orchestrator is load-generator side
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    running: dict[str, Running] = {}
     notes = list(cpus.notes)
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     runner: Runner | None = None
     recorded: list[ServerConfig] = []
     environment: dict[str, Any] = {}
     pool_info: dict[str, Any] = {}
-    plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
+    layout = topology.record()
     try:
         print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
         print(
@@ -178,58 +238,46 @@ def run_bench(options: RunOptions) -> Path:
             "documents": len(pool.documents),
             "file": "pool.json",
         }
-
-        def spawn(settings: Settings) -> None:
-            # As soon as Milvus answers: the models load while Milvus replays its log.
-            _spawn_all(
-                plans,
-                cpus=cpus,
-                env=server_env(settings),
-                pool_path=pool_path,
-                logs=out / "logs",
-                running=running,
-            )
-
+        environment = collect_environment(cpus, load_before)
+        environment["profile"] = asdict(profile)
+        environment["profile_as_defined"] = asdict(PROFILES[profile.name])
+        environment["generator_cpu_limit"] = GENERATOR_CPU_LIMIT
+        environment["devcost_rules"] = DEVCOST_RULES
+        environment["disturbed_cores_limit"] = DISTURBED_CORES
+        environment["allowed_busy"] = load_before["background_cores"] > DISTURBED_CORES
         with contextlib.ExitStack() as stack:
-            settings, milvus = stack.enter_context(
-                bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
-            )
-            print(f"  milvus ready: {milvus}", file=sys.stderr)
-            environment = collect_environment(cpus, settings.model_dump_public(), load_before)
-            environment["milvus"] = milvus
-            environment["profile"] = asdict(profile)
-            environment["profile_as_defined"] = asdict(PROFILES[profile.name])
-            environment["generator_cpu_limit"] = GENERATOR_CPU_LIMIT
-            environment["devcost_rules"] = DEVCOST_RULES
-            environment["disturbed_cores_limit"] = DISTURBED_CORES
-            environment["allowed_busy"] = load_before["background_cores"] > DISTURBED_CORES
-            _wait_all(running, notes)
+            store: MilvusVectorStore | None = None
+            if options.targets:
+                running, plans = _target_plans(options.targets)
+                environment["targets"] = dict(options.targets)
+                layout = topology.record_targets(list(options.targets))
+            else:
+                plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
+                running, store = stack.enter_context(
+                    _local_stack(plans, cpus, pool_path, out, notes, environment)
+                )
             recorded = [r.config for r in running.values()]
+            environment["cpu_accounting"] = sorted(
+                {
+                    r.account.method if r.account else "not available (not on this machine)"
+                    for r in running.values()
+                }
+            )
             environment["probes"] = {
                 label: probe_twin(r.url) for label, r in running.items() if r.config.role == "twin"
             }
             configs = [p for p in plans if p.label in running]
-            steps = (
-                compare_steps(profile, configs, options.users)
-                + sweep_steps(profile, configs)
-                + single_steps(profile, configs)
-            )
-            n_open = len(profile.open_fractions) * sum(
-                p.role == "twin" and p.usual for p in configs
-            )
+            steps = _steps(profile, configs, options.users)
+            n_open = _open_count(profile, configs)
             estimate = estimate_s(steps) + n_open * (
                 profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
             )
-            progress = Progress(len(steps) + n_open, estimate)
-            pid = milvus.get("pid")
-            store = stack.enter_context(_opened_store(settings))
             runner = Runner(
                 out=out,
                 cpus=cpus,
                 running=running,
                 pool_path=pool_path,
-                progress=progress,
-                milvus_pid=pid if isinstance(pid, int) else None,
+                progress=Progress(len(steps) + n_open, estimate),
                 store=store,
             )
             for step in compare_steps(profile, configs, options.users) + sweep_steps(
@@ -244,9 +292,6 @@ def run_bench(options: RunOptions) -> Path:
         notes.append("interrupted before the end: the results are partial")
         print("\ninterrupted: stopping everything", file=sys.stderr)
     finally:
-        for label in list(running):
-            with contextlib.suppress(Exception):
-                running.pop(label).stop()
         signal.signal(signal.SIGTERM, previous)
         results = BenchResults(
             profile=profile.name,
@@ -257,7 +302,7 @@ def run_bench(options: RunOptions) -> Path:
             runs=runner.runs if runner else [],
             pool=pool_info,
             notes=notes,
-            topology=topology.record(),
+            topology=layout,
             devcost=count_devcost(),
         )
     write_results(results, out / "results.json")
@@ -268,13 +313,12 @@ def describe_plan(options: RunOptions) -> str:
     """The steps a run would take (open-model steps are planned after the sweep)."""
     profile = _profile(options)
     cpus = plan_cpus(options.cpu_quota)
-    plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
-    steps = (
-        compare_steps(profile, plans, options.users)
-        + sweep_steps(profile, plans)
-        + single_steps(profile, plans)
-    )
-    n_open = len(profile.open_fractions) * sum(p.role == "twin" and p.usual for p in plans)
+    if options.targets:
+        plans = _target_plans(options.targets)[1]
+    else:
+        plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
+    steps = _steps(profile, plans, options.users)
+    n_open = _open_count(profile, plans)
     seconds = estimate_s(steps) + n_open * (
         profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
     )
@@ -284,7 +328,8 @@ def describe_plan(options: RunOptions) -> str:
     ]
     lines += [f"  config {p.label} ({p.role})" for p in plans]
     lines += [
-        f"  {s.group:<8} {s.scenario:<17} {s.config:<32} {s.users:>4} users  repeat {s.repeat + 1}"
+        f"  {s.group:<8} {s.scenario:<26} {s.config:<36} "
+        f"{f'{s.rate:g} req/s' if s.rate else f'{s.users} users':>12}  repeat {s.repeat + 1}"
         for s in steps
     ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ meanwhile shows up as a note on the step.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import math
@@ -24,7 +25,7 @@ from bench.plan.profiles import SCENARIOS, UPLOADS
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step
 from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
-from bench.run.configs import Running
+from bench.run.configs import Running, Target
 from bench.run.cpu import CpuPlan
 from bench.run.generator import LoadRun, run_locust
 from bench.run.procs import http_json, slug
@@ -119,10 +120,9 @@ class Runner:
         *,
         out: Path,
         cpus: CpuPlan,
-        running: dict[str, Running],
+        running: dict[str, Target],
         pool_path: Path,
         progress: Progress,
-        milvus_pid: int | None = None,
         store: MilvusVectorStore | None = None,
     ) -> None:
         self.out = out
@@ -130,8 +130,7 @@ class Runner:
         self.running = running
         self.pool_path = pool_path
         self.progress = progress
-        self.milvus_pid = milvus_pid
-        self.store = store  # removes what each step's users wrote
+        self.store = store  # removes what each step's users wrote (None: not ours to tidy)
         self.runs: list[RunResult] = []
         self.counter = 0
 
@@ -151,7 +150,7 @@ class Runner:
         self.progress.finish(step, result)
         return result
 
-    def _wait_for_quiet(self, target: Running) -> Quiet:
+    def _wait_for_quiet(self, target: Target) -> Quiet:
         """A short look at the machine before the step: wait (bounded) while it is busy."""
         quiet = measure_quiet(target.account)
         for _ in range(QUIET_TRIES - 1):
@@ -161,7 +160,7 @@ class Runner:
             quiet = measure_quiet(target.account)
         return quiet
 
-    def _attempt(self, step: Step, target: Running) -> RunResult:
+    def _attempt(self, step: Step, target: Target) -> RunResult:
         self.counter += 1
         run_id = f"{self.counter:03d}-{slug(step.scenario)}-{slug(step.config)}-r{step.repeat}"
         # Document ids must stay within 64 characters: the scenarios get a short tag.
@@ -169,16 +168,24 @@ class Runner:
         samples_dir = self.out / "raw" / run_id
         quiet = self._wait_for_quiet(target)
         others = [r for label, r in self.running.items() if label != step.config]
-        idle_before = sum(r.account.read_s() for r in others)
+        accounts = [r.account for r in others if r.account is not None]
+        idle_before = sum(a.read_s() for a in accounts)
         # Locust's clock starts before its first request (about a second on a busy 2-core
         # machine): the slack keeps the measured window full.
         run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
         machine_before, own_before, wall_before = machine_busy_s(), own_cpu_s(), time.monotonic()
         notes: list[str] = []
         generator_cpu = math.nan
-        memory = MemorySampler(target.child.pid, sample_interval_s(step.duration_s))
-        with memory, CpuSeries(target.account) as server_cpu:
-            if target.in_process:
+        # A target that is not on this machine has neither memory nor CPU to sample.
+        memory = (
+            MemorySampler(target.pid, sample_interval_s(step.duration_s)) if target.pid else None
+        )
+        server_cpu = CpuSeries(target.account) if target.account is not None else None
+        with contextlib.ExitStack() as sampling:
+            for sampler in (memory, server_cpu):
+                if sampler is not None:
+                    sampling.enter_context(sampler)
+            if isinstance(target, Running) and target.in_process:
                 # Threads equal to the twins' threads for blocking work: a like-for-like floor.
                 target.run_in_process(target.config.threads, run_time, samples_dir)
             else:
@@ -192,7 +199,7 @@ class Runner:
         events = _read_events(samples_dir)
         if step.scenario in UPLOADS:
             _wait_for_ingest(target.url, events)
-        idle = sum(r.account.read_s() for r in others) - idle_before
+        idle = sum(a.read_s() for a in accounts) - idle_before
         # Everything we ran is our process tree (exited Locust processes included), so what
         # the machine did beyond it is other tenants' work.
         foreign = (machine_busy_s() - machine_before) - (own_cpu_s() - own_before)
@@ -202,7 +209,7 @@ class Runner:
             samples,
             run_id=run_id,
             generator_cpu=generator_cpu,
-            server_cpu_between=server_cpu.between,
+            server_cpu_between=server_cpu.between if server_cpu else lambda a, b: math.nan,
             server_idle_cores=quiet.server_idle_cores,
             foreign_cores=foreign_cores,
             idle_servers_cpu_s=idle,
@@ -215,16 +222,17 @@ class Runner:
             )
         # Times relative to the measured window; with no request to place it, the window is
         # taken to start one warm-up after the sampler did.
-        begin = result.started_at or (
-            memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
-        )
-        result.memory = memory.series(begin)
+        if memory is not None:
+            begin = result.started_at or (
+                memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
+            )
+            result.memory = memory.series(begin)
         self._remove_written(short_id, result)
         _compress(samples_dir)
         return result
 
     def _locust(
-        self, step: Step, target: Running, run_time: float, samples_dir: Path, short_id: str
+        self, step: Step, target: Target, run_time: float, samples_dir: Path, short_id: str
     ) -> LoadRun:
         processes = self.cpus.generator_processes if step.users >= 4 else 1
         env = {

@@ -1,0 +1,55 @@
+"""``python -m bench run --target``: the bench drives twins that are already running, by URL.
+
+Against this folder's live twins (started by the fixtures, not by the bench): nothing is
+started, pinned or capped by the run, both twins are measured, local servers' CPU is read
+from the process listening on their port, and the report renders with the rows that need
+floors or a shared server saying why they were not measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import psutil
+
+from bench.report import write_report
+from bench.results import read_results
+from bench.run.orchestrator import RunOptions, run_bench
+from tests.reliability.conftest import LiveStack
+
+
+def test_the_bench_drives_running_twins_by_url(live_stack: LiveStack, tmp_path: Path) -> None:
+    for server in live_stack.servers.values():
+        server.ensure_running()
+    children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    targets = {app: server.url for app, server in live_stack.servers.items()}
+    out = run_bench(
+        RunOptions(
+            profile="quick",
+            scenarios=("echo",),
+            duration_s=1.5,
+            repeats=1,
+            targets=targets,
+            out_dir=tmp_path / "run",
+            allow_busy=True,
+        )
+    )
+    # Locust came and went; nothing else was started (no Milvus, no server).
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= children_before
+    results = read_results(out)
+    assert sorted(c.label for c in results.configs) == ["fastapi/target/1w", "flask/target/1w"]
+    assert all(c.argv == [targets[c.app]] for c in results.configs)
+    assert "milvus" not in results.environment and results.environment["targets"] == targets
+    assert results.topology["shared_server"] is None
+    runs = {r.step.config: r for r in results.runs}
+    assert set(runs) == {"flask/target/1w", "fastapi/target/1w"}
+    for run in runs.values():
+        assert run.step.scenario == "echo" and run.completed > 0 and run.failures == 0
+        # Local targets: their CPU is read from the process that listens on their port.
+        assert not math.isnan(run.server_cpu_us_per_request)
+        assert run.server_cpu_us_per_request > 0
+    report = write_report(out).markdown.read_text()
+    assert "not measured: no scenario ran both twins on their usual and on the shared" in report
+    json.loads((out / "results.json").read_text())
