@@ -2,7 +2,8 @@
 
 Handlers that block (the model, Milvus) are plain ``def``: FastAPI runs them in its
 threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``;
-``/health`` is ``async def`` and sends only its once-a-second Milvus refresh to the pool.
+``/health`` is ``async def`` and sends to the pool only the call that may block (its Milvus
+refresh, at most one at a time and about once a second).
 An ``async def`` handler that called the model directly would stall every other request
 (FACTS.md: the Milvus Bootcamp server did exactly that).
 """
@@ -43,7 +44,9 @@ __all__ = ["router", "get_service", "ServiceDep"]
 router = APIRouter()
 
 
-def get_service(request: Request) -> SearchService:
+# async: FastAPI runs a plain ``def`` dependency in its threadpool even for an ``async def``
+# handler, and this one does no I/O.
+async def get_service(request: Request) -> SearchService:
     service: SearchService = request.app.state.service
     return service
 
@@ -81,9 +84,11 @@ INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 @router.get("/health", response_model=HealthOut, responses=ERROR_503)
 async def health(service: ServiceDep) -> Any:
-    # The cached answer needs no I/O and is served on the event loop; only a refresh (at
-    # most once a second) goes to the threadpool, since it asks Milvus.
     try:
+        # The same two steps as the Flask twin: the cached body, else the call that may
+        # block (on Milvus, for the one caller that refreshes it). The cached body needs
+        # no I/O and is served on the event loop, where a trip to the threadpool would
+        # cost more than the answer; only the call that may block goes to the pool.
         return service.cached_health() or await run_in_threadpool(service.health)
     except BackendUnavailable as exc:
         body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}

@@ -61,7 +61,10 @@ def validate_document_id(doc_id: str) -> str:
 def health() -> Any:
     service = get_service()
     try:
-        return service.health()
+        # The same two steps as the FastAPI twin: the cached body, else the call that may
+        # block (on Milvus, for the one caller that refreshes it). Blocking here holds only
+        # this request's worker, so it is called directly.
+        return service.cached_health() or service.health()
     except BackendUnavailable as exc:
         body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
         return body, 503

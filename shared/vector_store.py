@@ -74,7 +74,7 @@ class VectorStore(Protocol):
     def get(self, doc_id: str) -> Document | None: ...
     def delete(self, doc_id: str) -> bool: ...
     def wait_visible(self) -> None: ...
-    def count(self, *, strong: bool = False, what: str = "count") -> int: ...
+    def count(self, *, strong: bool = False) -> int: ...
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None
     ) -> list[SearchHit]: ...
@@ -334,13 +334,10 @@ class MilvusVectorStore:
         """
         self.count(strong=True)
 
-    def count(self, *, strong: bool = False, what: str = "count") -> int:
-        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms).
-
-        ``what`` names the call in the 503 message, in the words of the caller's client.
-        """
+    def count(self, *, strong: bool = False) -> int:
+        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms)."""
         rows = self._call(
-            what,
+            "count",
             lambda client: client.query(
                 self._collection,
                 filter="",
