@@ -10,7 +10,6 @@ An ``async def`` handler that called the model directly would stall every other 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
@@ -36,16 +35,17 @@ from fastapi_app.schemas import (
 )
 from shared.docs_ui import INGEST_REQUEST_BODY
 from shared.documents import ID_PATTERN
-from shared.errors import API_KEY_REQUIRED, BackendUnavailable
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
+from shared.json_body import decode_json_body, field_required
 from shared.service import SearchService, build_document
 
-__all__ = ["router", "get_service", "ServiceDep"]
+__all__ = ["router", "get_service", "require_api_key", "ServiceDep"]
 
 router = APIRouter()
 
 
-# async: FastAPI runs a plain ``def`` dependency in its threadpool even for an ``async def``
-# handler, and this one does no I/O.
+# The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its
+# threadpool even for an ``async def`` handler, and these do no I/O.
 async def get_service(request: Request) -> SearchService:
     service: SearchService = request.app.state.service
     return service
@@ -54,7 +54,9 @@ async def get_service(request: Request) -> SearchService:
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 
 
-def require_api_key(service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+async def require_api_key(
+    service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
     if not service.accepts_api_key(x_api_key):
         raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
 
@@ -67,12 +69,6 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 WriteAccess = Depends(require_api_key)
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
-# What FastAPI itself says of a body that is not JSON, for the one handler that reads its own.
-NOT_AN_OBJECT = {
-    "loc": ("body",),
-    "type": "model_attributes_type",
-    "msg": "Input should be a valid dictionary or object to extract fields from",
-}
 ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
@@ -169,37 +165,23 @@ def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
     dependencies=[WriteAccess],
 )
 async def ingest(request: Request, service: ServiceDep) -> Any:
-    # One route, two body types (a JSON list or a multipart file), so this handler reads
-    # the body itself; the parsing and the job run off the event loop.
+    # One route, two body types: a multipart file, or a JSON list of documents. So this
+    # handler reads the body itself; reading the rows and the job run off the event loop.
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise RequestValidationError(
-                [{"loc": ("body", "file"), "msg": "Field required", "type": "missing"}]
-            )
+            raise ValidationFailed([field_required("body", "file")])
         data = await upload.read()
         job = await run_in_threadpool(service.submit_upload, data, upload.filename)
     else:
-        raw = await request.body()
-        if not raw:
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "Field required", "type": "missing"}]
-            )
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if not (content_type == "application/json" or content_type.endswith("+json")):
-            raise RequestValidationError([NOT_AN_OBJECT])
+        documents = decode_json_body(await request.body(), request.headers.get("content-type"))
         try:
-            documents = IngestDocuments.validate_python(json.loads(raw))
-        except json.JSONDecodeError as exc:
-            raise RequestValidationError(
-                [{"loc": ("body", exc.pos), "msg": "JSON decode error", "type": "json_invalid"}]
-            ) from exc
+            IngestDocuments.validate_python(documents)
         except ValidationError as exc:
+            # The adapter checks the list itself; the contract's loc is the body.
             errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
             raise RequestValidationError(errors) from exc
-        except (ValueError, RecursionError) as exc:  # not UTF-8, absurdly nested
-            raise HTTPException(400, "There was an error parsing the body") from exc
         job = await run_in_threadpool(service.submit_documents, documents)
     return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}
 

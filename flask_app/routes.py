@@ -13,8 +13,9 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
 
-from flask_app.errors import RequestInvalid, detail_from, load_body, read_json
+from flask_app.errors import detail_from, load_body, read_json
 from flask_app.schemas import (
     ID_PATTERN,
     DocumentBatchInSchema,
@@ -24,10 +25,11 @@ from flask_app.schemas import (
     VectorSearchRequestSchema,
     matches,
 )
-from shared.errors import API_KEY_REQUIRED, BackendUnavailable
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
+from shared.json_body import field_required
 from shared.service import SearchService, build_document
 
-__all__ = ["api", "get_service"]
+__all__ = ["api", "get_service", "require_api_key"]
 
 api = Blueprint("api", __name__)
 check_document_id = matches(ID_PATTERN)
@@ -38,7 +40,7 @@ def get_service() -> SearchService:
     return service
 
 
-def requires_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not get_service().accepts_api_key(request.headers.get("X-API-Key")):
@@ -51,9 +53,8 @@ def requires_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
 def validate_document_id(doc_id: str) -> str:
     try:
         check_document_id(doc_id)
-    except Exception as exc:  # marshmallow.ValidationError carrying pydantic's words
-        messages = getattr(exc, "messages", str(exc))
-        raise RequestInvalid(detail_from(messages, ("path", "doc_id"))) from exc
+    except ValidationError as exc:  # carrying pydantic's words
+        raise ValidationFailed(detail_from(exc.messages, ("path", "doc_id"))) from exc
     return doc_id
 
 
@@ -90,7 +91,7 @@ def search_vector() -> Any:
 
 
 @api.post("/documents")
-@requires_api_key
+@require_api_key
 def create_document() -> Any:
     document = load_body(DocumentInSchema())
     [doc_id] = get_service().add_documents([build_document(**document)])
@@ -98,7 +99,7 @@ def create_document() -> Any:
 
 
 @api.post("/documents/batch")
-@requires_api_key
+@require_api_key
 def create_documents() -> Any:
     batch = load_body(DocumentBatchInSchema())
     ids = get_service().add_documents([build_document(**doc) for doc in batch["documents"]])
@@ -114,7 +115,7 @@ def get_document(doc_id: str) -> Any:
 
 
 @api.delete("/documents/<doc_id>")
-@requires_api_key
+@require_api_key
 def delete_document(doc_id: str) -> Any:
     if not get_service().delete_document(validate_document_id(doc_id)):
         return {"detail": f"document '{doc_id}' not found"}, 404
@@ -122,23 +123,22 @@ def delete_document(doc_id: str) -> Any:
 
 
 @api.post("/ingest")
-@requires_api_key
+@require_api_key
 def ingest() -> Any:
     # One route, two body types: a multipart file, or a JSON list of documents.
     service = get_service()
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise RequestInvalid(
-                [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}]
-            )
+            raise ValidationFailed([field_required("body", "file")])
         job = service.submit_upload(upload.read(), upload.filename)
     else:
-        body = IngestDocumentsSchema().validate({"documents": read_json()})
-        if body:
+        documents = read_json()
+        errors = IngestDocumentsSchema().validate({"documents": documents})
+        if errors:
             # The schema wraps the list in a field; the contract's loc is the body itself.
-            raise RequestInvalid(detail_from(body["documents"], ("body",)))
-        job = service.submit_documents(read_json())
+            raise ValidationFailed(detail_from(errors["documents"], ("body",)))
+        job = service.submit_documents(documents)
     return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}, 202
 
 

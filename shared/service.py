@@ -26,7 +26,7 @@ from shared.documents import (
     validate_row,
 )
 from shared.embedder import Embedder, SentenceTransformerEmbedder
-from shared.errors import BackendUnavailable, InvalidRequest
+from shared.errors import BackendUnavailable, UnservableRequest
 from shared.health import HealthCache
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
 from shared.jobs import JobRecord, JobRegistry
@@ -146,7 +146,7 @@ class SearchService:
         as_array = np.asarray(vector, dtype=np.float64)
         norm = float(np.linalg.norm(as_array))
         if not math.isfinite(norm) or norm == 0.0:
-            raise InvalidRequest(
+            raise UnservableRequest(
                 "vector must have a finite, non-zero length (cosine similarity is undefined)",
                 field="vector",
             )
