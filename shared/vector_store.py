@@ -1,6 +1,8 @@
 """The vector store: the only module that talks to Milvus (through pymilvus ``MilvusClient``).
 
-Design choices, each for a failure seen in the Milvus Bootcamp servers (FACTS.md):
+Design choices, each for a failure of the Milvus Bootcamp text-search server, run on this
+2-core machine on 2026-11-25 (with Milvus killed, one search froze that whole server for
+211 s; after a Milvus restart, its first search took 79 s):
 
 * The collection is created if missing and **loaded on every start**, and loaded again
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.
