@@ -2,7 +2,7 @@
 
 ``create_app(settings=None, service=None)`` builds the app; the search service is built in
 the lifespan (model loaded once per worker) unless a caller passes one (the tests share one
-service between both twins).
+service between both twins). The settings also give the limits the request models enforce.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
-from fastapi_app.routes import router
+from fastapi_app.routes import build_router
 from shared.config import Settings, get_settings
 from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
 from shared.service import SearchService
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         redoc_url=None,
     )
     app.state.settings = settings
-    app.include_router(router)
+    app.include_router(build_router(settings))
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -1,8 +1,10 @@
 """Error responses of the FastAPI twin: the contract's shapes, and the body-size limit.
 
 FastAPI's own 422 shape is the contract, minus the ``input``, ``ctx`` and ``url`` keys that
-echo the client's data back (a 1 MB invalid body would come back whole). FastAPI has no body
-limit of its own, so a small ASGI middleware answers 413 before the body is read.
+echo the client's data back (a 1 MB invalid body would come back whole). The core's
+``ValidationFailed`` (a body read by hand, as /ingest's) carries the same 422 ``detail``
+list. FastAPI has no body limit of its own, so a small ASGI middleware answers 413 before
+the body is read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import BackendUnavailable, IngestError, InvalidRequest
+from shared.errors import (
+    BackendUnavailable,
+    BodyUnreadable,
+    IngestError,
+    UnservableRequest,
+    ValidationFailed,
+)
 
 __all__ = ["install_error_handlers", "BodyLimitMiddleware", "validation_detail"]
 
@@ -33,6 +41,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
 
+    @app.exception_handler(ValidationFailed)
+    async def invalid_body(request: Request, exc: ValidationFailed) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=422)
+
+    @app.exception_handler(BodyUnreadable)
+    async def unreadable(request: Request, exc: BodyUnreadable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
     @app.exception_handler(BackendUnavailable)
     async def backend_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
@@ -42,8 +58,8 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    @app.exception_handler(InvalidRequest)
-    async def unservable(request: Request, exc: InvalidRequest) -> JSONResponse:
+    @app.exception_handler(UnservableRequest)
+    async def unservable(request: Request, exc: UnservableRequest) -> JSONResponse:
         detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 

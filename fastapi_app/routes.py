@@ -2,48 +2,54 @@
 
 Handlers that block (the model, Milvus) are plain ``def``: FastAPI runs them in its
 threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``;
-``/health`` is ``async def`` and sends only its once-a-second Milvus refresh to the pool.
-An ``async def`` handler that called the model directly would stall every other request
-(FACTS.md: the Milvus Bootcamp server did exactly that).
+``/health`` is ``async def`` and sends to the pool only the call that may block (its Milvus
+refresh, at most one at a time and about once a second).
+An ``async def`` handler that called the model directly would stall every other request:
+the Milvus Bootcamp text-search server, run on this 2-core machine on 2026-11-25, served
+about 46 searches/s on one core whatever the concurrency, because its ``async def``
+handlers called the model and Milvus directly.
+
+``build_router(settings)`` makes the handlers of one app: their request models enforce the
+limits of the settings that app was created with. pydantic fixes a model's limits when the
+class is made, and FastAPI reads a body's model from its handler's signature, so each app
+gets its own models and handlers.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in this module: FastAPI would look a string
+# annotation up in this module's globals, where the models made in build_router are not.
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from fastapi_app.schemas import (
-    LIMITS,
     BatchCreatedOut,
     CreatedOut,
-    DocumentBatchIn,
-    DocumentIn,
     DocumentOut,
     HealthOut,
     JobAcceptedOut,
     JobStatusOut,
-    SearchRequest,
     SearchResponse,
-    VectorSearchRequest,
+    request_models,
 )
+from shared.config import Settings
 from shared.docs_ui import INGEST_REQUEST_BODY
 from shared.documents import ID_PATTERN
-from shared.errors import API_KEY_REQUIRED, BackendUnavailable
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
+from shared.json_body import decode_json_body, field_required
 from shared.service import SearchService, build_document
 
-__all__ = ["router", "get_service", "ServiceDep"]
-
-router = APIRouter()
+__all__ = ["build_router", "get_service", "require_api_key", "ServiceDep"]
 
 
-def get_service(request: Request) -> SearchService:
+# The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its
+# threadpool even for an ``async def`` handler, and these do no I/O.
+async def get_service(request: Request) -> SearchService:
     service: SearchService = request.app.state.service
     return service
 
@@ -51,7 +57,9 @@ def get_service(request: Request) -> SearchService:
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 
 
-def require_api_key(service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+async def require_api_key(
+    service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
     if not service.accepts_api_key(x_api_key):
         raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
 
@@ -64,149 +72,131 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 WriteAccess = Depends(require_api_key)
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
-# What FastAPI itself says of a body that is not JSON, for the one handler that reads its own.
-NOT_AN_OBJECT = {
-    "loc": ("body",),
-    "type": "model_attributes_type",
-    "msg": "Input should be a valid dictionary or object to extract fields from",
-}
 ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
-IngestDocuments = TypeAdapter(
-    Annotated[list[Any], Field(min_length=1, max_length=LIMITS.max_ingest_documents)]
-)
 INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
-@router.get("/health", response_model=HealthOut, responses=ERROR_503)
-async def health(service: ServiceDep) -> Any:
-    # The cached answer needs no I/O and is served on the event loop; only a refresh (at
-    # most once a second) goes to the threadpool, since it asks Milvus.
-    try:
-        return service.cached_health() or await run_in_threadpool(service.health)
-    except BackendUnavailable as exc:
-        body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
-        return JSONResponse(body, status_code=503)
+def build_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    # This app's request models. Typed Any: mypy takes no class made at run time for a type.
+    models = request_models(settings)
+    SearchRequest: Any = models.SearchRequest
+    VectorSearchRequest: Any = models.VectorSearchRequest
+    DocumentIn: Any = models.DocumentIn
+    DocumentBatchIn: Any = models.DocumentBatchIn
+    IngestDocuments = models.IngestDocuments
 
-
-@router.post("/echo", response_model=SearchRequest)
-async def echo(request: SearchRequest) -> SearchRequest:
-    return request
-
-
-@router.post("/search", response_model=SearchResponse, responses=ERROR_503)
-def search(request: SearchRequest, service: ServiceDep) -> Any:
-    result = service.search_text(query=request.query, top_k=request.top_k, tags=request.tags)
-    return result.to_json()
-
-
-@router.post("/search/vector", response_model=SearchResponse, responses=ERROR_503)
-def search_vector(request: VectorSearchRequest, service: ServiceDep) -> Any:
-    result = service.search_vector(vector=request.vector, top_k=request.top_k, tags=request.tags)
-    return result.to_json()
-
-
-@router.post(
-    "/documents",
-    status_code=201,
-    response_model=CreatedOut,
-    responses={**ERROR_503, **WRITE_RESPONSES},
-    dependencies=[WriteAccess],
-)
-def create_document(document: DocumentIn, service: ServiceDep) -> Any:
-    [doc_id] = service.add_documents([build_document(**document.model_dump())])
-    return {"id": doc_id}
-
-
-@router.post(
-    "/documents/batch",
-    status_code=201,
-    response_model=BatchCreatedOut,
-    responses={**ERROR_503, **WRITE_RESPONSES},
-    dependencies=[WriteAccess],
-)
-def create_documents(batch: DocumentBatchIn, service: ServiceDep) -> Any:
-    ids = service.add_documents([build_document(**doc.model_dump()) for doc in batch.documents])
-    return {"ids": ids}
-
-
-@router.get(
-    "/documents/{doc_id}",
-    response_model=DocumentOut,
-    responses={404: {"description": "No such document"}, **ERROR_503},
-)
-def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
-    document = service.get_document(doc_id)
-    if document is None:
-        return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
-    return document.to_json()
-
-
-@router.delete(
-    "/documents/{doc_id}",
-    status_code=204,
-    responses={404: {"description": "No such document"}, **ERROR_503, **WRITE_RESPONSES},
-    dependencies=[WriteAccess],
-)
-def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
-    if not service.delete_document(doc_id):
-        return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
-    return Response(status_code=204)
-
-
-@router.post(
-    "/ingest",
-    status_code=202,
-    response_model=JobAcceptedOut,
-    openapi_extra=INGEST_BODY,
-    responses={**ERROR_503, **WRITE_RESPONSES},
-    dependencies=[WriteAccess],
-)
-async def ingest(request: Request, service: ServiceDep) -> Any:
-    # One route, two body types (a JSON list or a multipart file), so this handler reads
-    # the body itself; the parsing and the job run off the event loop.
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise RequestValidationError(
-                [{"loc": ("body", "file"), "msg": "Field required", "type": "missing"}]
-            )
-        data = await upload.read()
-        job = await run_in_threadpool(service.submit_upload, data, upload.filename)
-    else:
-        raw = await request.body()
-        if not raw:
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "Field required", "type": "missing"}]
-            )
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if not (content_type == "application/json" or content_type.endswith("+json")):
-            raise RequestValidationError([NOT_AN_OBJECT])
+    @router.get("/health", response_model=HealthOut, responses=ERROR_503)
+    async def health(service: ServiceDep) -> Any:
         try:
-            documents = IngestDocuments.validate_python(json.loads(raw))
-        except json.JSONDecodeError as exc:
-            raise RequestValidationError(
-                [{"loc": ("body", exc.pos), "msg": "JSON decode error", "type": "json_invalid"}]
-            ) from exc
-        except ValidationError as exc:
-            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-            raise RequestValidationError(errors) from exc
-        except (ValueError, RecursionError) as exc:  # not UTF-8, absurdly nested
-            raise HTTPException(400, "There was an error parsing the body") from exc
-        job = await run_in_threadpool(service.submit_documents, documents)
-    return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}
+            # The same two steps as the Flask twin: the cached body, else the call that may
+            # block (on Milvus, for the one caller that refreshes it). The cached body needs
+            # no I/O and is served on the event loop, where a trip to the threadpool would
+            # cost more than the answer; only the call that may block goes to the pool.
+            return service.cached_health() or await run_in_threadpool(service.health)
+        except BackendUnavailable as exc:
+            body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
+            return JSONResponse(body, status_code=503)
 
+    @router.post("/echo", response_model=SearchRequest)
+    async def echo(search_request: SearchRequest) -> Any:
+        return search_request
 
-@router.get(
-    "/ingest/{job_id}",
-    response_model=JobStatusOut,
-    response_model_exclude_none=True,
-    responses={404: {"description": "No such ingest job"}},
-)
-def ingest_status(job_id: str, service: ServiceDep) -> Any:
-    job = service.ingest_status(job_id)
-    if job is None:
-        return JSONResponse({"detail": f"ingest job '{job_id}' not found"}, status_code=404)
-    return job.to_json()
+    @router.post("/search", response_model=SearchResponse, responses=ERROR_503)
+    def search(search_request: SearchRequest, service: ServiceDep) -> Any:
+        result = service.search_text(**search_request.model_dump())
+        return result.to_json()
+
+    @router.post("/search/vector", response_model=SearchResponse, responses=ERROR_503)
+    def search_vector(search_request: VectorSearchRequest, service: ServiceDep) -> Any:
+        result = service.search_vector(**search_request.model_dump())
+        return result.to_json()
+
+    @router.post(
+        "/documents",
+        status_code=201,
+        response_model=CreatedOut,
+        responses={**ERROR_503, **WRITE_RESPONSES},
+        dependencies=[WriteAccess],
+    )
+    def create_document(document: DocumentIn, service: ServiceDep) -> Any:
+        [doc_id] = service.add_documents([build_document(**document.model_dump())])
+        return {"id": doc_id}
+
+    @router.post(
+        "/documents/batch",
+        status_code=201,
+        response_model=BatchCreatedOut,
+        responses={**ERROR_503, **WRITE_RESPONSES},
+        dependencies=[WriteAccess],
+    )
+    def create_documents(batch: DocumentBatchIn, service: ServiceDep) -> Any:
+        ids = service.add_documents([build_document(**doc.model_dump()) for doc in batch.documents])
+        return {"ids": ids}
+
+    @router.get(
+        "/documents/{doc_id}",
+        response_model=DocumentOut,
+        responses={404: {"description": "No such document"}, **ERROR_503},
+    )
+    def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
+        document = service.get_document(doc_id)
+        if document is None:
+            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+        return document.to_json()
+
+    @router.delete(
+        "/documents/{doc_id}",
+        status_code=204,
+        responses={404: {"description": "No such document"}, **ERROR_503, **WRITE_RESPONSES},
+        dependencies=[WriteAccess],
+    )
+    def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
+        if not service.delete_document(doc_id):
+            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+        return Response(status_code=204)
+
+    @router.post(
+        "/ingest",
+        status_code=202,
+        response_model=JobAcceptedOut,
+        openapi_extra=INGEST_BODY,
+        responses={**ERROR_503, **WRITE_RESPONSES},
+        dependencies=[WriteAccess],
+    )
+    async def ingest(request: Request, service: ServiceDep) -> Any:
+        # One route, two body types: a multipart file, or a JSON list of documents. So this
+        # handler reads the body itself; reading the rows and the job run off the event loop.
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_files=1, max_fields=10)
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ValidationFailed([field_required("body", "file")])
+            data = await upload.read()
+            job = await run_in_threadpool(service.submit_upload, data, upload.filename)
+        else:
+            documents = decode_json_body(await request.body(), request.headers.get("content-type"))
+            try:
+                IngestDocuments.validate_python(documents)
+            except ValidationError as exc:
+                # The adapter checks the list itself; the contract's loc is the body.
+                errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+                raise RequestValidationError(errors) from exc
+            job = await run_in_threadpool(service.submit_documents, documents)
+        return {"job_id": job.job_id, "status_url": f"/ingest/{job.job_id}"}
+
+    @router.get(
+        "/ingest/{job_id}",
+        response_model=JobStatusOut,
+        response_model_exclude_none=True,
+        responses={404: {"description": "No such ingest job"}},
+    )
+    def ingest_status(job_id: str, service: ServiceDep) -> Any:
+        job = service.ingest_status(job_id)
+        if job is None:
+            return JSONResponse({"detail": f"ingest job '{job_id}' not found"}, status_code=404)
+        return job.to_json()
+
+    return router

@@ -1,24 +1,24 @@
 """Request and response models of the FastAPI twin: the validation *is* the declaration.
 
 Compare with flask_app/schemas.py: the same rules, written as marshmallow schemas that the
-Flask views call by hand. Limits come from the one settings object.
+Flask views call by hand. The limits are those of the settings an app was created with:
+``request_models(settings)`` makes that app's request models.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-from shared.config import get_settings
+from shared.config import Settings
 from shared.documents import FLOAT32_MAX, ID_PATTERN, OUT_OF_FLOAT32
 
 __all__ = [
-    "SearchRequest",
-    "VectorSearchRequest",
-    "DocumentIn",
-    "DocumentBatchIn",
+    "RequestModels",
+    "request_models",
     "Hit",
     "SearchResponse",
     "DocumentOut",
@@ -31,15 +31,9 @@ __all__ = [
     "ID_PATTERN",
 ]
 
-LIMITS = get_settings()
-
 # strict: "5" is not an int and 5.0 is not a valid top_k; extra="forbid": a misspelt field
 # is an error, not silently ignored; str_strip_whitespace: "   " is too short, not a query.
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
-
-Tag = Annotated[str, Field(min_length=1, max_length=LIMITS.max_tag_chars)]
-Tags = Annotated[list[Tag], Field(max_length=LIMITS.max_tags)]
-TopK = Annotated[int, Field(ge=1, le=LIMITS.max_top_k)]
 
 
 def _within_float32(value: float) -> float:
@@ -51,37 +45,62 @@ def _within_float32(value: float) -> float:
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_float32)]
 
 
-class SearchRequest(BaseModel):
-    model_config = STRICT
+class RequestModels(NamedTuple):
+    """The request models of one app, in flask_app/schemas.py's order."""
 
-    query: str = Field(min_length=1, max_length=LIMITS.max_query_chars)
-    top_k: TopK = LIMITS.default_top_k
-    tags: Tags = []
+    SearchRequest: type[BaseModel]
+    VectorSearchRequest: type[BaseModel]
+    DocumentIn: type[BaseModel]
+    DocumentBatchIn: type[BaseModel]
+    IngestDocuments: TypeAdapter[list[Any]]  # /ingest reads its own body
 
 
-class VectorSearchRequest(BaseModel):
-    model_config = STRICT
+@lru_cache(maxsize=8)
+def request_models(limits: Settings) -> RequestModels:
+    """The request models that enforce the limits of ``limits`` (an app's settings).
 
-    vector: list[FiniteFloat] = Field(
-        min_length=LIMITS.embedding_dimension, max_length=LIMITS.embedding_dimension
+    pydantic fixes a Field's limits when its model class is made, so each set of limits gets
+    classes of its own (cached: settings are frozen, hence hashable).
+    """
+    tag_chars = Field(min_length=1, max_length=limits.max_tag_chars)
+    tag_count = Field(max_length=limits.max_tags)
+    top_k_range = Field(ge=1, le=limits.max_top_k)
+
+    class SearchRequest(BaseModel):
+        model_config = STRICT
+
+        query: str = Field(min_length=1, max_length=limits.max_query_chars)
+        top_k: Annotated[int, top_k_range] = limits.default_top_k
+        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+
+    class VectorSearchRequest(BaseModel):
+        model_config = STRICT
+
+        vector: list[FiniteFloat] = Field(
+            min_length=limits.embedding_dimension, max_length=limits.embedding_dimension
+        )
+        top_k: Annotated[int, top_k_range] = limits.default_top_k
+        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+
+    class DocumentIn(BaseModel):
+        model_config = STRICT
+
+        id: str | None = Field(default=None, pattern=ID_PATTERN)
+        title: str = Field(default="", max_length=limits.max_title_chars)
+        text: str = Field(min_length=1, max_length=limits.max_text_chars)
+        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+
+    class DocumentBatchIn(BaseModel):
+        model_config = STRICT
+
+        documents: list[DocumentIn] = Field(min_length=1, max_length=limits.max_batch)
+
+    IngestDocuments = TypeAdapter(
+        Annotated[list[Any], Field(min_length=1, max_length=limits.max_ingest_documents)]
     )
-    top_k: TopK = LIMITS.default_top_k
-    tags: Tags = []
-
-
-class DocumentIn(BaseModel):
-    model_config = STRICT
-
-    id: str | None = Field(default=None, pattern=ID_PATTERN)
-    title: str = Field(default="", max_length=LIMITS.max_title_chars)
-    text: str = Field(min_length=1, max_length=LIMITS.max_text_chars)
-    tags: Tags = []
-
-
-class DocumentBatchIn(BaseModel):
-    model_config = STRICT
-
-    documents: list[DocumentIn] = Field(min_length=1, max_length=LIMITS.max_batch)
+    return RequestModels(
+        SearchRequest, VectorSearchRequest, DocumentIn, DocumentBatchIn, IngestDocuments
+    )
 
 
 class Hit(BaseModel):

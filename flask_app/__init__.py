@@ -3,7 +3,8 @@
 ``create_app(settings=None, service=None)`` is the app factory: defaults, then the
 environment (``get_settings``), then what the caller passed. The search service lives in
 ``app.extensions["search_service"]``, built here unless a caller passes one (the tests
-share one service between both twins).
+share one service between both twins). The settings also give the limits the request
+schemas enforce, and the OpenAPI document states.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import Flask, Response, abort, request
 
 from flask_app.errors import install_error_handlers
 from flask_app.openapi import build_openapi
-from flask_app.routes import api
+from flask_app.routes import build_api
 from shared.config import Settings, get_settings
 from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
 from shared.service import SearchService
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         service = SearchService.from_settings(settings)
         atexit.register(service.close)
     app.extensions["search_service"] = service
-    app.register_blueprint(api)
+    app.register_blueprint(build_api(settings))
     install_error_handlers(app)
 
     @app.before_request
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         if request.path == "/ingest":
             request.max_content_length = settings.max_upload_bytes
 
-    openapi = build_openapi(title=TITLE, version="0.1.0")
+    openapi = build_openapi(title=TITLE, version="0.1.0", settings=settings)
 
     @app.get("/openapi.json")
     def openapi_json() -> Any:

@@ -1,13 +1,13 @@
 """Error responses of the Flask twin, in the contract's (FastAPI's) shapes.
 
-Flask has no request validation of its own: ``load_body`` reads the JSON body the way
-FastAPI does (missing body, wrong content type, malformed JSON) and runs a marshmallow
-schema; ``RequestInvalid`` carries the resulting 422 ``detail`` list to one handler.
+Flask has no request validation of its own: ``read_json`` reads the JSON body the way
+FastAPI does (missing body, wrong content type, malformed JSON: the core's
+:func:`~shared.json_body.decode_json_body`), ``load_body`` runs a marshmallow schema on it,
+and the core's ``ValidationFailed`` carries the resulting 422 ``detail`` list to one handler.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -16,24 +16,19 @@ from flask import Flask, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import BackendUnavailable, IngestError, InvalidRequest
+from shared.errors import (
+    BackendUnavailable,
+    BodyUnreadable,
+    IngestError,
+    UnservableRequest,
+    ValidationFailed,
+)
+from shared.json_body import decode_json_body
 
-__all__ = ["RequestInvalid", "install_error_handlers", "load_body", "read_json", "detail_from"]
+__all__ = ["install_error_handlers", "load_body", "read_json", "detail_from"]
 
 log = logging.getLogger(__name__)
 Loc = tuple[str | int, ...]
-
-
-class RequestInvalid(Exception):
-    """A 422: ``detail`` is the contract's list of {loc, msg, type}."""
-
-    def __init__(self, detail: list[dict[str, Any]]) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class BodyUnreadable(Exception):
-    """A body that is not even text JSON can be decoded from (FastAPI answers 400)."""
 
 
 def detail_from(messages: Any, loc: Loc) -> list[dict[str, Any]]:
@@ -58,29 +53,7 @@ def read_json() -> Any:
         # A chunked body has no Content-Length to refuse up front, and Werkzeug silently
         # stops reading at the limit: a full buffer means the body was cut, so refuse it.
         raise RequestEntityTooLarge()
-    if not raw:
-        raise RequestInvalid([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
-    content_type = request.mimetype
-    if not (content_type == "application/json" or content_type.endswith("+json")):
-        # FastAPI passes a non-JSON body (or one with no Content-Type) to the model as it is,
-        # which is not an object.
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body"],
-                    "type": "model_attributes_type",
-                    "msg": "Input should be a valid dictionary or object to extract fields from",
-                }
-            ]
-        )
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise RequestInvalid(
-            [{"loc": ["body", exc.pos], "msg": "JSON decode error", "type": "json_invalid"}]
-        ) from exc
-    except (ValueError, RecursionError) as exc:  # invalid UTF-8, absurd nesting
-        raise BodyUnreadable from exc
+    return decode_json_body(raw, request.headers.get("Content-Type"))
 
 
 def load_body(schema: Schema) -> dict[str, Any]:
@@ -88,18 +61,18 @@ def load_body(schema: Schema) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(read_json())
     except ValidationError as exc:
-        raise RequestInvalid(detail_from(exc.messages, ("body",))) from exc
+        raise ValidationFailed(detail_from(exc.messages, ("body",))) from exc
     return loaded
 
 
 def install_error_handlers(app: Flask) -> None:
-    @app.errorhandler(RequestInvalid)
-    def invalid_request(exc: RequestInvalid) -> tuple[dict[str, Any], int]:
+    @app.errorhandler(ValidationFailed)
+    def invalid_request(exc: ValidationFailed) -> tuple[dict[str, Any], int]:
         return {"detail": exc.detail}, 422
 
     @app.errorhandler(BodyUnreadable)
     def unreadable(exc: BodyUnreadable) -> tuple[dict[str, Any], int]:
-        return {"detail": "There was an error parsing the body"}, 400
+        return {"detail": str(exc)}, 400
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[dict[str, Any], int]:
@@ -121,8 +94,8 @@ def install_error_handlers(app: Flask) -> None:
     def unreadable_upload(exc: IngestError) -> tuple[dict[str, Any], int]:
         return {"detail": [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]}, 422
 
-    @app.errorhandler(InvalidRequest)
-    def unservable(exc: InvalidRequest) -> tuple[dict[str, Any], int]:
+    @app.errorhandler(UnservableRequest)
+    def unservable(exc: UnservableRequest) -> tuple[dict[str, Any], int]:
         return {
             "detail": [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
         }, 422

@@ -15,13 +15,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from flask_app.schemas import (
-    LIMITS,
-    DocumentBatchInSchema,
-    DocumentInSchema,
-    SearchRequestSchema,
-    VectorSearchRequestSchema,
-)
+from flask_app.schemas import request_schemas
+from shared.config import Settings
 from shared.docs_ui import INGEST_REQUEST_BODY
 
 __all__ = ["build_openapi"]
@@ -95,26 +90,30 @@ class HTTPValidationErrorSchema(Schema):
     detail = fields.List(fields.Nested(ValidationErrorSchema))
 
 
-# The constraints apispec cannot see inside our validators, written out again.
-CONSTRAINTS: dict[str, dict[str, dict[str, Any]]] = {
-    "SearchRequest": {
-        "query": {"minLength": 1, "maxLength": LIMITS.max_query_chars},
-        "top_k": {"minimum": 1, "maximum": LIMITS.max_top_k},
-        "tags": {"maxItems": LIMITS.max_tags},
-    },
-    "VectorSearchRequest": {
-        "vector": {"minItems": LIMITS.embedding_dimension, "maxItems": LIMITS.embedding_dimension},
-        "top_k": {"minimum": 1, "maximum": LIMITS.max_top_k},
-        "tags": {"maxItems": LIMITS.max_tags},
-    },
-    "DocumentIn": {
-        "id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-        "title": {"maxLength": LIMITS.max_title_chars},
-        "text": {"minLength": 1, "maxLength": LIMITS.max_text_chars},
-        "tags": {"maxItems": LIMITS.max_tags},
-    },
-    "DocumentBatchIn": {"documents": {"minItems": 1, "maxItems": LIMITS.max_batch}},
-}
+def constraints(limits: Settings) -> dict[str, dict[str, dict[str, Any]]]:
+    """The constraints apispec cannot see inside our validators, written out again."""
+    return {
+        "SearchRequest": {
+            "query": {"minLength": 1, "maxLength": limits.max_query_chars},
+            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
+            "tags": {"maxItems": limits.max_tags},
+        },
+        "VectorSearchRequest": {
+            "vector": {
+                "minItems": limits.embedding_dimension,
+                "maxItems": limits.embedding_dimension,
+            },
+            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
+            "tags": {"maxItems": limits.max_tags},
+        },
+        "DocumentIn": {
+            "id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            "title": {"maxLength": limits.max_title_chars},
+            "text": {"minLength": 1, "maxLength": limits.max_text_chars},
+            "tags": {"maxItems": limits.max_tags},
+        },
+        "DocumentBatchIn": {"documents": {"minItems": 1, "maxItems": limits.max_batch}},
+    }
 
 
 def _schema_name(schema: type[Schema] | Schema) -> str:
@@ -149,7 +148,9 @@ UNAVAILABLE = _response("Milvus is unreachable or did not answer in time")
 NOT_FOUND = _response("Not found")
 
 
-def build_openapi(*, title: str, version: str) -> dict[str, Any]:
+def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, Any]:
+    """The document of an app created with ``settings`` (its limits are the schemas')."""
+    schemas = request_schemas(settings)
     spec = APISpec(
         title=title,
         version=version,
@@ -157,10 +158,10 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
         plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
     )
     for schema in (
-        SearchRequestSchema,
-        VectorSearchRequestSchema,
-        DocumentInSchema,
-        DocumentBatchInSchema,
+        schemas.SearchRequestSchema,
+        schemas.VectorSearchRequestSchema,
+        schemas.DocumentInSchema,
+        schemas.DocumentBatchInSchema,
         HitSchema,
         SearchResponseSchema,
         DocumentOutSchema,
@@ -175,7 +176,7 @@ def build_openapi(*, title: str, version: str) -> dict[str, Any]:
     ):
         spec.components.schema(_schema_name(schema), schema=schema)
     document = spec.to_dict()
-    for name, properties in CONSTRAINTS.items():
+    for name, properties in constraints(settings).items():
         for prop, constraint in properties.items():
             document["components"]["schemas"][name]["properties"][prop].update(constraint)
 

@@ -12,25 +12,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 
-from shared.config import get_settings
+from shared.config import Settings
 from shared.documents import FLOAT32_MAX, ID_PATTERN, OUT_OF_FLOAT32, WHITE_SPACE
 
-__all__ = [
-    "SearchRequestSchema",
-    "VectorSearchRequestSchema",
-    "DocumentInSchema",
-    "DocumentBatchInSchema",
-    "IngestDocumentsSchema",
-    "LIMITS",
-    "ID_PATTERN",
-    "error",
-]
-
-LIMITS = get_settings()
+__all__ = ["RequestSchemas", "request_schemas", "ID_PATTERN", "error", "matches"]
 
 
 def error(type_: str, msg: str) -> dict[str, str]:
@@ -170,20 +160,6 @@ class StrictList(fields.List):  # type: ignore[type-arg]
         super().__init__(item, error_messages=_messages("list_type", "list"), **kwargs)
 
 
-def _tags() -> StrictList:
-    return StrictList(
-        StrictString(validate=string_length(min_length=1, max_length=LIMITS.max_tag_chars)),
-        validate=list_length(max_length=LIMITS.max_tags),
-        load_default=list,
-    )
-
-
-def _top_k() -> StrictInteger:
-    return StrictInteger(
-        validate=int_range(ge=1, le=LIMITS.max_top_k), load_default=LIMITS.default_top_k
-    )
-
-
 class StrictSchema(Schema):
     """Unknown fields are errors (pydantic: extra="forbid"), reported in pydantic's words."""
 
@@ -200,48 +176,85 @@ class StrictSchema(Schema):
 
 
 # --- the schemas: twins of fastapi_app/schemas.py ------------------------------------------
-class SearchRequestSchema(StrictSchema):
-    query = StrictString(
-        required=True, validate=string_length(min_length=1, max_length=LIMITS.max_query_chars)
-    )
-    top_k = _top_k()
-    tags = _tags()
+class RequestSchemas(NamedTuple):
+    """The request schema classes of one app, in fastapi_app/schemas.py's order."""
+
+    SearchRequestSchema: type[Schema]
+    VectorSearchRequestSchema: type[Schema]
+    DocumentInSchema: type[Schema]
+    DocumentBatchInSchema: type[Schema]
+    IngestDocumentsSchema: type[Schema]
 
 
-class VectorSearchRequestSchema(StrictSchema):
-    vector = StrictList(
-        FiniteFloat(),
-        required=True,
-        validate=list_length(
-            min_length=LIMITS.embedding_dimension, max_length=LIMITS.embedding_dimension
-        ),
-    )
-    top_k = _top_k()
-    tags = _tags()
+@lru_cache(maxsize=8)
+def request_schemas(limits: Settings) -> RequestSchemas:
+    """The request schemas that enforce the limits of ``limits`` (an app's settings).
 
+    A marshmallow field's validators are fixed when its schema class is made, so each set
+    of limits gets classes of its own (cached: settings are frozen, hence hashable).
+    """
 
-class DocumentInSchema(StrictSchema):
-    id = StrictString(allow_none=True, load_default=None, validate=matches(ID_PATTERN))
-    title = StrictString(load_default="", validate=string_length(max_length=LIMITS.max_title_chars))
-    text = StrictString(
-        required=True, validate=string_length(min_length=1, max_length=LIMITS.max_text_chars)
-    )
-    tags = _tags()
+    def tags_field() -> StrictList:
+        return StrictList(
+            StrictString(validate=string_length(min_length=1, max_length=limits.max_tag_chars)),
+            validate=list_length(max_length=limits.max_tags),
+            load_default=list,
+        )
 
+    def top_k_field() -> StrictInteger:
+        return StrictInteger(
+            validate=int_range(ge=1, le=limits.max_top_k), load_default=limits.default_top_k
+        )
 
-class DocumentBatchInSchema(StrictSchema):
-    documents = StrictList(
-        fields.Nested(DocumentInSchema),
-        required=True,
-        validate=list_length(min_length=1, max_length=LIMITS.max_batch),
-    )
+    class SearchRequestSchema(StrictSchema):
+        query = StrictString(
+            required=True,
+            validate=string_length(min_length=1, max_length=limits.max_query_chars),
+        )
+        top_k = top_k_field()
+        tags = tags_field()
 
+    class VectorSearchRequestSchema(StrictSchema):
+        vector = StrictList(
+            FiniteFloat(),
+            required=True,
+            validate=list_length(
+                min_length=limits.embedding_dimension, max_length=limits.embedding_dimension
+            ),
+        )
+        top_k = top_k_field()
+        tags = tags_field()
 
-class IngestDocumentsSchema(StrictSchema):
-    """A JSON list body for /ingest; its rows are checked by the core, like a file's."""
+    class DocumentInSchema(StrictSchema):
+        id = StrictString(allow_none=True, load_default=None, validate=matches(ID_PATTERN))
+        title = StrictString(
+            load_default="", validate=string_length(max_length=limits.max_title_chars)
+        )
+        text = StrictString(
+            required=True, validate=string_length(min_length=1, max_length=limits.max_text_chars)
+        )
+        tags = tags_field()
 
-    documents = StrictList(
-        fields.Raw(),
-        required=True,
-        validate=list_length(min_length=1, max_length=LIMITS.max_ingest_documents),
+    class DocumentBatchInSchema(StrictSchema):
+        documents = StrictList(
+            fields.Nested(DocumentInSchema),
+            required=True,
+            validate=list_length(min_length=1, max_length=limits.max_batch),
+        )
+
+    class IngestDocumentsSchema(StrictSchema):
+        """A JSON list body for /ingest; its rows are checked by the core, like a file's."""
+
+        documents = StrictList(
+            fields.Raw(),
+            required=True,
+            validate=list_length(min_length=1, max_length=limits.max_ingest_documents),
+        )
+
+    return RequestSchemas(
+        SearchRequestSchema,
+        VectorSearchRequestSchema,
+        DocumentInSchema,
+        DocumentBatchInSchema,
+        IngestDocumentsSchema,
     )

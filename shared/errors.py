@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["CoreError", "BackendUnavailable", "InvalidRequest", "IngestError", "API_KEY_REQUIRED"]
+from typing import Any
+
+__all__ = [
+    "CoreError",
+    "BackendUnavailable",
+    "ValidationFailed",
+    "BodyUnreadable",
+    "UnservableRequest",
+    "IngestError",
+    "API_KEY_REQUIRED",
+]
 
 API_KEY_REQUIRED = "this endpoint writes data: send the API key in the X-API-Key header"
 
@@ -18,8 +28,30 @@ class BackendUnavailable(CoreError):
     """
 
 
-class InvalidRequest(CoreError):
-    """A request that passed the app's schema but that the core cannot serve (apps: 422).
+class ValidationFailed(CoreError):
+    """A request that breaks the contract's rules (apps: 422).
+
+    ``detail`` is the 422's list of ``{"loc", "msg", "type"}``, in FastAPI's words, so both
+    apps send it as it is.
+    """
+
+    def __init__(self, detail: list[dict[str, Any]]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BodyUnreadable(CoreError):
+    """A body no JSON can be decoded from: not UTF-8, or nested absurdly deep (apps: 400).
+
+    The message is FastAPI's own for such a body.
+    """
+
+    def __init__(self, message: str = "There was an error parsing the body") -> None:
+        super().__init__(message)
+
+
+class UnservableRequest(CoreError):
+    """A request that passed the app's validation but that the core cannot serve (apps: 422).
 
     ``field`` names the body field at fault, for the 422's ``loc``.
     """

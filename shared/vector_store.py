@@ -1,6 +1,8 @@
 """The vector store: the only module that talks to Milvus (through pymilvus ``MilvusClient``).
 
-Design choices, each for a failure seen in the Milvus Bootcamp servers (FACTS.md):
+Design choices, each for a failure of the Milvus Bootcamp text-search server, run on this
+2-core machine on 2026-11-25 (with Milvus killed, one search froze that whole server for
+211 s; after a Milvus restart, its first search took 79 s):
 
 * The collection is created if missing and **loaded on every start**, and loaded again
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.
@@ -74,7 +76,7 @@ class VectorStore(Protocol):
     def get(self, doc_id: str) -> Document | None: ...
     def delete(self, doc_id: str) -> bool: ...
     def wait_visible(self) -> None: ...
-    def count(self, *, strong: bool = False, what: str = "count") -> int: ...
+    def count(self, *, strong: bool = False) -> int: ...
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None
     ) -> list[SearchHit]: ...
@@ -311,13 +313,10 @@ class MilvusVectorStore:
         """
         self.count(strong=True)
 
-    def count(self, *, strong: bool = False, what: str = "count") -> int:
-        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms).
-
-        ``what`` names the call in the 503 message, in the words of the caller's client.
-        """
+    def count(self, *, strong: bool = False) -> int:
+        """Rows in the collection; ``strong`` waits for every acknowledged write (~200 ms)."""
         rows = self._call(
-            what,
+            "count",
             lambda client: client.query(
                 self._collection,
                 filter="",

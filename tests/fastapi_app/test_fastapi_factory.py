@@ -93,6 +93,30 @@ def test_the_body_limit_follows_the_settings(service: SearchService) -> None:
     assert reply.json() == {"detail": "request body is larger than the limit of 2048 bytes"}
 
 
+def test_validation_limits_follow_the_settings(settings: Settings, service: SearchService) -> None:
+    small = fastapi_app.create_app(
+        get_settings(**{**settings.model_dump(), "max_top_k": 5}), service
+    )
+    with TestClient(small) as client:
+        assert client.post("/search", json={"query": "limits", "top_k": 5}).status_code == 200
+        reply = client.post("/search", json={"query": "limits", "top_k": 6})
+        document = client.get("/openapi.json").json()
+    assert reply.status_code == 422
+    assert reply.json() == {
+        "detail": [
+            {
+                "loc": ["body", "top_k"],
+                "msg": "Input should be less than or equal to 5",
+                "type": "less_than_equal",
+            }
+        ]
+    }
+    assert document["components"]["schemas"]["SearchRequest"]["properties"]["top_k"]["maximum"] == 5
+    # An app of the default settings in the same process keeps its own limits.
+    with TestClient(fastapi_app.create_app(settings, service)) as default:
+        assert default.post("/echo", json={"query": "limits", "top_k": 6}).status_code == 200
+
+
 def test_a_streamed_body_without_length_is_counted(
     settings: Settings, service: SearchService
 ) -> None:

@@ -9,9 +9,11 @@ from marshmallow import ValidationError
 
 import flask_app
 from flask_app.errors import detail_from
-from flask_app.schemas import DocumentInSchema, SearchRequestSchema
+from flask_app.schemas import request_schemas
 from shared.config import Settings, get_settings
 from shared.service import SearchService
+
+SearchRequestSchema, _, DocumentInSchema, _, _ = request_schemas(get_settings())
 
 
 class FakeService:
@@ -62,6 +64,28 @@ def test_the_body_limit_follows_the_settings(service: SearchService) -> None:
     reply = app.test_client().post("/echo", data=b"x" * 2049, content_type="application/json")
     assert reply.status_code == 413
     assert reply.get_json() == {"detail": "request body is larger than the limit of 2048 bytes"}
+
+
+def test_validation_limits_follow_the_settings(settings: Settings, service: SearchService) -> None:
+    small = flask_app.create_app(get_settings(**{**settings.model_dump(), "max_top_k": 5}), service)
+    client = small.test_client()
+    assert client.post("/search", json={"query": "limits", "top_k": 5}).status_code == 200
+    reply = client.post("/search", json={"query": "limits", "top_k": 6})
+    assert reply.status_code == 422
+    assert reply.get_json() == {
+        "detail": [
+            {
+                "loc": ["body", "top_k"],
+                "msg": "Input should be less than or equal to 5",
+                "type": "less_than_equal",
+            }
+        ]
+    }
+    document = client.get("/openapi.json").get_json()
+    assert document["components"]["schemas"]["SearchRequest"]["properties"]["top_k"]["maximum"] == 5
+    # An app of the default settings in the same process keeps its own limits.
+    default = flask_app.create_app(settings, service).test_client()
+    assert default.post("/echo", json={"query": "limits", "top_k": 6}).status_code == 200
 
 
 def load_errors(schema: Any, body: Any) -> list[dict[str, Any]]:
