@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Literal
 
 __all__ = [
-    "AppTarget", "Interface", "ServerSpec", "TWIN_TARGETS", "SERVER_KINDS", "DEFAULT_SERVER",
+    "AppTarget",
+    "Interface",
+    "ServerSpec",
+    "TWIN_TARGETS",
+    "SERVER_KINDS",
+    "DEFAULT_SERVER",
     "server_argv",
 ]
 

@@ -391,9 +391,7 @@ def vector_index(client: Any, index_type: str) -> Any:
     elif index_type == "IVF_FLAT":
         params = {"nlist": 128}
     index = client.prepare_index_params()
-    index.add_index(
-        field_name="vector", index_type=index_type, metric_type="COSINE", params=params
-    )
+    index.add_index(field_name="vector", index_type=index_type, metric_type="COSINE", params=params)
     return index
 
 
