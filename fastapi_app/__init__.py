@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Plain ``def`` handlers run in anyio's threadpool: give it as many threads as the
+        # Flask twin has (gunicorn --threads), not anyio's default of 40.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.blocking_threads
         own = service is None
         # Loading the model takes seconds of CPU: keep it off the event loop.
         app.state.service = service or await run_in_threadpool(

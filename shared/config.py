@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     flask_port: int = 8001
     fastapi_port: int = 8002
     workers: int = Field(default=1, ge=1)
+    # Threads for blocking work per worker process, the same for both twins: the Flask
+    # twin's gthread threads (gunicorn --threads) and the FastAPI twin's threadpool (anyio's
+    # limiter, 40 tokens when left alone), so a comparison gives both the same concurrency.
+    blocking_threads: int = Field(default=4, ge=1, le=1024)
     access_log: bool = False
     api_key: str = Field(default="", description="When set, write endpoints need X-API-Key.")
 

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             app=args.app,
             server=args.server or DEFAULT_SERVER[args.app],
             workers=args.workers or settings.workers,
+            threads=settings.blocking_threads,
             host=settings.host,
             port=args.port or default_port,
             access_log=args.access_log or settings.access_log,
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         command = server_argv(spec)
         print(f"serving the {args.app} twin at http://{spec.host}:{spec.port}  (docs: /docs)")
         print("$ " + " ".join(command), file=sys.stderr)
-        server = subprocess.Popen(command, env=os.environ.copy())
+        server = subprocess.Popen(command, env={**os.environ, **spec.env()})
         return server.wait()
     except KeyboardInterrupt:
         return 0

@@ -76,8 +76,14 @@ class ServerSpec:
 
     @property
     def label(self) -> str:
-        threads = f"x{self.threads}t" if self.server in ("gunicorn-gthread", "granian") else ""
+        """app/server/NwxMt: N worker processes, M threads each for blocking work (none for
+        sync, one request at a time, and gevent, one greenlet per connection)."""
+        threads = "" if self.server in ("gunicorn-sync", "gunicorn-gevent") else f"x{self.threads}t"
         return f"{self.app}/{self.server}/{self.workers}w{threads}"
+
+    def env(self) -> dict[str, str]:
+        """What the served app reads at start-up: its threads for blocking work."""
+        return {"TWINBENCH_BLOCKING_THREADS": str(self.threads)}
 
     @property
     def app_target(self) -> AppTarget:

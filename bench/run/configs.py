@@ -120,7 +120,7 @@ def start_config(
             port = free_port()
             spec = replace(plan.spec, port=port)
             argv = server_argv(spec)
-            child = Child(argv, log_path=log_path, env=env)
+            child = Child(argv, log_path=log_path, env={**env, **spec.env()})
     except BaseException:
         if cap is not None:
             cap.remove()

@@ -53,7 +53,7 @@ def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:
 def test_open_steps_scale_with_the_measured_saturation() -> None:
     profile = PROFILES["quick"]
     configs = plan_configs(profile, APPS, 1)
-    steps = open_steps(profile, configs, {"fastapi/uvicorn/1w": (40.0, 0.2)})
+    steps = open_steps(profile, configs, {"fastapi/uvicorn/1wx4t": (40.0, 0.2)})
     assert [s.rate for s in steps] == [20.0, 48.0]
     assert all(s.users >= 8 for s in steps)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
@@ -151,3 +152,17 @@ def test_docs_are_not_fastapis_cdn_pages(settings: Settings, service: SearchServ
         for page in ("/docs", "/redoc"):
             html = client.get(page).text
             assert "cdn.jsdelivr.net" not in html and "/docs-static/" in html
+
+
+def test_the_threadpool_has_the_settings_blocking_threads(
+    settings: Settings, service: SearchService
+) -> None:
+    # Plain-def handlers share anyio's limiter: as many threads as the Flask twin's gthread.
+    app = fastapi_app.create_app(settings.model_copy(update={"blocking_threads": 3}), service)
+
+    @app.get("/test-only/threads")
+    async def threads() -> int:
+        return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    with TestClient(app) as client:
+        assert client.get("/test-only/threads").json() == 3
