@@ -86,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Locust worker processes per step (Locust's --processes; default: one per "
         "generator CPU)",
     )
+    run.add_argument(
+        "--memory",
+        choices=["pss", "rss", "off"],
+        default="pss",
+        help="the server memory sampled in every step (pss: the process tree's PSS, about "
+        "5 ms of the generator's CPU per sample; rss: cheaper; off: none)",
+    )
     run.add_argument("--no-report", action="store_true")
 
     report = sub.add_parser("report", help="write report.md and report.html for a results dir")
@@ -109,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             allow_busy=getattr(args, "allow_busy", False),
             targets=_targets(args.target),
             locust_processes=getattr(args, "locust_processes", None),
+            memory=getattr(args, "memory", "pss"),
             out_dir=getattr(args, "out", None),
         )
         if args.command == "plan":

@@ -153,6 +153,8 @@ def env_table(results: BenchResults) -> Table:
             if disturbed
             else f"no run disturbed ({len(results.runs)} runs)",
         ],
+        ["load generator's ceiling (calibration)", _calibration(env.get("generator_calibration"))],
+        ["server memory sampled", str(env.get("memory_sampling", "pss"))],
         ["load average at start", str(env.get("load_average"))],
         ["keep-alive", str(env.get("keep_alive"))],
         ["access log", str(env.get("access_log"))],
@@ -162,6 +164,23 @@ def env_table(results: BenchResults) -> Table:
     ]
     rows += [[f"version: {k}", str(v)] for k, v in env.get("versions", {}).items()]
     return Table(["what", "value"], rows)
+
+
+def _calibration(found: dict[str, object] | None) -> str:
+    if not found:
+        return "not recorded"
+    listener = f"; the raw-sample listener costs {found.get('listener_us_per_request')} µs/request"
+    if found.get("ceiling_rps") is None:
+        return f"{found.get('note')}{listener}"
+    return (
+        f"{found['ceiling_rps']:,} req/s per Locust process"
+        + (" (extrapolated: it was not saturated)" if found.get("estimated") else "")
+        + f", from {found['rps']:,} req/s against {found['config']} at "
+        f"{float(str(found['generator_share'])):.0%} of its core "
+        f"({found.get('generator_us_per_request')} µs of generator CPU per request)"
+        + listener
+        + "; closed-model runs above 70 % of it are excluded from throughput"
+    )
 
 
 def config_table(results: BenchResults) -> Table:

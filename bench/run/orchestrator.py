@@ -36,6 +36,7 @@ from bench.plan.steps import (
 )
 from bench.plan.topology import Twin
 from bench.results import BenchResults, ServerConfig, Step, write_results
+from bench.run.calibration import calibration_step, ceiling, listener_cost_us
 from bench.run.configs import (
     Running,
     Target,
@@ -78,6 +79,7 @@ class RunOptions:
     # twin -> URL of a twin already running elsewhere: drive it, start nothing
     targets: dict[str, str] = field(default_factory=dict)
     locust_processes: int | None = None  # Locust's --processes (default: one per CPU)
+    memory: str = "pss"  # the server memory sampled in every step: "pss", "rss" or "off"
 
 
 def _profile(options: RunOptions) -> Profile:
@@ -193,6 +195,31 @@ def _target_plans(targets: dict[str, str]) -> tuple[dict[str, Target], list[Conf
     return running, plans
 
 
+def _calibrate(runner: Runner, layout: dict[str, Any], configs: list[ConfigPlan]) -> dict[str, Any]:
+    """One Locust process against the fastest floor: the generator's ceiling, recorded."""
+    raw_asgi = layout["raw_floor_of"].get("fastapi")
+    fastest = next(
+        (p.label for p in configs if p.usual and p.label.split("/")[0] == raw_asgi), None
+    )
+    listener = round(listener_cost_us(), 2)
+    if fastest is None:
+        return {
+            "listener_us_per_request": listener,
+            "ceiling_rps": None,
+            "note": "no raw floor in this run: the generator's ceiling was not measured",
+        }
+    run = runner.run(calibration_step(fastest))
+    if run is None or not run.throughput_rps:
+        return {
+            "listener_us_per_request": listener,
+            "ceiling_rps": None,
+            "note": "the calibration run did not complete",
+        }
+    found = {**ceiling(run), "listener_us_per_request": listener}
+    runner.generator_ceiling_rps = float(found["ceiling_rps"])
+    return found
+
+
 def run_bench(options: RunOptions) -> Path:
     """Run a whole benchmark; returns the results directory."""
     profile = _profile(options)
@@ -279,7 +306,10 @@ def run_bench(options: RunOptions) -> Path:
                 pool_path=pool_path,
                 progress=Progress(len(steps) + n_open, estimate),
                 store=store,
+                memory_metric=options.memory,
             )
+            environment["memory_sampling"] = options.memory
+            environment["generator_calibration"] = _calibrate(runner, layout, configs)
             for step in compare_steps(profile, configs, options.users) + sweep_steps(
                 profile, configs
             ):

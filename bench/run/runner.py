@@ -124,6 +124,7 @@ class Runner:
         pool_path: Path,
         progress: Progress,
         store: MilvusVectorStore | None = None,
+        memory_metric: str = "pss",
     ) -> None:
         self.out = out
         self.cpus = cpus
@@ -131,6 +132,8 @@ class Runner:
         self.pool_path = pool_path
         self.progress = progress
         self.store = store  # removes what each step's users wrote (None: not ours to tidy)
+        self.memory_metric = memory_metric  # "pss", "rss" or "off"
+        self.generator_ceiling_rps = math.nan  # set by the calibration at the start
         self.runs: list[RunResult] = []
         self.counter = 0
 
@@ -215,6 +218,7 @@ class Runner:
             idle_servers_cpu_s=idle,
             events=events,
             notes=notes,
+            generator_ceiling_rps=self.generator_ceiling_rps,
         )
         if quiet.foreign_cores > DISTURBED_CORES:
             result.notes.append(

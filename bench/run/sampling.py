@@ -157,9 +157,10 @@ def process_tree_memory_bytes(pid: int, metric: str = "pss") -> int:
 class MemorySampler(PeriodicSampler[int]):
     """Samples (time.time(), bytes) of a process tree every ``interval_s``, from entry on."""
 
-    def __init__(self, pid: int, interval_s: float) -> None:
+    def __init__(self, pid: int, interval_s: float, metric: str = "pss") -> None:
+        """``metric``: "pss" (falls back to "rss" where smaps is unreadable) or "rss"."""
         super().__init__(pid, interval_s)
-        self.metric = memory_metric(pid)
+        self.metric = memory_metric(pid) if metric == "pss" else "rss"
 
     def take(self) -> int | None:
         return process_tree_memory_bytes(self.pid, self.metric) or None

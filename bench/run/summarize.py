@@ -19,6 +19,7 @@ import numpy as np
 from bench.load.samples import Samples
 from bench.plan.profiles import UPLOADS
 from bench.results import RunResult, Step
+from bench.run.calibration import CEILING_SHARE
 from bench.stats import correct_open_model, percentile, summarize_latencies
 
 __all__ = [
@@ -79,6 +80,7 @@ def summarize_run(
     idle_servers_cpu_s: float,
     events: list[dict[str, Any]],
     notes: list[str],
+    generator_ceiling_rps: float = math.nan,
 ) -> RunResult:
     """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
     reasons: list[str] = []
@@ -133,6 +135,13 @@ def summarize_run(
             f"load generator at {generator_cpu:.0%} of a core (limit "
             f"{GENERATOR_CPU_LIMIT:.0%}): this run measured the generator"
         )
+    if not step.rate and step.group != "calibration" and len(window):
+        if completed / measured_s > CEILING_SHARE * generator_ceiling_rps:
+            reasons.append(
+                f"load generator: {completed / measured_s:,.0f} req/s is within "
+                f"{1 - CEILING_SHARE:.0%} of its measured ceiling "
+                f"({generator_ceiling_rps:,.0f} req/s): this run measured the generator"
+            )
     if len(window) and failures > 0.01 * len(window):
         reasons.append(f"{failures} of {len(window)} requests failed")
     if foreign_cores > DISTURBED_CORES:

@@ -17,8 +17,10 @@ from bench.plan.steps import (
     sweep_steps,
 )
 from bench.plan.topology import Twin
-from bench.results import Step
+from bench.results import RunResult, Step
+from bench.run.calibration import calibration_step, ceiling, listener_cost_us
 from bench.run.summarize import summarize_run
+from tests.bench.conftest import make_run
 
 APPS: tuple[Twin, ...] = ("flask", "fastapi")
 
@@ -84,3 +86,39 @@ def test_window_excludes_warmup_and_flags_a_busy_generator(tmp_path: Path) -> No
     # Cost per request: (0.5 - 0.1) cores x 8 s over the 85 answers completed in the window.
     assert run.server_cpu_us_per_request == pytest.approx(0.4 * 8 / 85 * 1e6)
     assert not run.valid and any("generator" in why for why in run.invalid_reasons)
+
+
+def _closed_run(tmp_path: Path, ceiling_rps: float) -> RunResult:
+    writer = SampleWriter(tmp_path)
+    for i in range(100):  # 10 requests/s for 10 s, answered in 5 ms
+        writer.add(1000.0 + i / 10, 5.0, 0.0, "/echo", True)
+    writer.close()
+    return summarize_run(
+        Step("echo", "x", 4, 0.0, 8.0, 1.0, 0, "compare"),
+        read_samples(tmp_path),
+        run_id="r",
+        generator_cpu=0.2,
+        server_cpu_between=lambda begin, end: 0.1 * (end - begin),
+        server_idle_cores=0.0,
+        foreign_cores=0.0,
+        idle_servers_cpu_s=0.0,
+        events=[],
+        notes=[],
+        generator_ceiling_rps=ceiling_rps,
+    )
+
+
+def test_a_run_near_the_generators_ceiling_measured_the_generator(tmp_path: Path) -> None:
+    run = _closed_run(tmp_path, ceiling_rps=12.0)  # 10 req/s is above 70 % of 12
+    assert not run.valid and any("ceiling" in why for why in run.invalid_reasons)
+    assert _closed_run(tmp_path / "b", ceiling_rps=100.0).valid
+    assert _closed_run(tmp_path / "c", ceiling_rps=float("nan")).valid  # not calibrated
+
+
+def test_the_ceiling_is_extrapolated_from_an_unsaturated_generator() -> None:
+    run = make_run(calibration_step("raw-asgi/uvicorn/1wx4t"), 6000.0, generator_cpu=0.6)
+    found = ceiling(run)
+    assert found["ceiling_rps"] == 10000.0 and found["estimated"] is True
+    saturated = ceiling(make_run(calibration_step("x"), 9000.0, generator_cpu=0.97))
+    assert saturated["ceiling_rps"] == 9000.0 and saturated["estimated"] is False
+    assert 0 < listener_cost_us(2000) < 100
