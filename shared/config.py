@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Point reads always use Strong. See shared/vector_store.py for the measurements.
     read_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
     data_dir: Path = PROJECT_ROOT / ".data"
+    # The demo corpus's embeddings, one cache for every command (make bench, make serve-*,
+    # make demo-data) whatever its data directory: embedding it costs minutes on 2 cores.
+    cache_dir: Path = PROJECT_ROOT / ".data" / "cache"
 
     # --- the embedding model ------------------------------------------------------------
     model_name: str = "all-MiniLM-L6-v2"

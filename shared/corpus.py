@@ -6,7 +6,8 @@ library's source, plus the language-reference help topics that ship with Python
 present on every machine that runs Python, so nothing is downloaded. Sources are parsed with
 :mod:`ast` (never imported), files and definitions are visited in sorted order, and the
 result depends only on the Python version. Embeddings are cached under ``.data/cache/``
-keyed by the model and a hash of the corpus content, so a second load does not re-embed.
+(``Settings.cache_dir``, the same for every command) keyed by the model and a hash of the
+corpus content, so a second load, by any command, does not re-embed.
 
 ``python -m shared.corpus load`` embeds (or reads the cache) and loads the corpus into the
 configured Milvus collection, with progress; ``python -m shared.corpus info`` describes it.
@@ -148,7 +149,7 @@ def _progress(label: str, done: int, total: int, started: float) -> None:
 def _embed_with_cache(documents: list[NewDocument], settings: Settings) -> np.ndarray:
     from shared.embedder import SentenceTransformerEmbedder
 
-    cache_dir = settings.data_dir / "cache"
+    cache_dir = settings.cache_dir
     cache = (
         cache_dir
         / f"embeddings-{settings.model_name}-{corpus_digest(documents, settings.model_name)}.npy"

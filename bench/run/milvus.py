@@ -1,19 +1,17 @@
 """The bench's own Milvus and demo corpus: started once per run, on a free port.
 
 Data lives under ``.data/bench`` so the loaded corpus survives between runs (the next run
-finds it and skips loading); the embedding cache of ``make demo-data`` (``.data/cache``) is
-reused so the corpus is never embedded twice on one machine.
+finds it and skips loading); the corpus's embeddings come from the one cache every command
+shares (``Settings.cache_dir``), so the corpus is never embedded twice on one machine.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from bench.run.cpu import pin_current
 from shared.config import PROJECT_ROOT, Settings, get_settings
@@ -54,17 +52,6 @@ def server_env(settings: Settings) -> dict[str, str]:
     )
     env.pop("MILVUS_URI", None)
     return env
-
-
-def _reuse_embedding_cache(settings: Settings) -> None:
-    source = PROJECT_ROOT / ".data" / "cache"
-    target = Path(settings.data_dir) / "cache"
-    if not source.is_dir():
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    for cached in source.glob("embeddings-*.npy"):
-        if not (target / cached.name).exists():
-            shutil.copy2(cached, target / cached.name)
 
 
 @contextlib.contextmanager
@@ -119,7 +106,6 @@ def bench_milvus(
         if on_started is not None:
             on_started(settings)
         began = time.monotonic()
-        _reuse_embedding_cache(settings)
         info["documents"] = 0
         if corpus:
             from shared.corpus import ensure_corpus_loaded

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from shared.config import get_settings
-from shared.corpus import MIN_DOCS, build_corpus, corpus_digest
+from shared.corpus import MIN_DOCS, _embed_with_cache, build_corpus, corpus_digest
 from shared.documents import ID_PATTERN, NewDocument, validate_row
 
 
@@ -56,3 +57,25 @@ def test_corpus_digest_depends_on_model_and_content(corpus: list[NewDocument]) -
     assert corpus_digest(sample, "model-a") != corpus_digest(sample, "model-b")
     changed = [*sample[:-1], NewDocument(id=sample[-1].id, text=sample[-1].text + "!")]
     assert corpus_digest(sample, "model-a") != corpus_digest(changed, "model-a")
+
+
+def test_commands_with_other_data_dirs_share_one_embedding_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make bench keeps its Milvus data under .data/bench, make serve-* under .data: the
+    # corpus's embeddings are found by both, not computed again.
+    documents = build_corpus(limit=3)
+    bench = get_settings(data_dir=tmp_path / "bench", cache_dir=tmp_path / "cache")
+    serve = get_settings(data_dir=tmp_path / "serve", cache_dir=tmp_path / "cache")
+    first = _embed_with_cache(documents, bench)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] != []
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cache was not found: the corpus was embedded again")
+
+    monkeypatch.setattr("shared.embedder.SentenceTransformerEmbedder", no_model)
+    assert (_embed_with_cache(documents, serve) == first).all()
+
+
+def test_the_cache_is_one_place_by_default() -> None:
+    assert get_settings(data_dir=Path("/x")).cache_dir == get_settings().cache_dir
