@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "write_results",
     "read_results",
     "FORMAT_VERSION",
+    "slug",
 ]
 
 # 2: the run records its topology, dev-cost counts and per-request CPU (see _upgrade_v1).
@@ -126,6 +128,8 @@ class RunResult:
     server_cpu_us_per_request: float = math.nan
     server_idle_cores: float = math.nan  # the server's CPU just before the step, idle
     foreign_cores: float = math.nan  # what processes not ours used during the step
+    # Per request name: n, p50, p95, p99 (ms) of the successful requests in the window.
+    latency_by_name: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     # Upload steps: searches before/during/after the upload (n, seconds, p50/p95/p99, rps)
     # and the upload itself (kind, rows, status, seconds, rows_per_s).
     phases: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
@@ -264,3 +268,9 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
         "devcost": {},
         "runs": runs,
     }
+
+
+def slug(text: str) -> str:
+    """``text`` as a file-name-safe word (a label, a step, a model): how a results folder
+    names its raw samples, logs and cached pools."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")

@@ -28,7 +28,7 @@ from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.runners import LocalRunner
 
-from bench.load.pool import Pool, load_pool
+from bench.load.pool import Pool, cached_pool, load_pool
 from bench.load.samples import SampleWriter
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
@@ -48,7 +48,9 @@ _open_t0: float | None = None
 def pool() -> Pool:
     global _pool
     if _pool is None:
-        _pool = load_pool(Path(_POOL_PATH)) if _POOL_PATH else Pool(0, "empty", "none")
+        # Run by hand (`locust -f bench/load/locustfile.py --host URL`), it builds the pool
+        # the bench uses, once per machine, and says so.
+        _pool = load_pool(Path(_POOL_PATH) if _POOL_PATH else cached_pool())
     return _pool
 
 

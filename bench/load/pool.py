@@ -13,14 +13,29 @@ import json
 import random
 import re
 import shutil
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Pool", "build_pool", "load_pool", "save_pool", "pool_for_run", "POOL_SEED"]
+from bench.results import slug
+from shared.config import PROJECT_ROOT
+
+__all__ = [
+    "Pool",
+    "build_pool",
+    "load_pool",
+    "save_pool",
+    "pool_for_run",
+    "cached_pool",
+    "POOL_SEED",
+    "POOL_CACHE",
+]
 
 DIMENSION = 384
 POOL_SEED = 20261125
+# Where the pool is cached between runs (beside the bench's own Milvus data).
+POOL_CACHE = PROJECT_ROOT / ".data" / "bench"
 
 
 @dataclass
@@ -87,16 +102,25 @@ def load_pool(path: Path) -> Pool:
     return Pool(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def pool_for_run(results_dir: Path, *, cache_dir: Path, model_key: str) -> Path:
-    """The seeded pool, cached across runs (embedding it costs ~15 s), copied into the run.
+def cached_pool(cache_dir: Path = POOL_CACHE, model_name: str | None = None) -> Path:
+    """The seeded pool, built once per machine and model (embedding it costs ~15 s).
 
-    Keyed by the model too (``model_key``, a file-name-safe name): another model's query
-    vectors would not fit the collection.
+    Keyed by the model too: another model's query vectors would not fit the collection.
     """
-    cached = cache_dir / f"pool-{POOL_SEED}-{model_key}.json"
+    if model_name is None:
+        from shared.config import get_settings
+
+        model_name = get_settings().model_name
+    cached = cache_dir / f"pool-{POOL_SEED}-{slug(model_name)}.json"
     if not cached.exists():
+        print(f"building the request pool (once per machine): {cached}", file=sys.stderr)
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_pool(build_pool(seed=POOL_SEED), cached)
+    return cached
+
+
+def pool_for_run(results_dir: Path, *, cache_dir: Path = POOL_CACHE) -> Path:
+    """The cached pool, copied into the run's folder (the run keeps what it sent)."""
     target = results_dir / "pool.json"
-    shutil.copy2(cached, target)
+    shutil.copy2(cached_pool(cache_dir), target)
     return target

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench.plan.steps import ConfigPlan
-from bench.results import ServerConfig
+from bench.results import ServerConfig, slug
 from bench.run.accounting import CpuAccount
 from bench.run.cpu import CgroupCap, CpuPlan, pin_process
-from bench.run.procs import Child, http_json, slug, wait_healthy
+from bench.run.procs import Child, http_json, wait_healthy
 from bench.run.sampling import process_tree
 from shared.milvus_server import free_port
 from shared.servers import ServerSpec, server_argv

@@ -50,11 +50,10 @@ from bench.run.cpu import CpuPlan, pin_current, plan_cpus
 from bench.run.devcost import RULES as DEVCOST_RULES
 from bench.run.devcost import count_devcost
 from bench.run.environment import collect_environment, machine_load
-from bench.run.milvus import BENCH_DATA, bench_milvus, server_env
-from bench.run.procs import slug
+from bench.run.milvus import bench_milvus, server_env
 from bench.run.runner import Progress, Runner
 from bench.run.summarize import DISTURBED_CORES, GENERATOR_CPU_LIMIT
-from shared.config import PROJECT_ROOT, Settings, get_settings
+from shared.config import PROJECT_ROOT, Settings
 from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
 
@@ -253,9 +252,7 @@ def run_bench(options: RunOptions) -> Path:
             f"server quota {cpus.server_quota_cores or 'none'} core",
             file=sys.stderr,
         )
-        pool_path = pool_for_run(
-            out, cache_dir=BENCH_DATA, model_key=slug(get_settings().model_name)
-        )
+        pool_path = pool_for_run(out)
         pool = load_pool(pool_path)
         pool_info = {
             "seed": pool.seed,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Child", "http_json", "wait_healthy", "slug"]
+__all__ = ["Child", "http_json", "wait_healthy"]
 
 
 class Child:
@@ -119,8 +118,3 @@ def wait_healthy(url: str, child: Child, timeout_s: float = 120.0) -> float:
             last = str(exc)
         time.sleep(0.2)
     raise RuntimeError(f"{url} not healthy after {timeout_s:.0f} s ({last}):\n{child.log_tail()}")
-
-
-def slug(text: str) -> str:
-    """``text`` as a file-name-safe word: a configuration label or a step, for logs and ids."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")

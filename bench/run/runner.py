@@ -23,12 +23,12 @@ from typing import Any
 from bench.load.samples import read_samples
 from bench.plan.profiles import SCENARIOS, UPLOADS
 from bench.plan.steps import LOCUST_OVERHEAD_S
-from bench.results import RunResult, Step
+from bench.results import RunResult, Step, slug
 from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
 from bench.run.configs import Running, Target
 from bench.run.cpu import CpuPlan
 from bench.run.generator import LoadRun, run_locust
-from bench.run.procs import http_json, slug
+from bench.run.procs import http_json
 from bench.run.sampling import MemorySampler, sample_interval_s
 from bench.run.summarize import DISTURBED_CORES, summarize_run
 from shared.config import PROJECT_ROOT

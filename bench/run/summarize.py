@@ -179,9 +179,27 @@ def summarize_run(
         server_cpu_us_per_request=window_cpu_s * 1e6 / answered if answered else math.nan,
         server_idle_cores=server_idle_cores,
         foreign_cores=foreign_cores,
+        latency_by_name=_by_name(window),
         phases=_phases(samples, begin, end, events) if upload else {},
         job=_job(events) if upload else {},
     )
+
+
+def _by_name(window: Samples) -> dict[str, dict[str, float]]:
+    """Per request name (e.g. GET and DELETE of one document): n, p50, p95, p99 of the
+    successful requests that started in the window."""
+    out = {}
+    for name in sorted(set(window.names)):
+        chosen = np.array([n == name for n in window.names], dtype=bool) & window.ok
+        latencies = np.sort(window.latency_ms[chosen])
+        if len(latencies):
+            out[name] = {
+                "n": int(len(latencies)),
+                "p50": percentile(latencies, 50),
+                "p95": percentile(latencies, 95),
+                "p99": percentile(latencies, 99),
+            }
+    return out
 
 
 def _job(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_a_process_that_is_not_ours_shows_up_as_foreign_load() -> None:
     quiet = measure_quiet(None, seconds=1.0)
     used = (sum(tenant.cpu_times()[:2]) - before) / (time.monotonic() - began)
     tenant.wait(10)
-    assert used > 0.3, "the busy loop did not get the CPU"
+    assert used > 0.05, "the busy loop did not run"
     assert quiet.foreign_cores >= 0.7 * used, (quiet, used)
 
 
