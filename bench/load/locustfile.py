@@ -342,6 +342,56 @@ class MixedUser(BenchUser):
             self.mine.append(doc["id"])
 
 
+class PointReadUser(BenchUser):
+    """Point reads: GET one document by id, and now and then DELETE one (then write it
+    again, so there is always something to read). Run at a low fixed rate: what one read
+    costs, not how many fit."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.mine = [doc["id"] for doc in (self.write_one() for _ in range(5)) if doc]
+
+    def write_one(self) -> dict[str, Any] | None:
+        doc = self.new_document()
+        done = self.call(
+            "POST",
+            "/documents",
+            json=doc,
+            name="/documents (setup)",
+            status=201,
+            why="create did not answer 201",
+            paced=False,
+        )
+        return doc if done is not None else None
+
+    @task(4)
+    def read(self) -> None:
+        if self.mine:
+            self.call(
+                "GET",
+                f"/documents/{self.rng.choice(self.mine)}",
+                name="/documents/{id} GET",
+                status=200,
+                why="reading a document failed",
+            )
+
+    @task(1)
+    def delete(self) -> None:
+        if not self.mine:
+            return
+        doc_id = self.mine.pop(self.rng.randrange(len(self.mine)))
+        self.call(
+            "DELETE",
+            f"/documents/{doc_id}",
+            name="/documents/{id} DELETE",
+            status=204,
+            why="delete did not answer 204",
+        )
+        again = self.write_one()
+        if again is not None:
+            self.mine.append(again["id"])
+
+
 class IngestSearchUser(BenchUser):
     """The searchers beside an upload: text search at the step's fixed rate."""
 

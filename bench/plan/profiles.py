@@ -26,6 +26,7 @@ SCENARIOS: dict[str, list[str]] = {
     "search_text": ["SearchTextUser"],
     "write": ["WriteUser"],
     "mixed": ["MixedUser"],
+    "point_reads": ["PointReadUser"],
     "ingest_under_load": ["IngestSearchUser", "IngestJobUser"],
     "ingest_blocking_under_load": ["IngestSearchUser", "BatchUploadUser"],
 }
@@ -50,6 +51,8 @@ class Profile:
     # An upload step runs until a few seconds after its upload ends, at most this long.
     ingest_duration_s: float = 45.0
     ingest_rate: float = 8.0  # the searchers' fixed rate beside an upload (requests/s)
+    # Singles run at a fixed rate (requests/s) instead of at saturation.
+    single_rates: dict[str, float] = field(default_factory=dict)
     extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
     same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
 
@@ -72,7 +75,13 @@ PROFILES: dict[str, Profile] = {
         compare_rates={"health": 300.0},
         compare_durations={"health": 2.0},
         open_fractions=(0.5, 1.2),
-        singles={"mixed": 8, "ingest_under_load": 4, "ingest_blocking_under_load": 4},
+        singles={
+            "mixed": 8,
+            "point_reads": 4,
+            "ingest_under_load": 4,
+            "ingest_blocking_under_load": 4,
+        },
+        single_rates={"point_reads": 20.0},
         ingest_duration_s=40,
     ),
     "full": Profile(

@@ -175,7 +175,7 @@ def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
     for scenario, users in profile.singles.items():
         upload = scenario in UPLOADS
         duration = profile.ingest_duration_s if upload else profile.duration_s
-        rate = profile.ingest_rate if upload else 0.0
+        rate = profile.ingest_rate if upload else profile.single_rates.get(scenario, 0.0)
         for label in _usual_twins(configs):
             steps.append(
                 Step(scenario, label, users, rate, duration, profile.warmup_s, 0, "single")

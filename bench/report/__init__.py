@@ -32,6 +32,7 @@ from bench.report.sections import (
     cost_blocks,
     decomposition_blocks,
     headline_table,
+    point_read_blocks,
     summary_blocks,
     upload_blocks,
 )
@@ -116,6 +117,9 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
         Heading("Server or framework? (same-server decomposition)"),
         *decomposition_blocks(results),
     ]
+    reads = point_read_blocks(results)
+    if reads:
+        blocks += [Heading("Point reads: GET and DELETE of one document"), *reads]
     uploads = upload_blocks(results, plot_dir)
     if uploads:
         blocks += [Heading("Searching beside an upload: async job or blocking batch"), *uploads]

@@ -13,8 +13,10 @@ from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
 from bench.report.formatting import interval_text, num, outcome_word, pct
 from bench.results import BenchResults
+from bench.stats import MIN_SAMPLES
 
 __all__ = [
+    "point_read_blocks",
     "summary_blocks",
     "headline_table",
     "cost_blocks",
@@ -304,3 +306,58 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     if png is not None:
         blocks.append(Figure("Search latency beside each upload", "plots/upload-timeline", png))
     return blocks
+
+
+# Point reads at low load: the service's promise for GET and DELETE of one document.
+POINT_READ_TARGETS = {"p50": 10.0, "p99": 30.0}
+POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} DELETE")
+
+
+def _point_target(stats: dict[str, float]) -> str:
+    n = int(stats["n"])
+    if n < MIN_SAMPLES[99.0]:
+        return f"inconclusive: p99 needs {MIN_SAMPLES[99.0]} samples (n={n})"
+    met = all(stats[k] < limit for k, limit in POINT_READ_TARGETS.items())
+    return ("met" if met else "**missed**") + f" (one run of {n} requests)"
+
+
+def point_read_blocks(results: BenchResults) -> list[Block]:
+    """GET and DELETE of one document, from the point-read and mixed runs."""
+    rows = []
+    for run in results.runs:
+        if run.step.scenario not in ("point_reads", "mixed"):
+            continue
+        for name in POINT_READ_NAMES:
+            stats = run.latency_by_name.get(name)
+            if stats is None:
+                continue
+            n = int(stats["n"])
+            target = _point_target(stats) if run.step.scenario == "point_reads" else "–"
+            load = f"{run.step.rate:g} req/s" if run.step.rate else f"{run.step.users} users"
+            rows.append(
+                [
+                    run.step.config,
+                    run.step.scenario,
+                    load,
+                    name,
+                    str(n),
+                    num(stats["p50"], 1),
+                    num(stats["p95"], 1),
+                    pct(stats["p99"], n, 99.0, 1),
+                    target,
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        Paragraph(
+            "A point read (GET of one document by id) and a delete, at low load: the "
+            "point-read scenario at a fixed rate, and the realistic blend (mixed) at "
+            f"saturation. Target at low load: p50 < {POINT_READ_TARGETS['p50']:g} ms and "
+            f"p99 < {POINT_READ_TARGETS['p99']:g} ms."
+        ),
+        Table(
+            ["config", "scenario", "load", "request", "n", "p50 ms", "p95 ms", "p99 ms", "target"],
+            rows,
+        ),
+    ]

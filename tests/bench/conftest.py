@@ -172,6 +172,13 @@ def fixture_results() -> BenchResults:
         )
     )
     runs += [upload_run(FLASK, 300, 600), upload_run(FASTAPI, 300, 580)]
+    for label, p99 in ((FLASK, 12.0), (FASTAPI, 45.0)):
+        reads = make_run(Step("point_reads", label, 4, 20.0, 3, 1, 0, "single"), 20.0)
+        reads.latency_by_name = {
+            "/documents/{id} GET": {"n": 160, "p50": 3.0, "p95": 6.0, "p99": p99},
+            "/documents/{id} DELETE": {"n": 40, "p50": 5.0, "p95": 9.0, "p99": 11.0},
+        }
+        runs.append(reads)
     probes = {
         FLASK: {
             "GET /docs": 200,

@@ -109,6 +109,18 @@ def test_report_is_written_and_self_contained(results_dir: Path) -> None:
     assert "headline ratios" in paths.headline_text
 
 
+def test_point_reads_are_judged_only_where_the_samples_carry_a_p99(results_dir: Path) -> None:
+    markdown = write_report(results_dir).markdown.read_text()
+    section = markdown[markdown.index("## Point reads") :].split("\n## ")[0]
+    flask_get = next(line for line in section.splitlines() if "flask/" in line and "GET" in line)
+    assert flask_get.endswith("| met (one run of 160 requests) |")
+    fastapi_get = next(
+        line for line in section.splitlines() if "fastapi/" in line and "GET" in line
+    )
+    assert "**missed**" in fastapi_get  # p99 45 ms against < 30
+    assert "inconclusive: p99 needs 100 samples (n=40)" in section  # the 40 deletes
+
+
 def test_a_report_is_a_function_of_its_results_folder_alone(
     results_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
