@@ -222,6 +222,11 @@ def _run(data: dict[str, Any]) -> RunResult:
     ):
         fields[name] = _num(data.get(name))
     fields["cdf_ms"] = [_num(v) for v in data.get("cdf_ms", [])]
+    # JSON has no NaN (written as null): nested figures come back as NaN, not None.
+    for name in ("phases", "latency_by_name"):
+        fields[name] = {
+            key: {k: _num(v) for k, v in stats.items()} for key, stats in data.get(name, {}).items()
+        }
     memory = data.get("memory")
     fields["memory"] = MemorySeries(**memory) if memory else None
     return RunResult(**fields)

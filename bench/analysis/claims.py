@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bench.analysis.aggregate import shared_config
-from bench.analysis.ingest import ingest_effect
+from bench.analysis.ingest import MIN_PHASE_SAMPLES, ingest_effect
 from bench.analysis.ratios import Ratio, decompose, paired_ratio
 from bench.results import AppCost, BenchResults
 
@@ -111,7 +111,7 @@ def _asgi_wsgi(results: BenchResults) -> Claim:
     )
     found = direction(cost)
     cost_words = {
-        "none": "its own cost was not measured (no raw floors on the shared server)",
+        "none": "its own cost was not measured (no usable raw-floor runs on the shared server)",
         "inconclusive": f"its own cost is inconclusive ({_ratio_text(cost)})",
         "not apart": f"the interface itself costs little ({_ratio_text(cost)})",
         "faster": f"a raw ASGI callable costs less than a raw WSGI one ({_ratio_text(cost)})",
@@ -132,9 +132,10 @@ def _async(results: BenchResults) -> Claim:
     topic, claim = "Async support", "FastAPI handles concurrent work natively; Flask cannot"
     rule = (
         "From the ingest-under-load run of each twin (an upload accepted at once, searches "
-        "running beside the job): search p99 during the job / before it. One twin keeps "
-        f"searches clearly better when its growth is under {GROWTH_APART:.2f} of the other's; "
-        "both jobs must have finished. One run each: indicative, not an interval."
+        "at a fixed rate beside the job): search p95 during the job / before it, each from "
+        f"at least {MIN_PHASE_SAMPLES} searches. One twin keeps searches clearly better when "
+        f"its growth is under {GROWTH_APART:.2f} of the other's; both jobs must have "
+        "finished. One run each: indicative, not an interval."
     )
     effects = {}
     for run in results.runs:
@@ -153,7 +154,7 @@ def _async(results: BenchResults) -> Claim:
         )
     growth = {app: e.growth for app, e in effects.items()}
     evidence = "; ".join(
-        f"{app}: search p99 {e.before.p99:.0f} ms before (n={e.before.n}), {e.during.p99:.0f} "
+        f"{app}: search p95 {e.before.p95:.0f} ms before (n={e.before.n}), {e.during.p95:.0f} "
         f"ms during (n={e.during.n}) a {e.job_s:.1f} s job of {e.rows} rows (x{e.growth:.2f})"
         for app, e in sorted(effects.items())
     )

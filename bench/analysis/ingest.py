@@ -13,7 +13,10 @@ from typing import Any
 
 from bench.results import RunResult
 
-__all__ = ["Phase", "IngestEffect", "ingest_effect"]
+__all__ = ["Phase", "IngestEffect", "ingest_effect", "MIN_PHASE_SAMPLES"]
+
+# The fewest searches in a phase for its p95 to count.
+MIN_PHASE_SAMPLES = 20
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,11 @@ class IngestEffect:
 
     @property
     def growth(self) -> float:
-        """Search p99 during the upload over p99 before it (NaN when a phase is empty)."""
-        if not self.before.n or not self.during.n or not self.before.p99:
+        """Search p95 during the upload over p95 before it; NaN when a phase has fewer than
+        MIN_PHASE_SAMPLES searches (a p95 from fewer is little more than the maximum)."""
+        if min(self.before.n, self.during.n) < MIN_PHASE_SAMPLES or not self.before.p95:
             return math.nan
-        return self.during.p99 / self.before.p99
+        return self.during.p95 / self.before.p95
 
 
 def _phase(data: dict[str, float] | None) -> Phase:

@@ -50,7 +50,7 @@ class Profile:
     singles: dict[str, int] = field(default_factory=dict)
     # An upload step runs until a few seconds after its upload ends, at most this long.
     ingest_duration_s: float = 45.0
-    ingest_rate: float = 8.0  # the searchers' fixed rate beside an upload (requests/s)
+    ingest_rate: float = 10.0  # the searchers' fixed rate beside an upload (requests/s)
     # Singles run at a fixed rate (requests/s) instead of at saturation.
     single_rates: dict[str, float] = field(default_factory=dict)
     extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
@@ -82,7 +82,7 @@ PROFILES: dict[str, Profile] = {
             "ingest_blocking_under_load": 4,
         },
         single_rates={"point_reads": 20.0},
-        ingest_duration_s=40,
+        ingest_duration_s=60,
     ),
     "full": Profile(
         name="full",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.analysis.aggregate import Aggregate
 from bench.analysis.claims import direction
-from bench.analysis.ingest import ingest_effect
+from bench.analysis.ingest import IngestEffect, ingest_effect
 from bench.analysis.ratios import Decomposition, Ratio, cost_rows, decompose, headline_ratios
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
@@ -251,6 +251,15 @@ def decomposition_blocks(results: BenchResults) -> list[Block]:
         ),
         Paragraph("On this machine, " + "; ".join(_decomposition_words(d) for d in parts) + "."),
     ]
+
+
+def _job_text(e: IngestEffect) -> str:
+    if not e.finished:
+        return f"{e.job.get('status', '?')} within the step (not judged)"
+    return (
+        f"done: {e.rows} rows in {num(e.job_s, 1)} s "
+        f"({num(e.job.get('rows_per_s', float('nan')), 1)} rows/s)"
+    )
 
 
 def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:

@@ -39,7 +39,7 @@ __all__ = ["Progress", "Runner"]
 
 # Rows per upload: a job that takes several seconds at half a core on 2 cores, short enough
 # to finish well inside the step's cap on both twins.
-INGEST_DOCS = 120
+INGEST_DOCS = 80
 # Searches alone before the upload starts (after the warm-up) and after it ends.
 UPLOAD_MARGIN_S = 4.0
 TAIL_SLACK_S = 1.5

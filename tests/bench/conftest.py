@@ -101,11 +101,11 @@ def make_run(
     )
 
 
-def phases(before_p99: float, during_p99: float) -> dict[str, dict[str, float]]:
-    def phase(p99: float) -> dict[str, float]:
-        return {"n": 120, "seconds": 4.0, "p50": p99 / 3, "p95": p99 / 1.5, "p99": p99, "rps": 8.0}
+def phases(before_p95: float, during_p95: float) -> dict[str, dict[str, float]]:
+    def phase(p95: float) -> dict[str, float]:
+        return {"n": 120, "seconds": 4.0, "p50": p95 / 3, "p95": p95, "p99": p95 * 1.5, "rps": 8.0}
 
-    return {"before": phase(before_p99), "during": phase(during_p99), "after": phase(before_p99)}
+    return {"before": phase(before_p95), "during": phase(during_p95), "after": phase(before_p95)}
 
 
 def upload_run(label: str, before_p99: float, during_p99: float, status: str = "done") -> RunResult:
