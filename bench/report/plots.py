@@ -196,7 +196,13 @@ def upload_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:
         t = [b["t"] for b in run.timeline]
         c = colour(run.step.config)
         ax.plot(t, [b["p50"] for b in run.timeline], color=c, label="search p50")
-        ax.plot(t, [b["p99"] for b in run.timeline], color=c, linestyle=":", label="search p99")
+        ax.plot(
+            t,
+            [b["p99"] for b in run.timeline],
+            color=c,
+            linestyle=":",
+            label="search p99 (the slowest where a 0.5 s bin has < 100)",
+        )
         start = next((float(e["t"]) for e in run.events if e["event"] == "job_start"), None)
         end = next((float(e["t"]) for e in run.events if e["event"] == "job_end"), None)
         if start is not None:
