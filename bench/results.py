@@ -65,6 +65,8 @@ class ServerConfig:
     cpus: list[int]
     cpu_quota_cores: float | None
     role: str  # "twin", "floor" or "in-process"
+    variant: str = ""  # a named setting the app ran with (e.g. "batch"); "" for the default
+    app_env: dict[str, str] = dataclasses.field(default_factory=dict)  # what it was told
 
 
 @dataclasses.dataclass(frozen=True)

@@ -73,17 +73,22 @@ class ServerSpec:
     access_log: bool = False
     extra: tuple[str, ...] = field(default_factory=tuple)
     target: AppTarget | None = None
+    # A named variant of the app's settings (the label says "+name") and what it sets.
+    variant: str = ""
+    app_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
         """app/server/NwxMt: N worker processes, M threads each for blocking work (none for
         sync, one request at a time, and gevent, one greenlet per connection)."""
         threads = "" if self.server in ("gunicorn-sync", "gunicorn-gevent") else f"x{self.threads}t"
-        return f"{self.app}/{self.server}/{self.workers}w{threads}"
+        variant = f"+{self.variant}" if self.variant else ""
+        return f"{self.app}/{self.server}/{self.workers}w{threads}{variant}"
 
     def env(self) -> dict[str, str]:
-        """What the served app reads at start-up: its threads for blocking work."""
-        return {"TWINBENCH_BLOCKING_THREADS": str(self.threads)}
+        """What the served app reads at start-up: its threads for blocking work, and the
+        settings of its variant."""
+        return {"TWINBENCH_BLOCKING_THREADS": str(self.threads), **dict(self.app_env)}
 
     @property
     def app_target(self) -> AppTarget:

@@ -109,9 +109,24 @@ def _aggregate(results: BenchResults) -> list[Aggregate]:
     return out
 
 
-def find_config(results: BenchResults, app: str, server: str, workers: int = 1) -> str | None:
+def find_config(
+    results: BenchResults,
+    app: str,
+    server: str,
+    workers: int = 1,
+    *,
+    threads: int | None = None,
+    variant: str = "",
+) -> str | None:
+    """The label of ``app`` on ``server`` (default settings unless ``variant`` is named)."""
     for config in results.configs:
-        if config.app == app and config.server == server and config.workers == workers:
+        if (
+            config.app == app
+            and config.server == server
+            and config.workers == workers
+            and config.variant == variant
+            and (threads is None or config.threads == threads)
+        ):
             return config.label
     return None
 

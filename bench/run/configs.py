@@ -138,6 +138,8 @@ def start_config(
         cpus=list(cpus.server_cpus),
         cpu_quota_cores=cpus.server_quota_cores,
         role=plan.role,
+        variant=spec.variant,
+        app_env=dict(spec.app_env),
     )
     return Running(config, child, port, cap, CpuAccount(slug(plan.label), child.pid))
 
