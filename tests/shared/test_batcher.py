@@ -264,13 +264,19 @@ def test_batches_are_cut_at_the_maximum_in_arrival_order(rig_factory: Callable[.
     assert rig.batcher.stats().sizes == {1: 1, 4: 2, 2: 1}
 
 
-def test_a_window_gathers_a_forming_batch_and_a_full_one_goes_at_once(
+def test_a_window_gathers_a_forming_batch_and_serves_a_lone_search_when_it_closes(
     rig_factory: Callable[..., Rig],
 ) -> None:
-    # The window is far longer than the test: a batch that waited it out would show.
-    rig = rig_factory(max_batch=3, max_wait_s=1.0)
+    # Three callers released together, well within the window: one batch, not three.
+    rig = rig_factory(max_batch=3, max_wait_s=2.0)
+    together = threading.Barrier(3)
+
+    def search(n: int) -> SearchResult:
+        together.wait(WAIT_S)
+        return rig.batcher.search(f"forming {n}", top_k=1)
+
     with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda n: rig.batcher.search(f"forming {n}", top_k=1), range(3)))
+        list(pool.map(search, range(3)))
     assert rig.batcher.stats().sizes == {3: 1}, rig.batches()
 
     lone = in_thread(lambda: rig.batcher.search("alone in its window", top_k=1))
@@ -373,7 +379,7 @@ def test_from_asyncio_waiting_searches_hold_no_threads_and_form_one_batch(
         while rig.batcher.queued() != (len(queries), 0):
             await asyncio.sleep(0.01)
         # Fifty searches waiting, and not one more thread for them.
-        assert threading.active_count() == threads
+        assert threading.active_count() <= threads
         rig.model.release.set()
         await blocker
         return await asyncio.gather(*tasks)
