@@ -291,7 +291,7 @@ class SearchBatcher:
         for item in left:
             if item.future.set_running_or_notify_cancel():
                 item.future.set_exception(
-                    ServiceBusy("the server shut down before this search was served")
+                    ServiceBusy("the server shut down before it could serve this")
                 )
         self._write_stats()
         stats = self.stats()

@@ -472,7 +472,7 @@ def test_close_gives_up_on_a_stuck_worker_and_fails_what_is_queued(
     queued = [rig.batcher.submit(f"queued {n}", top_k=1) for n in range(2)]
     rig.batcher.close(timeout_s=0.2)  # the worker is stuck in the model: close returns anyway
     for future in queued:
-        with pytest.raises(ServiceBusy, match="shut down before this search was served"):
+        with pytest.raises(ServiceBusy, match="shut down before it could serve this"):
             future.result(WAIT_S)
     rig.model.release.set()
     assert blocker.result(WAIT_S) is not None  # the batch in the model still gets its answer
