@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import twin_client
 from fastapi.testclient import TestClient
 
 import fastapi_app
@@ -177,17 +176,22 @@ def test_a_full_queue_answers_503_with_retry_after_from_both_twins(
 ) -> None:
     model = HeldModel(service.embedder)
     bounded = batched(service, model, search_queue_bound=1)
+    assert bounded.batcher is not None
     answers = {}
-    with poster("flask", bounded) as flask_post:
+    try:
         blocker = hold(bounded, model)
-        assert bounded.batcher is not None
         queued = bounded.batcher.submit("fills the queue", top_k=1)
-        answers["flask"] = flask_post({"query": "one too many"})
-        for client in twin_client("fastapi", bounded):
-            reply = client.post("/search", json={"query": "one too many"})
-            answers["fastapi"] = (reply.status_code, reply.headers, reply.json())
+        flask = flask_app.create_app(bounded.settings, bounded).test_client()
+        reply = flask.post("/search", json={"query": "one too many"})
+        answers["flask"] = (reply.status_code, reply.headers, reply.get_json())
+        with TestClient(fastapi_app.create_app(bounded.settings, bounded)) as fastapi:
+            response = fastapi.post("/search", json={"query": "one too many"})
+            answers["fastapi"] = (response.status_code, response.headers, response.json())
         model.release.set()
         assert blocker.result(WAIT_S) is not None and queued.result(WAIT_S) is not None
+    finally:
+        model.release.set()
+        bounded.batcher.close(timeout_s=WAIT_S)
     for status, headers, body in answers.values():
         assert status == 503
         assert int(headers["Retry-After"]) >= 1
