@@ -23,6 +23,7 @@ from shared.errors import (
     BackendUnavailable,
     BodyUnreadable,
     IngestError,
+    ServiceBusy,
     UnservableRequest,
     ValidationFailed,
 )
@@ -52,6 +53,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BackendUnavailable)
     async def backend_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(ServiceBusy)
+    async def busy(request: Request, exc: ServiceBusy) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
     @app.exception_handler(IngestError)
     async def unreadable_upload(request: Request, exc: IngestError) -> JSONResponse:

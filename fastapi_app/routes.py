@@ -3,7 +3,9 @@
 Handlers that block (the model, Milvus) are plain ``def``: FastAPI runs them in its
 threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``async def``;
 ``/health`` is ``async def`` and sends to the pool only the call that may block (its Milvus
-refresh, at most one at a time and about once a second).
+refresh, at most one at a time and about once a second). ``/search`` is ``async def`` and
+awaits the core: with search batching on, it waits for its batch on the event loop and holds
+no thread meanwhile; with it off, the core runs the search in the same threadpool.
 An ``async def`` handler that called the model directly would stall every other request:
 the Milvus Bootcamp text-search server, run on this 2-core machine on 2026-11-25, served
 about 46 searches/s on one core whatever the concurrency, because its ``async def``
@@ -38,7 +40,7 @@ from fastapi_app.schemas import (
     request_models,
 )
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY
+from shared.docs_ui import INGEST_REQUEST_BODY, SEARCH_UNAVAILABLE
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
 from shared.json_body import decode_json_body, field_required
@@ -75,6 +77,7 @@ DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
+SEARCH_503: dict[int | str, dict[str, Any]] = {503: SEARCH_UNAVAILABLE}
 INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
@@ -104,9 +107,9 @@ def build_router(settings: Settings) -> APIRouter:
     async def echo(search_request: SearchRequest) -> Any:
         return search_request
 
-    @router.post("/search", response_model=SearchResponse, responses=ERROR_503)
-    def search(search_request: SearchRequest, service: ServiceDep) -> Any:
-        result = service.search_text(**search_request.model_dump())
+    @router.post("/search", response_model=SearchResponse, responses=SEARCH_503)
+    async def search(search_request: SearchRequest, service: ServiceDep) -> Any:
+        result = await service.search_text_async(**search_request.model_dump())
         return result.to_json()
 
     @router.post("/search/vector", response_model=SearchResponse, responses=ERROR_503)

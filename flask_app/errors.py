@@ -20,6 +20,7 @@ from shared.errors import (
     BackendUnavailable,
     BodyUnreadable,
     IngestError,
+    ServiceBusy,
     UnservableRequest,
     ValidationFailed,
 )
@@ -89,6 +90,10 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(BackendUnavailable)
     def backend_unavailable(exc: BackendUnavailable) -> tuple[dict[str, Any], int]:
         return {"detail": str(exc)}, 503
+
+    @app.errorhandler(ServiceBusy)
+    def busy(exc: ServiceBusy) -> tuple[dict[str, Any], int, dict[str, str]]:
+        return {"detail": str(exc)}, 503, {"Retry-After": str(exc.retry_after_s)}
 
     @app.errorhandler(IngestError)
     def unreadable_upload(exc: IngestError) -> tuple[dict[str, Any], int]:

@@ -17,7 +17,7 @@ from marshmallow import Schema, fields
 
 from flask_app.schemas import request_schemas
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY
+from shared.docs_ui import INGEST_REQUEST_BODY, SEARCH_UNAVAILABLE
 
 __all__ = ["build_openapi"]
 
@@ -216,7 +216,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
                 "responses": {
                     "200": _response("Successful Response", "SearchResponse"),
                     "422": INVALID,
-                    "503": UNAVAILABLE,
+                    "503": dict(SEARCH_UNAVAILABLE),
                 },
             }
         },

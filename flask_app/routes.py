@@ -3,7 +3,7 @@
 Every view validates by hand: it calls a marshmallow schema on the body itself and builds
 its response itself. Flask serves each request on a worker thread (or process, or
 greenlet: the gunicorn worker class decides), so calling the model here blocks only this
-request.
+request. With search batching on, ``/search`` blocks its thread on the batch it joins.
 
 ``build_api(settings)`` makes the views of one app: their schemas enforce the limits of the
 settings that app was created with.

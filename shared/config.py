@@ -63,6 +63,20 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1, le=256)
     encode_batch_size: int = Field(default=32, ge=1, le=1024)
 
+    # --- micro-batching of text searches (shared/batcher.py) ------------------------------
+    # Off: every /search encodes its query alone, as it always has. On: the searches in
+    # flight share one model call and one Milvus request per batch.
+    search_batching: bool = False
+    search_batch_max: int = Field(default=32, ge=1, le=1024)
+    # 0: a batch is whatever is queued when the model is free, so a lone search never waits.
+    search_batch_wait_s: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Searches waiting beyond this are refused at once (503 + Retry-After).
+    search_queue_bound: int = Field(default=256, ge=1)
+    # A batched search answers 503 + Retry-After after this long, queue wait included.
+    search_batch_timeout_s: float = Field(default=10.0, gt=0)
+    # Where each worker process writes its batch sizes (batches-<pid>.json); empty: nowhere.
+    search_batch_stats_dir: Path | None = None
+
     # --- limits of the HTTP contract ----------------------------------------------------
     embedding_dimension: int = Field(default=384, ge=1, description="Must match the model.")
     max_query_chars: int = Field(default=1_000, ge=1)

@@ -7,6 +7,7 @@ from typing import Any
 __all__ = [
     "CoreError",
     "BackendUnavailable",
+    "ServiceBusy",
     "ValidationFailed",
     "BodyUnreadable",
     "UnservableRequest",
@@ -26,6 +27,18 @@ class BackendUnavailable(CoreError):
 
     The message is safe to show to a client: it never holds a stack trace or a path.
     """
+
+
+class ServiceBusy(CoreError):
+    """Too many searches are waiting for the model, or one waited too long, or the service
+    is shutting down (only with search batching on); the apps answer 503 with Retry-After.
+
+    ``retry_after_s`` is the Retry-After header: whole seconds, at least 1.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 class ValidationFailed(CoreError):

@@ -10,12 +10,15 @@ import hmac
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
 
+from shared.batcher import SearchBatcher
 from shared.config import Settings, get_settings
 from shared.documents import (
     Document,
@@ -25,7 +28,7 @@ from shared.documents import (
     new_document_id,
     validate_row,
 )
-from shared.embedder import Embedder, SentenceTransformerEmbedder
+from shared.embedder import Embedder, SentenceTransformerEmbedder, Vectors
 from shared.errors import BackendUnavailable, UnservableRequest
 from shared.health import HealthCache
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
@@ -56,7 +59,8 @@ def build_document(
 
 
 class SearchService:
-    """One per worker process: the model, the Milvus collection and the ingest job registry."""
+    """One per worker process: the model, the Milvus collection and the ingest job registry,
+    and, with ``search_batching`` on, the batcher that text searches go through."""
 
     def __init__(
         self, *, settings: Settings, embedder: Embedder, store: VectorStore, jobs: JobRegistry
@@ -66,6 +70,11 @@ class SearchService:
         self.store = store
         self.jobs = jobs
         self._health = HealthCache(self._check_health)
+        self.batcher = (
+            SearchBatcher.from_settings(settings, embedder=embedder, store=store)
+            if settings.search_batching
+            else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> SearchService:
@@ -86,6 +95,8 @@ class SearchService:
         return cls(settings=settings, embedder=embedder, store=store, jobs=jobs)
 
     def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()  # answers the searches queued, while Milvus is still open
         self.store.close()
 
     def accepts_api_key(self, given: str | None) -> bool:
@@ -132,10 +143,31 @@ class SearchService:
     def search_text(
         self, *, query: str, top_k: int, tags: Sequence[str] | None = None
     ) -> SearchResult:
+        """Blocks this thread: on the model and Milvus, or on the batch this search joins."""
+        if self.batcher is not None:
+            return self.batcher.search(query, top_k=top_k, tags=tags)
         started = time.perf_counter()
         vector = self.embedder.encode([query])[0]
         hits = self.store.search(vector.tolist(), top_k=top_k, tags=tags)
         return SearchResult(hits=hits, took_ms=_elapsed_ms(started))
+
+    async def search_text_async(
+        self, *, query: str, top_k: int, tags: Sequence[str] | None = None
+    ) -> SearchResult:
+        """:meth:`search_text` for an event loop, which it never blocks.
+
+        Batched, the search is awaited on the loop and holds no thread while it waits.
+        Unbatched, :meth:`search_text` runs in anyio's worker threads under the default
+        limiter: the very threadpool (and thread count) a plain ``def`` handler runs in.
+        """
+        if self.batcher is not None:
+            return await self.batcher.search_async(query, top_k=top_k, tags=tags)
+        call = partial(self.search_text, query=query, top_k=top_k, tags=tags)
+        return await anyio.to_thread.run_sync(call)
+
+    def batch_stats(self) -> dict[str, Any] | None:
+        """The batch sizes formed so far and the batcher's counters; None when batching is off."""
+        return None if self.batcher is None else self.batcher.stats().to_json()
 
     def search_vector(
         self, *, vector: Sequence[float], top_k: int, tags: Sequence[str] | None = None
@@ -157,9 +189,14 @@ class SearchService:
     # --- writes -------------------------------------------------------------------------
     def add_documents(self, documents: Sequence[NewDocument]) -> list[str]:
         """Embed and upsert (durable on return); ids in request order. A later duplicate wins."""
+        return self._add_documents(documents, self.embedder.encode)
+
+    def _add_documents(
+        self, documents: Sequence[NewDocument], encode: Callable[[Sequence[str]], Vectors]
+    ) -> list[str]:
         latest = {doc.id: doc for doc in documents}  # Milvus refuses a batch with duplicate ids
         unique = list(latest.values())
-        vectors = self.embedder.encode([doc.text for doc in unique])
+        vectors = encode([doc.text for doc in unique])
         self.store.upsert(unique, vectors)
         return [doc.id for doc in documents]
 
@@ -227,11 +264,14 @@ class SearchService:
     def _load_batch_with_retry(self, documents: list[NewDocument]) -> None:
         if not documents:
             return
+        # With batching on, the job's texts go through the batcher, between search batches,
+        # so searches do not queue behind a whole ingest batch of long paragraphs.
+        encode = self.embedder.encode if self.batcher is None else self.batcher.encode_background
         deadline = time.monotonic() + INGEST_RETRY_S
         delay = 0.5
         while True:
             try:
-                self.add_documents(documents)
+                self._add_documents(documents, encode)
                 return
             except BackendUnavailable:
                 if time.monotonic() > deadline:

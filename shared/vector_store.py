@@ -80,6 +80,9 @@ class VectorStore(Protocol):
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None
     ) -> list[SearchHit]: ...
+    def search_many(
+        self, vectors: Sequence[Sequence[float]], *, top_k: int, tags: Sequence[str] | None
+    ) -> list[list[SearchHit]]: ...
     def flush(self) -> None: ...
     def describe(self) -> str: ...
     def close(self) -> None: ...
@@ -330,6 +333,16 @@ class MilvusVectorStore:
     def search(
         self, vector: Sequence[float], *, top_k: int, tags: Sequence[str] | None = None
     ) -> list[SearchHit]:
+        return self.search_many([vector], top_k=top_k, tags=tags)[0]
+
+    def search_many(
+        self, vectors: Sequence[Sequence[float]], *, top_k: int, tags: Sequence[str] | None = None
+    ) -> list[list[SearchHit]]:
+        """The hits of each vector, in order, from one Milvus request (the batcher sends many).
+
+        Milvus answers each query vector of a request on its own, as if it had been sent
+        alone with the same limit, filter and parameters.
+        """
         params: dict[str, Any] = {"metric_type": "COSINE", "params": {}}
         if self._settings.index_type == "HNSW":
             params["params"] = {"ef": max(64, top_k)}
@@ -339,7 +352,7 @@ class MilvusVectorStore:
             "search",
             lambda client: client.search(
                 self._collection,
-                data=[list(map(float, vector))],
+                data=[list(map(float, vector)) for vector in vectors],
                 limit=top_k,
                 filter=tag_filter(tags),
                 output_fields=["title", "text"],
@@ -349,13 +362,16 @@ class MilvusVectorStore:
             ),
         )
         return [
-            SearchHit(
-                id=str(hit["id"]),
-                score=round(float(hit["distance"]), 6),
-                title=hit["entity"]["title"],
-                text=hit["entity"]["text"],
-            )
-            for hit in results[0]
+            [
+                SearchHit(
+                    id=str(hit["id"]),
+                    score=round(float(hit["distance"]), 6),
+                    title=hit["entity"]["title"],
+                    text=hit["entity"]["text"],
+                )
+                for hit in hits
+            ]
+            for hits in results
         ]
 
     def flush(self) -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "STATIC_PREFIX",
     "ASSETS",
     "INGEST_REQUEST_BODY",
+    "SEARCH_UNAVAILABLE",
     "swagger_ui_html",
     "redoc_html",
 ]
@@ -86,5 +87,20 @@ INGEST_REQUEST_BODY: dict[str, Any] = {
                 "required": ["file"],
             }
         },
+    },
+}
+
+
+# POST /search answers 503 for a Milvus outage as every endpoint does, and also, with search
+# batching on, when too many searches wait for the model: then with Retry-After. Neither
+# framework can infer a header from the handler: both twins describe it with this fragment.
+SEARCH_UNAVAILABLE: dict[str, Any] = {
+    "description": "Milvus is unreachable or did not answer in time; or, with search "
+    "batching on, too many searches are waiting for the model (then with Retry-After)",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again; sent when the server is busy",
+            "schema": {"type": "integer", "minimum": 1},
+        }
     },
 }

@@ -1,0 +1,480 @@
+"""Micro-batching of text searches: the searches in flight share one model call.
+
+On text search the model is the cost: one short query costs about 11 ms to encode alone on
+one thread of this 2-core machine, while 32 encoded together cost about 3.4 ms each. So
+instead of each request encoding its own query, callers queue it here and one worker thread
+serves the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and
+Ray Serve's ``@serve.batch``:
+
+* **A batch** is everything queued when the model is free, up to ``max_batch``: no added
+  wait when idle, so a lone search is not delayed. ``max_wait_s`` > 0 lets the oldest search
+  wait up to that long for a batch that is forming (Triton's queue delay).
+* **One model call per batch, one Milvus request per (tags, top_k) in it**: pymilvus takes
+  many query vectors in one request. Searches whose filter or top_k differ go in separate
+  requests, each the very request an unbatched search sends (limit, filter and search
+  parameters), so a query gets the same hits batched or not.
+* **Two ways to wait**: :meth:`SearchBatcher.search` blocks its thread on a future (the Flask
+  twin); :meth:`SearchBatcher.search_async` awaits it on the event loop and holds no thread
+  meanwhile (the FastAPI twin).
+* **Bounded**: a search beyond ``queue_bound`` waiting is refused at once, and one not
+  answered within ``timeout_s`` gives up (both :class:`~shared.errors.ServiceBusy`: 503 with
+  Retry-After); a caller that gives up leaves the queue, as TEI drops requests whose client
+  went away.
+* **Errors**: what the model or Milvus raises reaches every search of that model call or
+  Milvus request, and no other.
+* **Shutdown**: :meth:`SearchBatcher.close` refuses new searches, answers those queued, then
+  stops; any it could not serve in time get ServiceBusy. Nothing waits forever.
+* **Ingest shares the model**: ingest jobs encode through :meth:`encode_background` in chunks
+  of :data:`INGEST_CHUNK` texts that run between search batches (searches first, one chunk
+  after each batch while both wait), so a search waits behind at most one chunk, and a job
+  still progresses under a steady search load.
+
+:meth:`SearchBatcher.stats` counts the batch sizes formed; with ``stats_dir`` set, the worker
+also writes them to ``<stats_dir>/batches-<pid>.json`` (at most once a second, and on close)
+for a benchmark that drives the server over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shared.config import Settings
+from shared.documents import SearchResult
+from shared.embedder import Embedder, Vectors
+from shared.errors import ServiceBusy
+from shared.vector_store import VectorStore
+
+__all__ = ["SearchBatcher", "BatchStats", "INGEST_CHUNK", "STATS_EVERY_S"]
+
+log = logging.getLogger(__name__)
+
+# Texts per ingest model call. Measured on this machine: 8 of the demo corpus's longest
+# paragraphs encode in less time than one full batch of 32 short queries, so a search waits
+# behind an ingest job about as long as behind one more batch.
+INGEST_CHUNK = 8
+STATS_EVERY_S = 1.0
+# Weight of the newest batch in the running mean of a batch's duration (for Retry-After).
+_SMOOTHING = 0.2
+
+
+@dataclass(eq=False)
+class _Search:
+    query: str
+    top_k: int
+    tags: tuple[str, ...]
+    submitted: float  # time.perf_counter()
+    future: Future[SearchResult] = field(default_factory=Future)
+
+
+@dataclass(eq=False)
+class _Chunk:
+    texts: list[str]
+    future: Future[Vectors] = field(default_factory=Future)
+
+
+class _WriteStats:
+    """What the worker's next step is when its stats file is due."""
+
+
+_WRITE_STATS = _WriteStats()
+_Work = list[_Search] | _Chunk | _WriteStats | None
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """What a batcher has done since it was made.
+
+    ``sizes`` maps a batch size (searches in one model call) to how many batches had it.
+    """
+
+    sizes: dict[int, int]
+    searches: int = 0  # taken into a batch (answered or failed)
+    milvus_calls: int = 0
+    ingest_chunks: int = 0
+    rejected: int = 0  # refused at once: the queue was full, or the batcher closed
+    timed_out: int = 0
+    failed: int = 0  # answered with the model's or Milvus's error
+
+    @property
+    def batches(self) -> int:
+        """Model calls for searches: one per batch."""
+        return sum(self.sizes.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "searches": self.searches,
+            "mean_batch": round(self.searches / self.batches, 3) if self.batches else 0.0,
+            "sizes": {str(size): self.sizes[size] for size in sorted(self.sizes)},
+            "milvus_calls": self.milvus_calls,
+            "ingest_chunks": self.ingest_chunks,
+            "rejected": self.rejected,
+            "timed_out": self.timed_out,
+            "failed": self.failed,
+        }
+
+
+class SearchBatcher:
+    """A queue of text searches and the one worker thread that serves it in batches.
+
+    Usable from any thread and from any event loop. The worker starts with the first search
+    (a forked process inherits no threads, so it starts its own).
+    """
+
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        store: VectorStore,
+        max_batch: int = 32,
+        max_wait_s: float = 0.0,
+        queue_bound: int = 256,
+        timeout_s: float = 10.0,
+        stats_dir: Path | None = None,
+    ) -> None:
+        if max_batch < 1 or queue_bound < 1 or max_wait_s < 0 or timeout_s <= 0:
+            raise ValueError("max_batch and queue_bound >= 1, max_wait_s >= 0, timeout_s > 0")
+        self._embedder = embedder
+        self._store = store
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self.queue_bound = queue_bound
+        self.timeout_s = timeout_s
+        self._stats_dir = stats_dir
+        # One lock for the queues, the counters and the worker's state; held only for
+        # moments (never across the model or Milvus), so taking it on an event loop is fine.
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._searches: deque[_Search] = deque()
+        self._chunks: deque[_Chunk] = deque()
+        self._chunk_next = False  # a search batch just ran: an ingest chunk goes next
+        self._closing = False
+        self._worker: threading.Thread | None = None
+        self._batch_s = 0.0  # running mean of a batch's duration
+        self._stats_due: float | None = None  # when the stats file is next written
+        self._stats_lock = threading.Lock()  # one writer of the stats file at a time
+        self._sizes: Counter[int] = Counter()
+        self._counts: Counter[str] = Counter()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, embedder: Embedder, store: VectorStore
+    ) -> SearchBatcher:
+        return cls(
+            embedder=embedder,
+            store=store,
+            max_batch=settings.search_batch_max,
+            max_wait_s=settings.search_batch_wait_s,
+            queue_bound=settings.search_queue_bound,
+            timeout_s=settings.search_batch_timeout_s,
+            stats_dir=settings.search_batch_stats_dir,
+        )
+
+    # --- callers ------------------------------------------------------------------------
+    def submit(
+        self, query: str, *, top_k: int, tags: Sequence[str] | None = None
+    ) -> Future[SearchResult]:
+        """Queue one search; raises ServiceBusy at once when the queue is full or closed.
+
+        Cancelling the future (while it waits) takes the search out of the queue.
+        """
+        item = _Search(query, top_k, tuple(tags or ()), time.perf_counter())
+        with self._ready:
+            if self._closing:
+                self._counts["rejected"] += 1
+                raise ServiceBusy("the server is shutting down; try again shortly")
+            if len(self._searches) >= self.queue_bound:
+                self._counts["rejected"] += 1
+                raise ServiceBusy(
+                    f"too many searches are waiting for the model (the bound is "
+                    f"{self.queue_bound}); try again shortly",
+                    retry_after_s=self._drain_estimate_s(),
+                )
+            self._searches.append(item)
+            self._start_worker()
+            self._ready.notify()
+        item.future.add_done_callback(lambda done: self._forget(item, done))
+        return item.future
+
+    def search(self, query: str, *, top_k: int, tags: Sequence[str] | None = None) -> SearchResult:
+        """The hits of one text search, batched with others; blocks this thread meanwhile."""
+        future = self.submit(query, top_k=top_k, tags=tags)
+        try:
+            return future.result(timeout=self.timeout_s)
+        except TimeoutError:
+            return self._give_up(future)
+
+    async def search_async(
+        self, query: str, *, top_k: int, tags: Sequence[str] | None = None
+    ) -> SearchResult:
+        """The hits of one text search, batched with others; holds no thread while it waits.
+
+        The worker completes the future from its thread; ``wrap_future`` hands the result to
+        this loop with ``call_soon_threadsafe``. If this task is cancelled (its client went
+        away), the search leaves the queue.
+        """
+        future = self.submit(query, top_k=top_k, tags=tags)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+        except TimeoutError:
+            return self._give_up(future)
+
+    def encode_background(self, texts: Sequence[str]) -> Vectors:
+        """Encode texts for an ingest job, a chunk at a time between search batches.
+
+        Blocks the calling (job) thread, without a timeout: a job is not a request. Once the
+        batcher is closed, the calling thread encodes by itself, as with batching off, so a
+        job running at shutdown goes on as it always has.
+        """
+        parts: list[Vectors] = []
+        for start in range(0, len(texts), INGEST_CHUNK):
+            chunk = _Chunk(list(texts[start : start + INGEST_CHUNK]))
+            with self._ready:
+                queued = not self._closing
+                if queued:
+                    self._chunks.append(chunk)
+                    self._start_worker()
+                    self._ready.notify()
+            parts.append(chunk.future.result() if queued else self._embedder.encode(chunk.texts))
+        if not parts:
+            return self._embedder.encode([])
+        return np.concatenate(parts)
+
+    def queued(self) -> tuple[int, int]:
+        """Searches and ingest chunks waiting now (not yet taken by the worker)."""
+        with self._lock:
+            return len(self._searches), len(self._chunks)
+
+    def stats(self) -> BatchStats:
+        with self._lock:
+            counts = self._counts
+            return BatchStats(
+                sizes=dict(self._sizes),
+                searches=counts["searches"],
+                milvus_calls=counts["milvus_calls"],
+                ingest_chunks=counts["ingest_chunks"],
+                rejected=counts["rejected"],
+                timed_out=counts["timed_out"],
+                failed=counts["failed"],
+            )
+
+    def close(self, timeout_s: float | None = None) -> None:
+        """Refuse new searches, answer the queued ones, stop the worker.
+
+        Waits for the worker up to ``timeout_s`` (default: the per-search timeout); searches
+        still queued after that (the model or Milvus stuck) get ServiceBusy.
+        """
+        with self._ready:
+            self._closing = True
+            self._ready.notify_all()
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(self.timeout_s if timeout_s is None else timeout_s)
+        with self._ready:
+            left: list[_Search | _Chunk] = [*self._searches, *self._chunks]
+            self._searches.clear()
+            self._chunks.clear()
+        for item in left:
+            if item.future.set_running_or_notify_cancel():
+                item.future.set_exception(
+                    ServiceBusy("the server shut down before it could serve this")
+                )
+        self._write_stats()
+        stats = self.stats()
+        if stats.batches:
+            log.info(
+                "search batcher: %d searches in %d batches (mean %.2f), sizes %s",
+                stats.searches,
+                stats.batches,
+                stats.searches / stats.batches,
+                dict(sorted(stats.sizes.items())),
+            )
+
+    # --- the callers' side, continued ---------------------------------------------------
+    def _give_up(self, future: Future[SearchResult]) -> SearchResult:
+        if not future.cancel() and future.done():
+            return future.result()  # answered (or failed) just as the wait ran out
+        with self._lock:
+            self._counts["timed_out"] += 1
+            retry_after_s = self._drain_estimate_s()
+        raise ServiceBusy(
+            f"the search was not answered within {self.timeout_s:g} s (the server is busy); "
+            "try again shortly",
+            retry_after_s=retry_after_s,
+        )
+
+    def _forget(self, item: _Search, future: Future[SearchResult]) -> None:
+        """A search cancelled while queued leaves the queue (and stops counting to its bound)."""
+        if future.cancelled():
+            with self._lock:
+                try:
+                    self._searches.remove(item)
+                except ValueError:
+                    pass  # already taken by the worker, which skips it
+
+    def _drain_estimate_s(self) -> int:
+        """Seconds until the queue has room again, by the recent batch duration (lock held)."""
+        batches_ahead = math.ceil(len(self._searches) / self.max_batch) + 1
+        return max(1, math.ceil(batches_ahead * self._batch_s))
+
+    def _start_worker(self) -> None:
+        """Start the worker if it is not running (lock held)."""
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, name="search-batcher", daemon=True)
+            self._worker.start()
+
+    # --- the worker ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            work = self._next_work()
+            if work is None:
+                return
+            if isinstance(work, _WriteStats):
+                self._write_stats()
+            elif isinstance(work, _Chunk):
+                self._encode_chunk(work)
+            else:
+                try:
+                    self._serve(work)
+                except Exception as exc:  # noqa: BLE001 - a bug here must leave nobody waiting
+                    log.exception("the search batcher failed on a batch of %d", len(work))
+                    for item in work:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+
+    def _next_work(self) -> _Work:
+        """The next thing to do: a search batch, an ingest chunk, the stats file, or stop."""
+        with self._ready:
+            while True:
+                now = time.perf_counter()
+                if self._stats_due is not None and now >= self._stats_due:
+                    self._stats_due = None
+                    return _WRITE_STATS
+                if self._chunks and (self._chunk_next or not self._searches):
+                    self._chunk_next = False
+                    return self._chunks.popleft()
+                if self._searches:
+                    self._wait_for_batch()
+                    if self._searches:  # unless every search waiting gave up meanwhile
+                        size = min(len(self._searches), self.max_batch)
+                        self._chunk_next = True
+                        return [self._searches.popleft() for _ in range(size)]
+                    continue
+                if self._closing:
+                    return None
+                self._ready.wait(None if self._stats_due is None else self._stats_due - now)
+
+    def _wait_for_batch(self) -> None:
+        """With a window, let a forming batch grow until it is full or its oldest search has
+        waited ``max_wait_s`` (lock held)."""
+        if self.max_wait_s <= 0:
+            return
+        deadline = self._searches[0].submitted + self.max_wait_s
+        while self._searches and len(self._searches) < self.max_batch and not self._closing:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._ready.wait(remaining)
+
+    def _serve(self, batch: list[_Search]) -> None:
+        # A search whose caller gave up after it was taken from the queue is skipped.
+        live = [item for item in batch if item.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        started = time.perf_counter()
+        # Counted before any caller is answered, so a caller that reads the stats after its
+        # answer finds its own batch there.
+        with self._lock:
+            self._sizes[len(live)] += 1
+            self._counts["searches"] += len(live)
+            self._mark_stats_dirty()
+        try:
+            vectors = self._embedder.encode([item.query for item in live])
+        except Exception as exc:  # noqa: BLE001 - handed to every search of this batch
+            self._fail(live, exc)
+        else:
+            groups: dict[tuple[tuple[str, ...], int], list[int]] = {}
+            for index, item in enumerate(live):
+                groups.setdefault((item.tags, item.top_k), []).append(index)
+            for (tags, top_k), members in groups.items():
+                self._search_group([live[i] for i in members], vectors[members], tags, top_k)
+        took = time.perf_counter() - started
+        with self._lock:
+            # The first batch sets the mean; each later one moves it by a share of the gap.
+            gap = took - self._batch_s
+            self._batch_s = took if not self._batch_s else self._batch_s + _SMOOTHING * gap
+
+    def _search_group(
+        self, items: list[_Search], vectors: Vectors, tags: tuple[str, ...], top_k: int
+    ) -> None:
+        """One Milvus request for searches that share their tags and top_k."""
+        with self._lock:
+            self._counts["milvus_calls"] += 1
+        try:
+            found = self._store.search_many(
+                [vector.tolist() for vector in vectors], top_k=top_k, tags=tags or None
+            )
+            if len(found) != len(items):
+                raise RuntimeError(f"Milvus answered {len(found)} of {len(items)} queries")
+        except Exception as exc:  # noqa: BLE001 - handed to every search of this request
+            self._fail(items, exc)
+            return
+        for item, hits in zip(items, found, strict=True):
+            item.future.set_result(SearchResult(hits=hits, took_ms=_elapsed_ms(item.submitted)))
+
+    def _fail(self, items: list[_Search], exc: Exception) -> None:
+        with self._lock:
+            self._counts["failed"] += len(items)
+        for item in items:
+            item.future.set_exception(exc)
+
+    def _encode_chunk(self, chunk: _Chunk) -> None:
+        if not chunk.future.set_running_or_notify_cancel():
+            return
+        try:
+            vectors = self._embedder.encode(chunk.texts)
+        except Exception as exc:  # noqa: BLE001 - the job's, to report as a failed batch
+            chunk.future.set_exception(exc)
+            return
+        with self._lock:
+            self._counts["ingest_chunks"] += 1
+            self._mark_stats_dirty()
+        chunk.future.set_result(vectors)
+
+    # --- the stats file -----------------------------------------------------------------
+    def _mark_stats_dirty(self) -> None:
+        """Schedule a write of the stats file, at most one a second (lock held)."""
+        if self._stats_dir is not None and self._stats_due is None:
+            self._stats_due = time.perf_counter() + STATS_EVERY_S
+
+    def _write_stats(self) -> None:
+        if self._stats_dir is None:
+            return
+        body = {"pid": os.getpid(), "written_at": time.time(), **self.stats().to_json()}
+        path = self._stats_dir / f"batches-{os.getpid()}.json"
+        with self._stats_lock:
+            try:
+                self._stats_dir.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(body))
+                os.replace(tmp, path)  # atomic: a reader never sees half a file
+            except OSError as exc:
+                log.warning("could not write the batch stats to %s: %s", path, exc)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
