@@ -9,11 +9,12 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Quiet pip's noise about this machine's extra (empty) local indexes.
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: help install test fuzz bench bench-full bench-soak bench-report serve-flask serve-fastapi milvus-up milvus-down \
+.PHONY: help install test fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint clean
 
 help:
 	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
+	@echo "make bench-full | bench-soak | bench-batching   the longer profiles"
 	@echo "make test         run the test suite (starts and stops its own Milvus)"
 	@echo "make serve-flask  serve the Flask twin on 127.0.0.1:8001 (gunicorn)"
 	@echo "make serve-fastapi serve the FastAPI twin on 127.0.0.1:8002 (uvicorn)"
@@ -59,6 +60,10 @@ bench-full: $(STAMP)
 
 bench-soak: $(STAMP)
 	$(PY) -m bench run --profile soak
+
+# Text search with micro-batching off and on, at 1, 16 and 64 users, on one core per server.
+bench-batching: $(STAMP)
+	$(PY) -m bench run --profile batching
 
 # Rewrite the report of a results folder: make bench-report DIR=results/<timestamp>
 bench-report: $(STAMP)

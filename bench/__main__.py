@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.plan.profiles import PROFILES
+
 __all__ = ["main"]
 
 
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the benchmark, write results/<timestamp>/ and report")
     plan = sub.add_parser("plan", help="print the steps a profile would run, and the time")
     for p in (run, plan):
-        p.add_argument("--profile", choices=["quick", "full", "soak"], default="quick")
+        p.add_argument("--profile", choices=sorted(PROFILES), default="quick")
         p.add_argument(
             "--apps",
             type=_csv,

@@ -130,6 +130,8 @@ class RunResult:
     server_cpu_us_per_request: float = math.nan
     server_idle_cores: float = math.nan  # the server's CPU just before the step, idle
     foreign_cores: float = math.nan  # what processes not ours used during the step
+    # Batching servers: searches per batch size formed during the step ({size: searches}).
+    batch_sizes: dict[int, int] = dataclasses.field(default_factory=dict)
     # Per request name: n, p50, p95, p99 (ms) of the successful requests in the window.
     latency_by_name: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     # Upload steps: searches before/during/after the upload (n, seconds, p50/p95/p99, rps)
@@ -229,6 +231,7 @@ def _run(data: dict[str, Any]) -> RunResult:
         fields[name] = {
             key: {k: _num(v) for k, v in stats.items()} for key, stats in data.get(name, {}).items()
         }
+    fields["batch_sizes"] = {int(k): int(v) for k, v in data.get("batch_sizes", {}).items()}
     memory = data.get("memory")
     fields["memory"] = MemorySeries(**memory) if memory else None
     return RunResult(**fields)

@@ -54,6 +54,11 @@ class Profile:
     # Singles run at a fixed rate (requests/s) instead of at saturation.
     single_rates: dict[str, float] = field(default_factory=dict)
     extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
+    # Text search with micro-batching off and on, at these concurrencies (closed model),
+    # each twin on its usual server, and the Flask twin at each of batching_flask_threads.
+    batching_users: tuple[int, ...] = ()
+    batching_flask_threads: tuple[int, ...] = (4, 64)
+    cpu_quota: float | None = None  # cores per server when the command line says "auto"
     same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
 
 
@@ -96,7 +101,21 @@ PROFILES: dict[str, Profile] = {
         singles={"write": 16, "mixed": 16, "ingest_under_load": 8, "ingest_blocking_under_load": 8},
         ingest_duration_s=90,
         extra_servers=True,
+        batching_users=(1, 16, 64),
         same_server_scenarios=("health", "echo", "search_vector", "search_text"),
+    ),
+    # Micro-batching: does gathering the searches in flight into one model call pay, and who
+    # can hold enough requests waiting to form a batch? On one core per server (quota 1.0),
+    # three interleaved repeats at 1, 16 and 64 users. About 10 minutes.
+    "batching": Profile(
+        name="batching",
+        repeats=3,
+        duration_s=3,
+        warmup_s=1,
+        compare={},
+        batching_users=(1, 16, 64),
+        same_server_scenarios=(),
+        cpu_quota=1.0,
     ),
     # The soak's warm-up is a minute: memory is judged after the allocator and the model's
     # working buffers have reached their steady size (a 60 s soak still grew during its

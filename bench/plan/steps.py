@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from bench.plan.profiles import UPLOADS, Profile
 from bench.plan.topology import (
+    BATCHED,
+    BATCHING_ON,
     FRAMEWORK_FLOOR_OF,
     IN_PROCESS,
     RAW_FLOOR_OF,
@@ -33,6 +35,8 @@ __all__ = [
     "single_steps",
     "estimate_s",
     "LOCUST_OVERHEAD_S",
+    "batching_steps",
+    "batching_labels",
 ]
 
 # Measured on this 2-core VM: starting and stopping Locust costs ~1.5-2 s per step, plus
@@ -46,15 +50,16 @@ class ConfigPlan:
     label: str
     role: Role
     usual: bool  # the twin's (or floor's) usual server, 1 worker
+    batching: bool = False  # only in the batching comparison (another thread count or batched)
 
 
 def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) -> list[ConfigPlan]:
     """Every configuration the profile needs for ``apps``, floors and the in-process core."""
     plans: list[ConfigPlan] = []
 
-    def add(spec: ServerSpec, role: Role, usual: bool) -> None:
+    def add(spec: ServerSpec, role: Role, usual: bool, batching: bool = False) -> None:
         if all(p.label != spec.label for p in plans):
-            plans.append(ConfigPlan(spec, spec.label, role, usual))
+            plans.append(ConfigPlan(spec, spec.label, role, usual, batching))
 
     for app in apps:
         add(spec_for(app, usual_server(app)), "twin", True)
@@ -77,9 +82,48 @@ def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) ->
             if server_cores > 1:
                 add(spec_for(app, usual_server(app), workers=server_cores), "twin", False)
                 add(spec_for(app, SHARED_SERVER, workers=server_cores), "twin", False)
+    if profile.batching_users:
+        for app in apps:
+            threads = profile.batching_flask_threads if app == "flask" else (4,)
+            for count in threads:
+                server = usual_server(app)
+                add(spec_for(app, server, threads=count), "twin", False, batching=True)
+                add(
+                    spec_for(app, server, threads=count, variant=BATCHED, app_env=BATCHING_ON),
+                    "twin",
+                    False,
+                    batching=True,
+                )
     if "search_text" in profile.compare:
         plans.append(ConfigPlan(None, IN_PROCESS, "in-process", True))
     return plans
+
+
+def batching_labels(configs: list[ConfigPlan]) -> list[str]:
+    """The usual twins and the batching comparison's configurations, in a stable order."""
+    return [p.label for p in configs if p.role == "twin" and (p.usual or p.batching)]
+
+
+def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
+    """Text search off and on, per concurrency; repeats outermost, order reversed on odd."""
+    steps = []
+    labels = batching_labels(configs)
+    for repeat in range(profile.repeats if profile.batching_users else 0):
+        for users in profile.batching_users:
+            for label in reversed(labels) if repeat % 2 else labels:
+                steps.append(
+                    Step(
+                        "search_text",
+                        label,
+                        users,
+                        0.0,
+                        profile.duration_s,
+                        profile.warmup_s,
+                        repeat,
+                        "batching",
+                    )
+                )
+    return steps
 
 
 def _configs_for(scenario: str, profile: Profile, configs: list[ConfigPlan]) -> list[str]:
@@ -89,6 +133,8 @@ def _configs_for(scenario: str, profile: Profile, configs: list[ConfigPlan]) -> 
             ok = scenario == "search_text"
         elif plan.role == "floor":
             ok = scenario == "health"
+        elif plan.batching:
+            ok = False
         else:
             ok = plan.usual or scenario in profile.same_server_scenarios
         if ok:

@@ -29,6 +29,8 @@ __all__ = [
     "spec_for",
     "record",
     "record_targets",
+    "BATCHED",
+    "BATCHING_ON",
 ]
 
 Twin = Literal["flask", "fastapi"]
@@ -58,6 +60,9 @@ FLOOR_TARGETS: dict[Floor, AppTarget] = {
 }
 # granian speaks WSGI and ASGI: the one server both twins (and both floors) can share.
 SHARED_SERVER: Server = "granian"
+# Search micro-batching on (shared/batcher.py): the variant the batching comparison runs.
+BATCHED = "batched"
+BATCHING_ON = (("TWINBENCH_SEARCH_BATCHING", "1"),)
 # The label of the in-process floor (the core called directly, no HTTP).
 IN_PROCESS = "core/in-process"
 
@@ -77,11 +82,25 @@ def usual_server(app: Twin | Floor) -> Server:
 
 
 def spec_for(
-    app: Twin | Floor, server: Server, *, workers: int = 1, threads: int = 4
+    app: Twin | Floor,
+    server: Server,
+    *,
+    workers: int = 1,
+    threads: int = 4,
+    variant: str = "",
+    app_env: tuple[tuple[str, str], ...] = (),
 ) -> ServerSpec:
     """The server configuration of a twin or a floor (floors carry their own target)."""
     target = FLOOR_TARGETS.get(cast(Floor, app))
-    return ServerSpec(app=app, server=server, workers=workers, threads=threads, target=target)
+    return ServerSpec(
+        app=app,
+        server=server,
+        workers=workers,
+        threads=threads,
+        target=target,
+        variant=variant,
+        app_env=app_env,
+    )
 
 
 def record() -> dict[str, object]:

@@ -29,6 +29,7 @@ from bench.report.blocks import (
 )
 from bench.report.formatting import verdict_word
 from bench.report.sections import (
+    batching_blocks,
     cost_blocks,
     decomposition_blocks,
     headline_table,
@@ -117,6 +118,9 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
         Heading("Server or framework? (same-server decomposition)"),
         *decomposition_blocks(results),
     ]
+    batching = batching_blocks(results)
+    if batching:
+        blocks += [Heading("Micro-batching: who can hold a batch"), *batching]
     reads = point_read_blocks(results)
     if reads:
         blocks += [Heading("Point reads: GET and DELETE of one document"), *reads]

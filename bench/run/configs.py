@@ -34,6 +34,7 @@ __all__ = [
     "Target",
     "external",
     "start_config",
+    "read_batch_sizes",
     "wait_ready",
     "confine",
     "probe_twin",
@@ -102,6 +103,22 @@ class Running:
         return float(json.loads(answer)["cpu_s"])
 
 
+def batch_stats_dir(logs: Path, label: str) -> Path:
+    return logs / "batches" / slug(label)
+
+
+def read_batch_sizes(config: ServerConfig) -> dict[int, int]:
+    """Searches per batch size so far, over every worker of a configuration that batches
+    (cumulative counters its workers write about once a second); {} when it does not."""
+    directory = config.app_env.get("TWINBENCH_SEARCH_BATCH_STATS_DIR")
+    sizes: dict[int, int] = {}
+    for path in Path(directory).glob("batches-*.json") if directory else ():
+        with contextlib.suppress(OSError, ValueError):
+            for size, count in json.loads(path.read_text()).get("sizes", {}).items():
+                sizes[int(size)] = sizes.get(int(size), 0) + int(count)
+    return sizes
+
+
 def start_config(
     plan: ConfigPlan, *, cpus: CpuPlan, env: dict[str, str], pool_path: Path, logs: Path
 ) -> Running:
@@ -118,7 +135,9 @@ def start_config(
             spec = ServerSpec(app="core", server="in-process")
         else:
             port = free_port()
-            spec = replace(plan.spec, port=port)
+            # Batch sizes, where the app batches its searches, land beside the logs.
+            stats = (("TWINBENCH_SEARCH_BATCH_STATS_DIR", str(batch_stats_dir(logs, plan.label))),)
+            spec = replace(plan.spec, port=port, app_env=plan.spec.app_env + stats)
             argv = server_argv(spec)
             child = Child(argv, log_path=log_path, env={**env, **spec.env()})
     except BaseException:

@@ -27,6 +27,7 @@ from bench.plan.profiles import PROFILES, Profile, narrow
 from bench.plan.steps import (
     LOCUST_OVERHEAD_S,
     ConfigPlan,
+    batching_steps,
     compare_steps,
     estimate_s,
     open_steps,
@@ -142,6 +143,7 @@ def _steps(profile: Profile, configs: list[ConfigPlan], users: int | None) -> li
     return (
         compare_steps(profile, configs, users)
         + sweep_steps(profile, configs)
+        + batching_steps(profile, configs)
         + single_steps(profile, configs)
     )
 
@@ -228,7 +230,12 @@ def run_bench(options: RunOptions) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = options.out_dir or PROJECT_ROOT / "results" / stamp
     out.mkdir(parents=True, exist_ok=True)
-    cpus = plan_cpus(options.cpu_quota, processes=options.locust_processes)
+    quota = (
+        profile.cpu_quota
+        if options.cpu_quota == "auto" and profile.cpu_quota
+        else options.cpu_quota
+    )
+    cpus = plan_cpus(quota, processes=options.locust_processes)
     if options.targets:
         # Nothing is started here: the targets' servers have their own CPUs and settings.
         cpus = replace(
@@ -310,6 +317,8 @@ def run_bench(options: RunOptions) -> Path:
             for step in compare_steps(profile, configs, options.users) + sweep_steps(
                 profile, configs
             ):
+                runner.run(step)
+            for step in batching_steps(profile, configs):
                 runner.run(step)
             for step in open_steps(profile, configs, runner.saturation()):
                 runner.run(step)

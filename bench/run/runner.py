@@ -25,7 +25,7 @@ from bench.plan.profiles import SCENARIOS, UPLOADS
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step, slug
 from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
-from bench.run.configs import Running, Target
+from bench.run.configs import Running, Target, read_batch_sizes
 from bench.run.cpu import CpuPlan
 from bench.run.generator import LoadRun, run_locust
 from bench.run.procs import http_json
@@ -43,6 +43,8 @@ INGEST_DOCS = 80
 # Searches alone before the upload starts (after the warm-up) and after it ends.
 UPLOAD_MARGIN_S = 4.0
 TAIL_SLACK_S = 1.5
+# A batching server writes its batch counters at most once a second.
+BATCH_STATS_WAIT_S = 1.2
 # Looks at the machine before a step (half a second each, a second apart) while it is busy.
 QUIET_TRIES = 4
 
@@ -177,6 +179,7 @@ class Runner:
         # machine): the slack keeps the measured window full.
         run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
         machine_before, own_before, wall_before = machine_busy_s(), own_cpu_s(), time.monotonic()
+        batches_before = read_batch_sizes(target.config)
         notes: list[str] = []
         generator_cpu = math.nan
         # A target that is not on this machine has neither memory nor CPU to sample.
@@ -195,6 +198,7 @@ class Runner:
                 load = self._locust(step, target, run_time, samples_dir, short_id)
                 if load.returncode not in (0, None):
                     notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
+        batch_sizes = self._batches_since(target, batches_before)
         samples = read_samples(samples_dir)
         if not target.in_process and len(samples):
             begin = float(samples.start[0]) + step.warmup_s
@@ -226,6 +230,7 @@ class Runner:
             )
         # Times relative to the measured window; with no request to place it, the window is
         # taken to start one warm-up after the sampler did.
+        result.batch_sizes = batch_sizes
         if memory is not None:
             begin = result.started_at or (
                 memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
@@ -234,6 +239,17 @@ class Runner:
         self._remove_written(short_id, result)
         _compress(samples_dir)
         return result
+
+    def _batches_since(self, target: Target, before: dict[int, int]) -> dict[int, int]:
+        """The batches a batching server formed during the step (its counters are written
+        about once a second: wait for the write that follows the step)."""
+        if not before and not read_batch_sizes(target.config):
+            return {}
+        time.sleep(BATCH_STATS_WAIT_S)
+        after = read_batch_sizes(target.config)
+        return {
+            size: n - before.get(size, 0) for size, n in after.items() if n > before.get(size, 0)
+        }
 
     def _locust(
         self, step: Step, target: Target, run_time: float, samples_dir: Path, short_id: str

@@ -1,0 +1,68 @@
+"""The micro-batching section: on/off pairs per twin, batch sizes, the low-load check."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bench.analysis.batching import batching_pairs, mean_batch
+from bench.report import write_report
+from bench.results import BenchResults, ServerConfig, Step, write_results
+from tests.bench.conftest import fixture_results, make_run
+
+FLASK, FASTAPI = "flask/gunicorn-gthread/1wx4t", "fastapi/uvicorn/1wx4t"
+# (label, variant, throughput at 1 user, at 64 users, p50 at 1 user, batch sizes at 64)
+CASES = [
+    (FLASK, "", 50.0, 60.0, 18.0, {}),
+    (FLASK + "+batched", "batched", 49.0, 90.0, 19.0, {4: 400, 3: 30}),
+    (FASTAPI, "", 51.0, 61.0, 17.0, {}),
+    (FASTAPI + "+batched", "batched", 50.0, 180.0, 18.0, {32: 1600, 20: 100}),
+]
+
+
+def batching_results() -> BenchResults:
+    results = fixture_results()
+    for label, variant, *_ in CASES:
+        app, server = label.split("/")[:2]
+        config = ServerConfig(
+            label, app, server, 1, 4, "wsgi", [server], False, "on", [0], 1.0, "twin", variant
+        )
+        results.configs.append(config)
+    for repeat in range(5):
+        wobble = 1 + 0.01 * (repeat - 2)
+        for label, _, one, many, p50, sizes in CASES:
+            for users, rps in ((1, one), (64, many)):
+                run = make_run(
+                    Step("search_text", label, users, 0.0, 3, 1, repeat, "batching"), rps * wobble
+                )
+                run.latency = dataclasses.replace(run.latency, p50=p50)
+                run.batch_sizes = dict(sizes) if users == 64 else {1: int(rps * 3)}
+                results.runs.append(run)
+    return results
+
+
+def test_each_batched_configuration_is_paired_with_its_unbatched_twin() -> None:
+    pairs = {(p.on.config, p.users): p for p in batching_pairs(batching_results())}
+    fastapi = pairs[(FASTAPI + "+batched", 64)]
+    assert fastapi.off.config == FASTAPI
+    assert fastapi.speedup == pytest.approx(180 / 61) and fastapi.speedup_outcome() == "met"
+    assert fastapi.largest_batch == 32
+    flask = pairs[(FLASK + "+batched", 64)]
+    assert flask.speedup == pytest.approx(1.5) and flask.largest_batch == 4
+    assert pairs[(FLASK + "+batched", 1)].p50_added_ms == pytest.approx(1.0)
+
+
+def test_mean_batch_counts_batches_not_searches() -> None:
+    assert mean_batch({4: 400}) == 4.0  # 100 batches of 4
+    assert mean_batch({32: 64, 1: 2}) == pytest.approx(66 / 4)
+
+
+def test_the_report_explains_who_can_hold_a_batch(tmp_path: Path) -> None:
+    write_results(batching_results(), tmp_path / "results.json")
+    markdown = write_report(tmp_path).markdown.read_text()
+    assert "## Micro-batching: who can hold a batch" in markdown
+    assert "fastapi/uvicorn/1wx4t formed batches of up to 32" in markdown
+    assert "flask/gunicorn-gthread/1wx4t formed batches of up to 4" in markdown
+    assert "(within the 2 ms allowed)" in markdown
