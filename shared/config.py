@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Searches and counts: Session (read-your-writes within a worker, no wait otherwise).
     # Point reads always use Strong. See shared/vector_store.py for the measurements.
     read_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
+    # proxy.timeTickInterval of the embedded `milvus` (ms; Milvus's default is 200). A read
+    # that must see a write waits for the next tick after it. Ignored for an external Milvus.
+    milvus_time_tick_ms: int = Field(default=200, ge=1, le=1000)
     data_dir: Path = PROJECT_ROOT / ".data"
 
     # --- the embedding model ------------------------------------------------------------

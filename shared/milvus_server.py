@@ -134,7 +134,9 @@ def _tcp_answers(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str], Path]:
+def _milvus_command(
+    data_dir: Path, port: int, time_tick_ms: int
+) -> tuple[list[str], dict[str, str], Path]:
     """Render milvus.yaml with explicit ports and return (argv, env, cwd) for the binary."""
     import milvus  # the PyPI package that ships the standalone binary and its config template
 
@@ -153,6 +155,7 @@ def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str
     etcd_client, etcd_peer = _etcd_ports(data_dir)
     # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.
     config = _Config(data_dir=str(data_dir), proxy_port=port, etcd_port=etcd_client)
+    config.set("proxy.timeTickInterval", time_tick_ms)
     # Other internal ports are picked free at start, so two servers (tests beside a dev
     # server) can run at once; only the client port is fixed.
     config.resolve()
@@ -250,7 +253,7 @@ def start_server(
             "another with TWINBENCH_MILVUS_PORT"
         )
     if backend == "milvus":
-        argv, env, cwd = _milvus_command(data_dir, port)
+        argv, env, cwd = _milvus_command(data_dir, port, settings.milvus_time_tick_ms)
     elif backend == "milvus-lite":
         argv, env, cwd = _lite_command(data_dir, port)
     else:
