@@ -49,7 +49,8 @@ class WriteMarks:
 
     def __init__(self, directory: Path, *, milvus: str, collection: str) -> None:
         digest = hashlib.sha256(f"{milvus}\0{collection}".encode()).hexdigest()[:12]
-        self.path = Path(directory) / f"{collection}-{digest}.v1.marks"
+        # The digest tells tables apart; the name (cut to stay a legal file name) is for people.
+        self.path = Path(directory) / f"{collection[:64]}-{digest}.v1.marks"
         self._lock = threading.Lock()
         self._pid = -1
         self._fd = -1
