@@ -48,8 +48,17 @@ class Settings(BaseSettings):
     # Milvus calls that take longer than this fail fast with a 503 instead of hanging a worker.
     milvus_timeout_s: float = Field(default=2.0, gt=0)
     # Searches and counts: Session (read-your-writes within a worker, no wait otherwise).
-    # Point reads always use Strong. See shared/vector_store.py for the measurements.
+    # See shared/vector_store.py for the measurements.
     read_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = "Session"
+    # Point reads (GET, and DELETE's existence check) see every write acknowledged before
+    # them. "marks": through the write marks that every process sharing data_dir records
+    # (shared/write_marks.py); a read waits only when its document was written within the
+    # last tick or two. "strong": every point read waits for Milvus's next time tick; for
+    # workers on several hosts writing to one external Milvus.
+    point_reads: Literal["marks", "strong"] = "marks"
+    # proxy.timeTickInterval of the embedded `milvus` (ms; Milvus's default is 200). A read
+    # that must see a write waits for the next tick after it. Ignored for an external Milvus.
+    milvus_time_tick_ms: int = Field(default=200, ge=1, le=1000)
     data_dir: Path = PROJECT_ROOT / ".data"
     # The demo corpus's embeddings, one cache for every command (make bench, make serve-*,
     # make demo-data) whatever its data directory: embedding it costs minutes on 2 cores.

@@ -134,7 +134,9 @@ def _tcp_answers(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str], Path]:
+def _milvus_command(
+    data_dir: Path, port: int, time_tick_ms: int
+) -> tuple[list[str], dict[str, str], Path]:
     """Render milvus.yaml with explicit ports and return (argv, env, cwd) for the binary."""
     import milvus  # the PyPI package that ships the standalone binary and its config template
 
@@ -153,6 +155,7 @@ def _milvus_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str
     etcd_client, etcd_peer = _etcd_ports(data_dir)
     # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.
     config = _Config(data_dir=str(data_dir), proxy_port=port, etcd_port=etcd_client)
+    config.set("proxy.timeTickInterval", time_tick_ms)
     # Other internal ports are picked free at start, so two servers (tests beside a dev
     # server) can run at once; only the client port is fixed.
     config.resolve()
@@ -249,14 +252,17 @@ def start_server(
             f"port {port} on 127.0.0.1 is already in use; stop what holds it, or choose "
             "another with TWINBENCH_MILVUS_PORT"
         )
-    if backend == "milvus":
-        argv, env, cwd = _milvus_command(data_dir, port)
-    elif backend == "milvus-lite":
-        argv, env, cwd = _lite_command(data_dir, port)
-    else:
+    if backend not in ("milvus", "milvus-lite"):
         raise MilvusStartError(f"unknown Milvus backend {backend!r}; use 'milvus' or 'milvus-lite'")
 
     for attempt in range(1, START_ATTEMPTS + 1):
+        # Rendered again for every attempt: the internal ports are probed free, then bound by
+        # Milvus later, and another Milvus on the machine may take one in between (seen:
+        # "listen tcp :53100: bind: address already in use"); a retry must not reuse it.
+        if backend == "milvus":
+            argv, env, cwd = _milvus_command(data_dir, port, settings.milvus_time_tick_ms)
+        else:
+            argv, env, cwd = _lite_command(data_dir, port)
         try:
             state = _launch(argv, env, cwd, backend=backend, port=port, data_dir=data_dir)
             break
@@ -265,8 +271,9 @@ def start_server(
                 raise
             # Seen once in CI, under load, right after a stop: Milvus 2.3 panicked while it
             # registered its components (etcd "leader changed", then a stale session's
-            # compare-and-swap failed). A panic at start is worth another try, after a pause
-            # that lets etcd settle; a timeout or a busy port is not.
+            # compare-and-swap failed). A panic at start (an internal port taken meanwhile
+            # included) is worth another try, after a pause that lets etcd settle; a timeout
+            # or a busy client port is not.
             first_line = str(exc).splitlines()[0]
             print(
                 f"{first_line}; starting it again ({attempt + 1}/{START_ATTEMPTS})", file=sys.stderr

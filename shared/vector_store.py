@@ -1,8 +1,8 @@
 """The vector store: the only module that talks to Milvus (through pymilvus ``MilvusClient``).
 
-Design choices, each for a failure of the Milvus Bootcamp text-search server, run on this
-2-core machine on 2026-11-25 (with Milvus killed, one search froze that whole server for
-211 s; after a Milvus restart, its first search took 79 s):
+Design choices, each for a failure of the Milvus Bootcamp text-search server (run on this
+2-core machine on 2026-11-25: with Milvus killed, one search froze that whole server for
+211 s; after a Milvus restart, its first search took 79 s) or measured here:
 
 * The collection is created if missing and **loaded on every start**, and loaded again
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.
@@ -15,14 +15,20 @@ Design choices, each for a failure of the Milvus Bootcamp text-search server, ru
 * Filters are built only from validated values and quoted by
   :func:`shared.documents.tag_filter`; no user text is spliced raw into an expression.
 * Consistency, measured on Milvus 2.3: Bounded (the default) hides fresh rows for seconds;
-  Strong costs a time tick (~200 ms) per call; Session gives read-your-writes inside one
-  process, but a process that has not written reads as Eventually, and Eventually reads
-  missed rows written and confirmed (even after a Strong query) by another process. So:
-  point reads (GET, and the existence check of DELETE) use Strong, correct from any worker;
-  searches and counts use ``Settings.read_consistency`` (Session): read-your-writes in a
-  worker, other workers' writes within about a second. After a Milvus restart, reads with
-  any guarantee stall ~24 s while the query node replays its log, and Eventually reads
-  return incomplete results meanwhile: connecting waits until a Strong query succeeds.
+  Strong costs one or two time ticks (200-400 ms) per call, written to or not; Session gives
+  read-your-writes inside one process, but a process that has not written reads as
+  Eventually, and Eventually reads missed rows written and confirmed (even after a Strong
+  query) by another process. So point reads (GET, and the existence check of DELETE) wait
+  for the *write marks* (:mod:`shared.write_marks`): after each acknowledged write the
+  store takes a fresh Milvus timestamp and records it for the ids written, in a table that
+  every process sharing the data directory reads; a point read asks Milvus for exactly its
+  id's mark. It waits only when that id was written a moment ago, and costs 2-4 ms
+  otherwise (docs/milvus-backends.md). ``Settings.point_reads = "strong"`` restores Strong
+  for workers on several hosts. Searches and counts use ``Settings.read_consistency``
+  (Session): read-your-writes in a worker, other workers' writes within about a second.
+  After a Milvus restart, reads with any guarantee stall ~24 s while the query node replays
+  its log, and Eventually reads return incomplete results meanwhile: connecting waits until
+  a Strong query succeeds.
 
 Index: HNSW (M=16, efConstruction=200, ef=max(64, top_k)), chosen by measurement on 10k
 384-d vectors (docs/milvus-backends.md): sub-2 ms p50 with recall@10 near 1.0, where FLAT
@@ -36,6 +42,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -44,6 +51,7 @@ from shared.config import Settings
 from shared.documents import Document, NewDocument, SearchHit, tag_filter
 from shared.embedder import Vectors
 from shared.errors import BackendUnavailable
+from shared.write_marks import WriteMarks
 
 __all__ = ["VectorStore", "MilvusVectorStore", "is_malformed_request"]
 
@@ -106,6 +114,18 @@ class MilvusVectorStore:
         self._timeout = settings.milvus_timeout_s
         self._client: Any = None
         self._lock = threading.Lock()
+        # Point reads wait for the marks of the writes they must see (shared/write_marks.py);
+        # None: Strong, when configured so, or when the marks or AllocTimestamp are missing.
+        self._marks: WriteMarks | None = None
+        if settings.point_reads == "marks":
+            self._marks = WriteMarks(
+                Path(settings.data_dir) / "write-marks",
+                milvus=settings.effective_milvus_uri,
+                collection=self._collection,
+            )
+        # A timestamp taken when this process connected: every write acknowledged before
+        # then, marked or not (older data, other tools), is visible at or after it.
+        self._floor = 0
 
     # --- connection ---------------------------------------------------------------------
     def describe(self) -> str:
@@ -123,11 +143,78 @@ class MilvusVectorStore:
             timeout=self._timeout,
         )
         try:
+            # Taken before the Strong query of the load below, which the query nodes answer
+            # only once they are past it: reads at this floor then do not wait.
+            floor = self._timestamp(client) if self._marks is not None else 0
             self._ensure_collection(client, load_wait_s)
         except BaseException:
             client.close()
             raise
+        marks = self._marks
+        if marks is not None and not floor:
+            log.warning(
+                "Milvus at %s allocates no timestamps (milvus-lite does not): point reads "
+                "use Strong consistency",
+                self.describe(),
+            )
+            self._marks = None
+        elif marks is not None:
+            try:
+                marks.latest()  # opens (or creates) the table now rather than at a write
+            except OSError as exc:
+                log.warning("write marks at %s: %s; point reads use Strong", marks.path, exc)
+                self._marks = None
+        self._floor = max(self._floor, floor)
         return client
+
+    def _timestamp(self, client: Any) -> int:
+        """A fresh Milvus timestamp, later than that of every write acknowledged so far.
+
+        ``AllocTimestamp`` (Milvus's hybrid clock, ~1 ms). pymilvus 3.0 has it on its
+        connection only, not on ``MilvusClient``; it answers 0 where the server lacks it.
+        """
+        connection = client._get_connection()
+        return int(
+            connection.alloc_timestamp(
+                timeout=self._timeout, context=client._generate_call_context()
+            )
+        )
+
+    def _mark(self, client: Any, doc_ids: Sequence[str] | None) -> None:
+        """Record an acknowledged write of ``doc_ids`` (None: ids unknown) for point reads."""
+        marks = self._marks
+        if marks is None:
+            return
+        timestamp = self._timestamp(client)
+        if not timestamp:
+            raise BackendUnavailable("Milvus did not allocate a timestamp; try again shortly")
+        try:
+            if doc_ids is None:
+                marks.mark_all(timestamp)
+            else:
+                marks.mark(doc_ids, timestamp)
+        except OSError as exc:
+            # The table opened at connect, so this is unexpected. This process reads Strong
+            # from now on; another worker may read this id's previous state for a tick or two.
+            log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
+            self._marks = None
+
+    def _guarantee(self, doc_id: str | None) -> dict[str, Any]:
+        """Consistency arguments of a point read of ``doc_id`` (None: of any document)."""
+        marks = self._marks
+        if marks is not None and self._floor:
+            try:
+                mark = marks.of(doc_id) if doc_id is not None else marks.latest()
+            except OSError as exc:
+                log.error("write marks at %s failed (%s); reading Strong", marks.path, exc)
+            else:
+                # Customized: Milvus waits for exactly this timestamp (Session would be
+                # replaced by pymilvus's own per-process one).
+                return {
+                    "consistency_level": "Customized",
+                    "guarantee_timestamp": max(mark, self._floor),
+                }
+        return {"consistency_level": "Strong"}
 
     def _ensure_collection(self, client: Any, load_wait_s: float) -> None:
         if not client.has_collection(self._collection, timeout=self._timeout):
@@ -213,6 +300,8 @@ class MilvusVectorStore:
 
     def close(self) -> None:
         self._drop_client()
+        if self._marks is not None:
+            self._marks.close()
 
     # --- operations ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -240,14 +329,17 @@ class MilvusVectorStore:
             }
             for doc, vector in zip(documents, np.asarray(vectors, dtype=np.float32), strict=True)
         ]
-        self._call(
-            "upsert",
-            lambda client: client.upsert(self._collection, data=rows, timeout=self._timeout * 5),
-        )
+        ids = [doc.id for doc in documents]
+
+        def upsert(client: Any) -> None:
+            client.upsert(self._collection, data=rows, timeout=self._timeout * 5)
+            self._mark(client, ids)
+
+        self._call("upsert", upsert)
 
     def get(self, doc_id: str) -> Document | None:
-        # Strong: a document written or deleted through any worker is reflected at once.
-        row = self._get_row(doc_id, "Strong")
+        # Sees every write of this id acknowledged before, through any worker (the marks).
+        row = self._get_row(doc_id)
         if row is None:
             return None
         return Document(
@@ -258,27 +350,32 @@ class MilvusVectorStore:
             created_at=int(row["created_at"]),
         )
 
-    def _get_row(self, doc_id: str, consistency: str) -> dict[str, Any] | None:
+    def _get_row(
+        self, doc_id: str, output_fields: Sequence[str] = _OUTPUT_FIELDS
+    ) -> dict[str, Any] | None:
         rows = self._call(
             "read",
             lambda client: client.get(
                 self._collection,
                 ids=[doc_id],
-                output_fields=_OUTPUT_FIELDS,
+                output_fields=list(output_fields),
                 timeout=self._timeout,
-                consistency_level=consistency,
+                **self._guarantee(doc_id),
             ),
         )
         return dict(rows[0]) if rows else None
 
     def delete(self, doc_id: str) -> bool:
-        # Milvus reports the number of ids asked for, not of rows removed: look first.
-        if self.get(doc_id) is None:
+        # Milvus reports the number of ids asked for, not of rows removed: look first. The
+        # look is a point read (fast unless this id was written a moment ago).
+        if self._get_row(doc_id, ["id"]) is None:
             return False
-        self._call(
-            "delete",
-            lambda client: client.delete(self._collection, ids=[doc_id], timeout=self._timeout),
-        )
+
+        def delete(client: Any) -> None:
+            client.delete(self._collection, ids=[doc_id], timeout=self._timeout)
+            self._mark(client, [doc_id])
+
+        self._call("delete", delete)
         return True
 
     def delete_id_prefix(self, prefix: str) -> int:
@@ -298,15 +395,17 @@ class MilvusVectorStore:
                 filter=where,
                 output_fields=["count(*)"],
                 timeout=self._timeout,
-                consistency_level="Strong",
+                **self._guarantee(None),
             ),
         )
         found = int(rows[0]["count(*)"]) if rows else 0
         if found:
-            self._call(
-                "delete",
-                lambda client: client.delete(self._collection, filter=where, timeout=self._timeout),
-            )
+
+            def delete(client: Any) -> None:
+                client.delete(self._collection, filter=where, timeout=self._timeout)
+                self._mark(client, None)
+
+            self._call("delete", delete)
         return found
 
     def wait_visible(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,11 +57,16 @@ def test_a_second_embedded_server_starts_beside_the_first(
 ) -> None:
     # The launcher promises that tests can run beside a developer's server: every internal
     # port of the second one must be free, not only its client port.
+    # It also runs with a time tick of its own, rendered into its milvus.yaml.
     port = free_port()
-    second = get_settings(data_dir=tmp_path_factory.mktemp("second"), milvus_port=port)
+    second = get_settings(
+        data_dir=tmp_path_factory.mktemp("second"), milvus_port=port, milvus_time_tick_ms=100
+    )
     try:
         state = start_server(second, port=port)
         assert state.port == port
+        rendered = (Path(state.data_dir) / "configs" / "milvus.yaml").read_text()
+        assert re.search(r"^proxy:\n  timeTickInterval: 100 ", rendered, re.MULTILINE)
         assert server_status(second)["running"] is True
         assert server_status(settings)["running"] is True
     finally:
@@ -76,7 +83,9 @@ def test_a_server_that_dies_while_starting_is_started_again_then_reported(
     launches = data / "launches"
     dies = [sys.executable, "-c", f"open({str(launches)!r}, 'a').write('x'); raise SystemExit(6)"]
     monkeypatch.setattr(
-        milvus_server, "_milvus_command", lambda data_dir, port: (dies, dict(os.environ), data)
+        milvus_server,
+        "_milvus_command",
+        lambda data_dir, port, time_tick_ms: (dies, dict(os.environ), data),
     )
     settings = get_settings(data_dir=data, milvus_port=free_port())
     with pytest.raises(MilvusExitedEarly, match="exited with code 6 while starting"):

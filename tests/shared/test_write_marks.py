@@ -1,0 +1,91 @@
+"""The write-marks table on its own (no Milvus): slots, growth only, sharing between processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.config import PROJECT_ROOT
+from shared.write_marks import SLOTS, WriteMarks
+
+
+def marks_in(directory: Path) -> WriteMarks:
+    return WriteMarks(directory, milvus="http://127.0.0.1:19530", collection="docs")
+
+
+def in_another_process(directory: Path, code: str) -> str:
+    """Run ``code`` in a fresh interpreter with ``marks`` opened on ``directory``."""
+    program = (
+        "from pathlib import Path\n"
+        "from shared.write_marks import WriteMarks\n"
+        f"marks = WriteMarks(Path({str(directory)!r}), milvus='http://127.0.0.1:19530',"
+        " collection='docs')\n" + code
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+def test_an_unmarked_id_reads_zero_and_a_mark_only_grows(tmp_path: Path) -> None:
+    marks = marks_in(tmp_path)
+    assert marks.of("never-written") == 0
+    assert marks.latest() == 0
+    marks.mark(["a", "b"], 500)
+    marks.mark(["a"], 300)  # an older timestamp never lowers a mark
+    assert (marks.of("a"), marks.of("b"), marks.latest()) == (500, 500, 500)
+    marks.mark(["a", "a", "c"], 900)  # repeated ids in one batch
+    assert (marks.of("a"), marks.of("b"), marks.of("c")) == (900, 500, 900)
+    marks.mark_all(700)  # a delete by filter: every slot at least this
+    assert (marks.of("a"), marks.of("b"), marks.of("never-written")) == (900, 700, 700)
+    marks.close()
+
+
+def test_marks_are_kept_per_milvus_and_collection(tmp_path: Path) -> None:
+    ours = marks_in(tmp_path)
+    other_collection = WriteMarks(tmp_path, milvus="http://127.0.0.1:19530", collection="b")
+    other_milvus = WriteMarks(tmp_path, milvus="http://10.0.0.9:19530", collection="docs")
+    assert len({ours.path, other_collection.path, other_milvus.path}) == 3
+    ours.mark(["a"], 10)
+    assert other_collection.of("a") == 0 and other_milvus.of("a") == 0
+
+
+def test_the_slot_of_an_id_is_the_same_in_every_process(tmp_path: Path) -> None:
+    ids = ["a", "doc-1", "ünï", "x" * 64]
+    here = [WriteMarks.slot(doc_id) for doc_id in ids]
+    assert all(0 <= slot < SLOTS for slot in here)
+    # Python's hash() of a str differs between processes; the slot must not.
+    there = in_another_process(tmp_path, f"print([WriteMarks.slot(i) for i in {ids!r}])")
+    assert there == str(here)
+
+
+def test_a_mark_written_by_one_process_is_read_by_another(tmp_path: Path) -> None:
+    marks = marks_in(tmp_path)
+    marks.mark(["from-here"], 1234)
+    assert in_another_process(tmp_path, "print(marks.of('from-here'))") == "1234"
+    in_another_process(tmp_path, "marks.mark(['from-there'], 5678)")
+    assert marks.of("from-there") == 5678
+    assert marks.latest() == 5678
+    marks.close()
+
+
+def test_a_forked_child_opens_the_table_again_and_shares_it(tmp_path: Path) -> None:
+    marks = marks_in(tmp_path)
+    marks.mark(["before-fork"], 1)
+    pid = os.fork()
+    if pid == 0:  # the child: what a gunicorn worker forked from a loaded master does
+        try:
+            marks.mark(["from-child"], 42)
+            os._exit(0 if marks.of("before-fork") == 1 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert marks.of("from-child") == 42
+    marks.close()
