@@ -57,6 +57,8 @@ __all__ = ["VectorStore", "MilvusVectorStore", "is_malformed_request"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Rows an upsert may carry within one call's timeout; a larger batch gets proportionally more.
+UPSERT_ROWS_PER_TIMEOUT = 64
 
 # Milvus VARCHAR lengths are bytes: room for the character limits in 4-byte UTF-8.
 _TITLE_BYTES = 1024
@@ -331,8 +333,12 @@ class MilvusVectorStore:
         ]
         ids = [doc.id for doc in documents]
 
+        # One document gets the same timeout as every call (a fast 503 when Milvus hangs); a
+        # batch gets more, in proportion: 256 rows take several times one row's time.
+        timeout = self._timeout * max(1.0, len(rows) / UPSERT_ROWS_PER_TIMEOUT)
+
         def upsert(client: Any) -> None:
-            client.upsert(self._collection, data=rows, timeout=self._timeout * 5)
+            client.upsert(self._collection, data=rows, timeout=timeout)
             self._mark(client, ids)
 
         self._call("upsert", upsert)
