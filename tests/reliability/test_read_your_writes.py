@@ -1,10 +1,11 @@
 """Read-your-writes across worker processes (issue 13), through both twins, live.
 
 Two servers, each its own process with its own pymilvus client, serve one collection of one
-Milvus with one data directory: the Flask twin under gunicorn and the FastAPI twin under
-uvicorn. Whatever one of them acknowledges (201, 204, an ingest job done), a request through
-the other sees at once: the next request, with no sleep and no retry. Point reads are not
-Strong reads (that is the point of issue 13); the shared write marks make them exact.
+Milvus with one data directory: the Flask twin under gunicorn (the folder's live server) and
+the FastAPI twin under uvicorn (this module's). Whatever one of them acknowledges (201, 204,
+an ingest job done), a request through the other sees at once: the next request, with no
+sleep and no retry. Point reads are not Strong reads (that is the point of issue 13); the
+shared write marks make them exact.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_support import LiveServer, server_env, wait_for_job
+from reliability_support import LiveServer, collection_of, server_env, wait_for_job
 
 from shared.milvus_server import free_port
 
-COLLECTION = "reliability_shared"
 DIRECTIONS = [
     pytest.param(("flask", "fastapi"), id="flask-to-fastapi"),
     pytest.param(("fastapi", "flask"), id="fastapi-to-flask"),
@@ -28,23 +28,21 @@ DIRECTIONS = [
 
 @pytest.fixture(scope="module")
 def servers(live_stack: Any) -> Iterator[dict[str, LiveServer]]:
-    """One server per twin, both over the same collection and data directory."""
+    """The folder's live Flask server and a FastAPI server of this module's own, started over
+    the Flask server's collection and data directory."""
+    flask = live_stack.servers["flask"]
     milvus = live_stack.milvus
-    pair = {}
-    for app in ("flask", "fastapi"):
-        env = {**server_env(milvus, app=app), "TWINBENCH_COLLECTION": COLLECTION}
-        pair[app] = LiveServer(
-            app=app, port=free_port(), env=env, log_path=milvus.data_dir / f"{app}-shared.log"
-        )
+    env = {**server_env(milvus, app="fastapi"), "TWINBENCH_COLLECTION": collection_of("flask")}
+    fastapi = LiveServer(
+        app="fastapi", port=free_port(), env=env, log_path=milvus.data_dir / "fastapi-ryw.log"
+    )
     try:
-        for server in pair.values():
-            server.start()
-        for server in pair.values():
-            server.wait_ready()
-        yield pair
+        fastapi.start()
+        flask.ensure_running()
+        fastapi.wait_ready()
+        yield {"flask": flask, "fastapi": fastapi}
     finally:
-        for server in pair.values():
-            server.stop()
+        fastapi.stop()
 
 
 @pytest.fixture(params=DIRECTIONS)
