@@ -38,7 +38,7 @@ from fastapi_app.schemas import (
     request_models,
 )
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY
+from shared.docs_ui import ingest_request_body
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
 from shared.json_body import decode_json_body, field_required
@@ -75,7 +75,6 @@ DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
-INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -162,7 +161,7 @@ def build_router(settings: Settings) -> APIRouter:
         "/ingest",
         status_code=202,
         response_model=JobAcceptedOut,
-        openapi_extra=INGEST_BODY,
+        openapi_extra={"requestBody": ingest_request_body(settings.max_ingest_documents)},
         responses={**ERROR_503, **WRITE_RESPONSES},
         dependencies=[WriteAccess],
     )

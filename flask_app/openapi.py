@@ -17,7 +17,8 @@ from marshmallow import Schema, fields
 
 from flask_app.schemas import request_schemas
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY
+from shared.docs_ui import ingest_request_body
+from shared.documents import FLOAT32_MAX, ID_PATTERN, NOT_ALL_ZERO, NOT_BLANK_PATTERN
 
 __all__ = ["build_openapi"]
 
@@ -91,26 +92,49 @@ class HTTPValidationErrorSchema(Schema):
 
 
 def constraints(limits: Settings) -> dict[str, dict[str, dict[str, Any]]]:
-    """The constraints apispec cannot see inside our validators, written out again."""
+    """The constraints apispec cannot see inside our validators, written out again.
+
+    ``pattern: NOT_BLANK_PATTERN`` is "not blank": strings are stripped, then counted.
+    """
+    tags = {
+        "maxItems": limits.max_tags,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": limits.max_tag_chars,
+            "pattern": NOT_BLANK_PATTERN,
+        },
+    }
+    top_k = {"minimum": 1, "maximum": limits.max_top_k}
     return {
         "SearchRequest": {
-            "query": {"minLength": 1, "maxLength": limits.max_query_chars},
-            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
-            "tags": {"maxItems": limits.max_tags},
+            "query": {
+                "minLength": 1,
+                "maxLength": limits.max_query_chars,
+                "pattern": NOT_BLANK_PATTERN,
+            },
+            "top_k": top_k,
+            "tags": tags,
         },
         "VectorSearchRequest": {
             "vector": {
                 "minItems": limits.embedding_dimension,
                 "maxItems": limits.embedding_dimension,
+                "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                **NOT_ALL_ZERO,
             },
-            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
-            "tags": {"maxItems": limits.max_tags},
+            "top_k": top_k,
+            "tags": tags,
         },
         "DocumentIn": {
-            "id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            "id": {"pattern": ID_PATTERN},
             "title": {"maxLength": limits.max_title_chars},
-            "text": {"minLength": 1, "maxLength": limits.max_text_chars},
-            "tags": {"maxItems": limits.max_tags},
+            "text": {
+                "minLength": 1,
+                "maxLength": limits.max_text_chars,
+                "pattern": NOT_BLANK_PATTERN,
+            },
+            "tags": tags,
         },
         "DocumentBatchIn": {"documents": {"minItems": 1, "maxItems": limits.max_batch}},
     }
@@ -185,7 +209,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
             "name": "doc_id",
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            "schema": {"type": "string", "pattern": ID_PATTERN},
         }
     ]
     job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -278,7 +302,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
         "/ingest": {
             "post": {
                 "operationId": "ingest",
-                "requestBody": INGEST_REQUEST_BODY,
+                "requestBody": ingest_request_body(settings.max_ingest_documents),
                 "responses": {
                     "202": _response("Successful Response", "JobAcceptedOut"),
                     "422": INVALID,
