@@ -13,7 +13,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 
 from flask_app.schemas import request_schemas
 from shared.config import Settings
@@ -23,19 +23,27 @@ from shared.documents import FLOAT32_MAX, ID_PATTERN, NOT_ALL_ZERO, NOT_BLANK_PA
 __all__ = ["build_openapi"]
 
 
-class HitSchema(Schema):
+class ResponseSchema(Schema):
+    """A response body. Not closed to more fields (no ``additionalProperties: false``), as
+    FastAPI's response models are not: a client must not break on a field added later."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class HitSchema(ResponseSchema):
     id = fields.String(required=True)
     score = fields.Float(required=True)
     title = fields.String(required=True)
     text = fields.String(required=True)
 
 
-class SearchResponseSchema(Schema):
+class SearchResponseSchema(ResponseSchema):
     results = fields.List(fields.Nested(HitSchema), required=True)
     took_ms = fields.Float(required=True)
 
 
-class DocumentOutSchema(Schema):
+class DocumentOutSchema(ResponseSchema):
     id = fields.String(required=True)
     title = fields.String(required=True)
     text = fields.String(required=True)
@@ -43,32 +51,32 @@ class DocumentOutSchema(Schema):
     created_at = fields.Integer(required=True)
 
 
-class CreatedOutSchema(Schema):
+class CreatedOutSchema(ResponseSchema):
     id = fields.String(required=True)
 
 
-class BatchCreatedOutSchema(Schema):
+class BatchCreatedOutSchema(ResponseSchema):
     ids = fields.List(fields.String(), required=True)
 
 
-class HealthOutSchema(Schema):
+class HealthOutSchema(ResponseSchema):
     status = fields.String(required=True)
     documents = fields.Integer(required=True)
     model = fields.String(required=True)
     milvus = fields.String(required=True)
 
 
-class JobAcceptedOutSchema(Schema):
+class JobAcceptedOutSchema(ResponseSchema):
     job_id = fields.String(required=True)
     status_url = fields.String(required=True)
 
 
-class RowErrorOutSchema(Schema):
+class RowErrorOutSchema(ResponseSchema):
     line = fields.Integer(required=True)
     reason = fields.String(required=True)
 
 
-class JobStatusOutSchema(Schema):
+class JobStatusOutSchema(ResponseSchema):
     job_id = fields.String(required=True)
     status = fields.String(
         required=True,
@@ -78,16 +86,23 @@ class JobStatusOutSchema(Schema):
     processed = fields.Integer(required=True)
     failed = fields.Integer(required=True)
     errors = fields.List(fields.Nested(RowErrorOutSchema), required=True)
-    message = fields.String()
+    message = fields.String(allow_none=True)  # absent when empty (FastAPI: str | None)
 
 
-class ValidationErrorSchema(Schema):
-    loc = fields.List(fields.Raw(), required=True)
+class ValidationErrorSchema(ResponseSchema):
+    """FastAPI's own description of a 422 item, field for field (``input`` and ``ctx`` are
+    never sent by either twin, but FastAPI's document names them)."""
+
+    loc = fields.List(
+        fields.Raw(metadata={"anyOf": [{"type": "string"}, {"type": "integer"}]}), required=True
+    )
     msg = fields.String(required=True)
     type = fields.String(required=True)
+    input = fields.Raw()
+    ctx = fields.Dict()
 
 
-class HTTPValidationErrorSchema(Schema):
+class HTTPValidationErrorSchema(ResponseSchema):
     detail = fields.List(fields.Nested(ValidationErrorSchema))
 
 
@@ -97,6 +112,7 @@ def constraints(limits: Settings) -> dict[str, dict[str, dict[str, Any]]]:
     ``pattern: NOT_BLANK_PATTERN`` is "not blank": strings are stripped, then counted.
     """
     tags = {
+        "default": [],
         "maxItems": limits.max_tags,
         "items": {
             "type": "string",
