@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_app.schemas import (
     BatchCreatedOut,
@@ -40,7 +41,7 @@ from fastapi_app.schemas import (
 from shared.config import Settings
 from shared.docs_ui import ingest_request_body
 from shared.documents import ID_PATTERN
-from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable, BodyUnreadable, ValidationFailed
 from shared.json_body import decode_json_body, field_required
 from shared.service import SearchService, build_document
 
@@ -169,7 +170,12 @@ def build_router(settings: Settings) -> APIRouter:
         # One route, two body types: a multipart file, or a JSON list of documents. So this
         # handler reads the body itself; reading the rows and the job run off the event loop.
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=10)
+            try:
+                form = await request.form(max_files=1, max_fields=10)
+            except StarletteHTTPException as exc:  # Starlette's 400 for a form it cannot parse
+                if exc.status_code != 400:
+                    raise
+                raise BodyUnreadable() from exc
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise ValidationFailed([field_required("body", "file")])

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from shared.errors import (
@@ -27,7 +28,14 @@ from shared.errors import (
 )
 from shared.json_body import decode_json_body
 
-__all__ = ["install_error_handlers", "load_body", "read_json", "detail_from", "allowed_methods"]
+__all__ = [
+    "install_error_handlers",
+    "load_body",
+    "read_json",
+    "read_upload",
+    "detail_from",
+    "allowed_methods",
+]
 
 log = logging.getLogger(__name__)
 Loc = tuple[str | int, ...]
@@ -56,6 +64,23 @@ def read_json() -> Any:
         # stops reading at the limit: a full buffer means the body was cut, so refuse it.
         raise RequestEntityTooLarge()
     return decode_json_body(raw, request.headers.get("Content-Type"))
+
+
+def read_upload(field: str) -> FileStorage | None:
+    """The multipart form's file ``field``, or None; a form that cannot be parsed is a 400.
+
+    Werkzeug's own parser is silent: a malformed form reads as empty, and the client would
+    be told its file is missing. Parsed strictly, it gets FastAPI's answer to the same body.
+    """
+    parser = request.make_form_data_parser()
+    parser.silent = False
+    try:
+        _, _, files = parser.parse(
+            request.stream, request.mimetype, request.content_length, request.mimetype_params
+        )
+    except ValueError as exc:
+        raise BodyUnreadable() from exc
+    return files.get(field)
 
 
 def load_body(schema: Schema) -> dict[str, Any]:
