@@ -4,31 +4,33 @@ FastAPI's own 422 shape is the contract, minus the ``input``, ``ctx`` and ``url`
 echo the client's data back (a 1 MB invalid body would come back whole). The core's
 ``ValidationFailed`` (a body read by hand, as /ingest's) carries the same 422 ``detail``
 list. FastAPI has no body limit of its own, so a small ASGI middleware answers 413 before
-the body is read.
+the body is read. A 405's ``Allow`` lists every method of the path, not only those of the
+first route Starlette tried (``GET /documents/{doc_id}`` hid its ``DELETE``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import (
     BackendUnavailable,
     BodyUnreadable,
-    IngestError,
     ServiceBusy,
     UnservableRequest,
     ValidationFailed,
 )
 
-__all__ = ["install_error_handlers", "BodyLimitMiddleware", "validation_detail"]
+__all__ = ["install_error_handlers", "BodyLimitMiddleware", "validation_detail", "allowed_methods"]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,45 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
 
 
+def _flat(routes: Sequence[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        # Recent FastAPI keeps an included router whole (its routes under original_router);
+        # ours are included without a prefix, so their paths are the app's paths.
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _flat(included.routes)
+        elif isinstance(route, Route):
+            yield route
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
+    """The methods ``path`` allows: those of every route of its most specific template.
+
+    The template with the fewest parameters wins, as a concrete path wins in OpenAPI and in
+    both routers: ``/documents/batch`` is POST's, not ``/documents/{doc_id}``'s.
+    """
+    matching = [route for route in _flat(routes) if route.methods and route.path_regex.match(path)]
+    if not matching:
+        return []
+    fewest = min(len(route.param_convertors) for route in matching)
+    return sorted(
+        method
+        for route in matching
+        if len(route.param_convertors) == fewest
+        for method in route.methods or ()
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        response = await http_exception_handler(request, exc)
+        if exc.status_code == 405:
+            # RFC 9110: a 405 lists every method the resource supports.
+            methods = allowed_methods(request.app.routes, request.scope["path"])
+            response.headers["Allow"] = ", ".join(methods)
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
@@ -58,11 +98,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def busy(request: Request, exc: ServiceBusy) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_s)}
         return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
-
-    @app.exception_handler(IngestError)
-    async def unreadable_upload(request: Request, exc: IngestError) -> JSONResponse:
-        detail = [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(UnservableRequest)
     async def unservable(request: Request, exc: UnservableRequest) -> JSONResponse:

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_app.schemas import (
     BatchCreatedOut,
@@ -40,9 +41,9 @@ from fastapi_app.schemas import (
     request_models,
 )
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY, SEARCH_UNAVAILABLE
+from shared.docs_ui import SEARCH_UNAVAILABLE, ingest_request_body
 from shared.documents import ID_PATTERN
-from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
+from shared.errors import API_KEY_REQUIRED, BackendUnavailable, BodyUnreadable, ValidationFailed
 from shared.json_body import decode_json_body, field_required
 from shared.service import SearchService, build_document
 
@@ -78,7 +79,6 @@ ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
 SEARCH_503: dict[int | str, dict[str, Any]] = {503: SEARCH_UNAVAILABLE}
-INGEST_BODY: dict[str, Any] = {"requestBody": INGEST_REQUEST_BODY}
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -165,7 +165,7 @@ def build_router(settings: Settings) -> APIRouter:
         "/ingest",
         status_code=202,
         response_model=JobAcceptedOut,
-        openapi_extra=INGEST_BODY,
+        openapi_extra={"requestBody": ingest_request_body(settings.max_ingest_documents)},
         responses={**ERROR_503, **WRITE_RESPONSES},
         dependencies=[WriteAccess],
     )
@@ -173,7 +173,12 @@ def build_router(settings: Settings) -> APIRouter:
         # One route, two body types: a multipart file, or a JSON list of documents. So this
         # handler reads the body itself; reading the rows and the job run off the event loop.
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=10)
+            try:
+                form = await request.form(max_files=1, max_fields=10)
+            except StarletteHTTPException as exc:  # Starlette's 400 for a form it cannot parse
+                if exc.status_code != 400:
+                    raise
+                raise BodyUnreadable() from exc
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise ValidationFailed([field_required("body", "file")])

@@ -10,11 +10,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 from shared.config import Settings
-from shared.documents import FLOAT32_MAX, ID_PATTERN, OUT_OF_FLOAT32
+from shared.documents import (
+    FLOAT32_MAX,
+    ID_PATTERN,
+    NOT_ALL_ZERO,
+    NOT_BLANK_PATTERN,
+    OUT_OF_FLOAT32,
+)
 
 __all__ = [
     "RequestModels",
@@ -31,8 +37,8 @@ __all__ = [
     "ID_PATTERN",
 ]
 
-# strict: "5" is not an int and 5.0 is not a valid top_k; extra="forbid": a misspelt field
-# is an error, not silently ignored; str_strip_whitespace: "   " is too short, not a query.
+# strict: "5" is not an int (but 5.0 is, see Integer); extra="forbid": a misspelt field is
+# an error, not silently ignored; str_strip_whitespace: "   " is too short, not a query.
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
 
 
@@ -42,7 +48,25 @@ def _within_float32(value: float) -> float:
     return value
 
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_within_float32)]
+# The document states the float32 range the validator enforces (in its own words).
+FiniteFloat = Annotated[
+    float,
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}),
+    AfterValidator(_within_float32),
+]
+
+
+def _integral_float_to_int(value: Any) -> Any:
+    # JSON Schema counts 14.0 as an integer, and the OpenAPI document says "integer": so
+    # does this twin. Strict mode still refuses "14", True and 14.5.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Stripped first (STRICT), then counted: a string of white space is too short. The pattern
+# never fails after that; it is how the document says "not blank".
+NotBlank = Field(pattern=NOT_BLANK_PATTERN)
 
 
 class RequestModels(NamedTuple):
@@ -65,36 +89,42 @@ def request_models(limits: Settings) -> RequestModels:
     tag_chars = Field(min_length=1, max_length=limits.max_tag_chars)
     tag_count = Field(max_length=limits.max_tags)
     top_k_range = Field(ge=1, le=limits.max_top_k)
+    TopK = Annotated[int, top_k_range, BeforeValidator(_integral_float_to_int)]
+    Tags = Annotated[list[Annotated[str, tag_chars, NotBlank]], tag_count]
 
     class SearchRequest(BaseModel):
         model_config = STRICT
 
-        query: str = Field(min_length=1, max_length=limits.max_query_chars)
-        top_k: Annotated[int, top_k_range] = limits.default_top_k
-        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+        query: Annotated[str, NotBlank] = Field(min_length=1, max_length=limits.max_query_chars)
+        top_k: TopK = limits.default_top_k
+        tags: Tags = []
 
     class VectorSearchRequest(BaseModel):
         model_config = STRICT
 
         vector: list[FiniteFloat] = Field(
-            min_length=limits.embedding_dimension, max_length=limits.embedding_dimension
+            min_length=limits.embedding_dimension,
+            max_length=limits.embedding_dimension,
+            # Enforced by the core (a 422 naming the vector); stated here.
+            json_schema_extra=NOT_ALL_ZERO,
         )
-        top_k: Annotated[int, top_k_range] = limits.default_top_k
-        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+        top_k: TopK = limits.default_top_k
+        tags: Tags = []
 
     class DocumentIn(BaseModel):
         model_config = STRICT
 
         id: str | None = Field(default=None, pattern=ID_PATTERN)
         title: str = Field(default="", max_length=limits.max_title_chars)
-        text: str = Field(min_length=1, max_length=limits.max_text_chars)
-        tags: Annotated[list[Annotated[str, tag_chars]], tag_count] = []
+        text: Annotated[str, NotBlank] = Field(min_length=1, max_length=limits.max_text_chars)
+        tags: Tags = []
 
     class DocumentBatchIn(BaseModel):
         model_config = STRICT
 
         documents: list[DocumentIn] = Field(min_length=1, max_length=limits.max_batch)
 
+    # Any items: the job checks each one as a document (the document says so).
     IngestDocuments = TypeAdapter(
         Annotated[list[Any], Field(min_length=1, max_length=limits.max_ingest_documents)]
     )

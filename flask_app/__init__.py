@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     settings = settings or get_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # OPTIONS is no operation of the contract: 405 with Allow, as from the FastAPI twin.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # Same bytes as FastAPI: keys in the order the view wrote them, UTF-8 as it is.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

@@ -4,6 +4,9 @@ Flask has no request validation of its own: ``read_json`` reads the JSON body th
 FastAPI does (missing body, wrong content type, malformed JSON: the core's
 :func:`~shared.json_body.decode_json_body`), ``load_body`` runs a marshmallow schema on it,
 and the core's ``ValidationFailed`` carries the resulting 422 ``detail`` list to one handler.
+A 405's ``Allow`` lists the methods of the path's most specific rule, as the FastAPI twin's
+does: Werkzeug's own would add ``GET`` and ``DELETE`` (``/documents/<doc_id>``'s) to
+``/documents/batch``, which the OpenAPI document gives only ``POST``.
 """
 
 from __future__ import annotations
@@ -12,21 +15,28 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from marshmallow import Schema, ValidationError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from shared.errors import (
     BackendUnavailable,
     BodyUnreadable,
-    IngestError,
     ServiceBusy,
     UnservableRequest,
     ValidationFailed,
 )
 from shared.json_body import decode_json_body
 
-__all__ = ["install_error_handlers", "load_body", "read_json", "detail_from"]
+__all__ = [
+    "install_error_handlers",
+    "load_body",
+    "read_json",
+    "read_upload",
+    "detail_from",
+    "allowed_methods",
+]
 
 log = logging.getLogger(__name__)
 Loc = tuple[str | int, ...]
@@ -57,6 +67,23 @@ def read_json() -> Any:
     return decode_json_body(raw, request.headers.get("Content-Type"))
 
 
+def read_upload(field: str) -> FileStorage | None:
+    """The multipart form's file ``field``, or None; a form that cannot be parsed is a 400.
+
+    Werkzeug's own parser is silent: a malformed form reads as empty, and the client would
+    be told its file is missing. Parsed strictly, it gets FastAPI's answer to the same body.
+    """
+    parser = request.make_form_data_parser()
+    parser.silent = False
+    try:
+        _, _, files = parser.parse(
+            request.stream, request.mimetype, request.content_length, request.mimetype_params
+        )
+    except ValueError as exc:
+        raise BodyUnreadable() from exc
+    return files.get(field)
+
+
 def load_body(schema: Schema) -> dict[str, Any]:
     """Read the JSON body and validate it with ``schema``: the Flask twin's hand-wired step."""
     try:
@@ -64,6 +91,28 @@ def load_body(schema: Schema) -> dict[str, Any]:
     except ValidationError as exc:
         raise ValidationFailed(detail_from(exc.messages, ("body",))) from exc
     return loaded
+
+
+def allowed_methods() -> list[str]:
+    """The methods the request's path allows: those of its most specific rule template.
+
+    The template with the fewest parameters wins, as a concrete path wins in OpenAPI and in
+    both routers: ``/documents/batch`` is POST's, not ``/documents/<doc_id>``'s.
+    """
+    adapter = current_app.create_url_adapter(request)
+    assert adapter is not None, "a request always has a URL adapter"
+    every = {method for rule in current_app.url_map.iter_rules() for method in rule.methods or ()}
+    matched = []
+    for method in every:
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)
+        except HTTPException:  # no rule for this method (a redirect is one too)
+            continue
+        matched.append((len(rule.arguments), method))
+    if not matched:
+        return []
+    fewest = min(arguments for arguments, _ in matched)
+    return sorted(method for arguments, method in matched if arguments == fewest)
 
 
 def install_error_handlers(app: Flask) -> None:
@@ -85,6 +134,8 @@ def install_error_handlers(app: Flask) -> None:
         # Werkzeug's names are Starlette's phrases: "Not Found", "Method Not Allowed".
         # Keep its headers but the content type: a 405 must say what is Allowed.
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        if isinstance(exc, MethodNotAllowed):
+            headers["Allow"] = ", ".join(allowed_methods())
         return {"detail": exc.name}, exc.code or 500, headers
 
     @app.errorhandler(BackendUnavailable)
@@ -94,10 +145,6 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceBusy)
     def busy(exc: ServiceBusy) -> tuple[dict[str, Any], int, dict[str, str]]:
         return {"detail": str(exc)}, 503, {"Retry-After": str(exc.retry_after_s)}
-
-    @app.errorhandler(IngestError)
-    def unreadable_upload(exc: IngestError) -> tuple[dict[str, Any], int]:
-        return {"detail": [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]}, 422
 
     @app.errorhandler(UnservableRequest)
     def unservable(exc: UnservableRequest) -> tuple[dict[str, Any], int]:

@@ -13,28 +13,37 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 
 from flask_app.schemas import request_schemas
 from shared.config import Settings
-from shared.docs_ui import INGEST_REQUEST_BODY, SEARCH_UNAVAILABLE
+from shared.docs_ui import SEARCH_UNAVAILABLE, ingest_request_body
+from shared.documents import FLOAT32_MAX, ID_PATTERN, NOT_ALL_ZERO, NOT_BLANK_PATTERN
 
 __all__ = ["build_openapi"]
 
 
-class HitSchema(Schema):
+class ResponseSchema(Schema):
+    """A response body. Not closed to more fields (no ``additionalProperties: false``), as
+    FastAPI's response models are not: a client must not break on a field added later."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class HitSchema(ResponseSchema):
     id = fields.String(required=True)
     score = fields.Float(required=True)
     title = fields.String(required=True)
     text = fields.String(required=True)
 
 
-class SearchResponseSchema(Schema):
+class SearchResponseSchema(ResponseSchema):
     results = fields.List(fields.Nested(HitSchema), required=True)
     took_ms = fields.Float(required=True)
 
 
-class DocumentOutSchema(Schema):
+class DocumentOutSchema(ResponseSchema):
     id = fields.String(required=True)
     title = fields.String(required=True)
     text = fields.String(required=True)
@@ -42,32 +51,32 @@ class DocumentOutSchema(Schema):
     created_at = fields.Integer(required=True)
 
 
-class CreatedOutSchema(Schema):
+class CreatedOutSchema(ResponseSchema):
     id = fields.String(required=True)
 
 
-class BatchCreatedOutSchema(Schema):
+class BatchCreatedOutSchema(ResponseSchema):
     ids = fields.List(fields.String(), required=True)
 
 
-class HealthOutSchema(Schema):
+class HealthOutSchema(ResponseSchema):
     status = fields.String(required=True)
     documents = fields.Integer(required=True)
     model = fields.String(required=True)
     milvus = fields.String(required=True)
 
 
-class JobAcceptedOutSchema(Schema):
+class JobAcceptedOutSchema(ResponseSchema):
     job_id = fields.String(required=True)
     status_url = fields.String(required=True)
 
 
-class RowErrorOutSchema(Schema):
+class RowErrorOutSchema(ResponseSchema):
     line = fields.Integer(required=True)
     reason = fields.String(required=True)
 
 
-class JobStatusOutSchema(Schema):
+class JobStatusOutSchema(ResponseSchema):
     job_id = fields.String(required=True)
     status = fields.String(
         required=True,
@@ -77,40 +86,71 @@ class JobStatusOutSchema(Schema):
     processed = fields.Integer(required=True)
     failed = fields.Integer(required=True)
     errors = fields.List(fields.Nested(RowErrorOutSchema), required=True)
-    message = fields.String()
+    message = fields.String(allow_none=True)  # absent when empty (FastAPI: str | None)
 
 
-class ValidationErrorSchema(Schema):
-    loc = fields.List(fields.Raw(), required=True)
+class ValidationErrorSchema(ResponseSchema):
+    """FastAPI's own description of a 422 item, field for field (``input`` and ``ctx`` are
+    never sent by either twin, but FastAPI's document names them)."""
+
+    loc = fields.List(
+        fields.Raw(metadata={"anyOf": [{"type": "string"}, {"type": "integer"}]}), required=True
+    )
     msg = fields.String(required=True)
     type = fields.String(required=True)
+    input = fields.Raw()
+    ctx = fields.Dict()
 
 
-class HTTPValidationErrorSchema(Schema):
+class HTTPValidationErrorSchema(ResponseSchema):
     detail = fields.List(fields.Nested(ValidationErrorSchema))
 
 
 def constraints(limits: Settings) -> dict[str, dict[str, dict[str, Any]]]:
-    """The constraints apispec cannot see inside our validators, written out again."""
+    """The constraints apispec cannot see inside our validators, written out again.
+
+    ``pattern: NOT_BLANK_PATTERN`` is "not blank": strings are stripped, then counted.
+    """
+    tags = {
+        "default": [],
+        "maxItems": limits.max_tags,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": limits.max_tag_chars,
+            "pattern": NOT_BLANK_PATTERN,
+        },
+    }
+    top_k = {"minimum": 1, "maximum": limits.max_top_k}
     return {
         "SearchRequest": {
-            "query": {"minLength": 1, "maxLength": limits.max_query_chars},
-            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
-            "tags": {"maxItems": limits.max_tags},
+            "query": {
+                "minLength": 1,
+                "maxLength": limits.max_query_chars,
+                "pattern": NOT_BLANK_PATTERN,
+            },
+            "top_k": top_k,
+            "tags": tags,
         },
         "VectorSearchRequest": {
             "vector": {
                 "minItems": limits.embedding_dimension,
                 "maxItems": limits.embedding_dimension,
+                "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                **NOT_ALL_ZERO,
             },
-            "top_k": {"minimum": 1, "maximum": limits.max_top_k},
-            "tags": {"maxItems": limits.max_tags},
+            "top_k": top_k,
+            "tags": tags,
         },
         "DocumentIn": {
-            "id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            "id": {"pattern": ID_PATTERN},
             "title": {"maxLength": limits.max_title_chars},
-            "text": {"minLength": 1, "maxLength": limits.max_text_chars},
-            "tags": {"maxItems": limits.max_tags},
+            "text": {
+                "minLength": 1,
+                "maxLength": limits.max_text_chars,
+                "pattern": NOT_BLANK_PATTERN,
+            },
+            "tags": tags,
         },
         "DocumentBatchIn": {"documents": {"minItems": 1, "maxItems": limits.max_batch}},
     }
@@ -185,7 +225,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
             "name": "doc_id",
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+            "schema": {"type": "string", "pattern": ID_PATTERN},
         }
     ]
     job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -278,7 +318,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
         "/ingest": {
             "post": {
                 "operationId": "ingest",
-                "requestBody": INGEST_REQUEST_BODY,
+                "requestBody": ingest_request_body(settings.max_ingest_documents),
                 "responses": {
                     "202": _response("Successful Response", "JobAcceptedOut"),
                     "422": INVALID,

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from flask_app.errors import detail_from, load_body, read_json
+from flask_app.errors import detail_from, load_body, read_json, read_upload
 from flask_app.schemas import ID_PATTERN, matches, request_schemas
 from shared.config import Settings
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
@@ -125,7 +125,7 @@ def build_api(settings: Settings) -> Blueprint:
         # One route, two body types: a multipart file, or a JSON list of documents.
         service = get_service()
         if request.mimetype == "multipart/form-data":
-            upload = request.files.get("file")
+            upload = read_upload("file")
             if upload is None:
                 raise ValidationFailed([field_required("body", "file")])
             job = service.submit_upload(upload.read(), upload.filename)

@@ -132,6 +132,9 @@ class StrictInteger(fields.Integer):
         super().__init__(strict=True, error_messages=_messages("int_type", "integer"), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        # JSON Schema counts 14.0 as an integer, and the OpenAPI document says "integer".
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
         return value
@@ -246,7 +249,7 @@ def request_schemas(limits: Settings) -> RequestSchemas:
         """A JSON list body for /ingest; its rows are checked by the core, like a file's."""
 
         documents = StrictList(
-            fields.Raw(),
+            fields.Raw(allow_none=True),  # any item, null included (the document says so)
             required=True,
             validate=list_length(min_length=1, max_length=limits.max_ingest_documents),
         )

@@ -20,6 +20,8 @@ __all__ = [
     "FLOAT32_MAX",
     "OUT_OF_FLOAT32",
     "WHITE_SPACE",
+    "NOT_BLANK_PATTERN",
+    "NOT_ALL_ZERO",
     "NewDocument",
     "Document",
     "SearchHit",
@@ -46,6 +48,34 @@ WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+
+
+def _class_of(chars: str) -> str:
+    """A regex character class body for ``chars``, runs collapsed (``\\u2000-\\u200a``).
+
+    Written as ``\\uXXXX`` escapes, which ECMA-262 (the dialect of OpenAPI's ``pattern``),
+    Python's ``re`` and Rust's ``regex`` (pydantic) all read the same way.
+    """
+    points = sorted(map(ord, chars))
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and point == runs[-1][1] + 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    parts = []
+    for first, last in runs:
+        parts.append(f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}")
+    return "".join(parts)
+
+
+# "Not blank" as JSON Schema can say it: at least one character that stripping keeps. The
+# twins strip first and then count, so a blank string fails as too short before this pattern
+# is ever tried; the pattern is how the OpenAPI documents state that rule.
+NOT_BLANK_PATTERN = f"[^{_class_of(WHITE_SPACE)}]"
+# A vector with no non-zero component has no direction: cosine similarity is undefined for
+# it. In JSON Schema: the array contains an item that is not 0 (0.0 and -0.0 equal 0).
+NOT_ALL_ZERO: dict[str, Any] = {"contains": {"not": {"const": 0}}}
 
 
 def _encodable(value: str) -> bool:

@@ -75,4 +75,8 @@ class UnservableRequest(CoreError):
 
 
 class IngestError(CoreError):
-    """An uploaded file that cannot be read at all (not a single row); apps: 422."""
+    """An uploaded file that cannot be read at all (not a single row).
+
+    Raised by the ingest job, which then ends ``failed`` with this message: the upload
+    itself was accepted (202), as the OpenAPI documents type a file as any bytes.
+    """

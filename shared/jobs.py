@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import threading
@@ -22,7 +23,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["JobRecord", "JobRegistry", "JobStatus"]
+from shared.errors import CoreError
+
+__all__ = ["JobRecord", "JobRegistry", "JobStatus", "UNEXPECTED_JOB_ERROR"]
+
+log = logging.getLogger(__name__)
+# What a client reads of a job stopped by an unexpected error; the trace goes to the log.
+UNEXPECTED_JOB_ERROR = "the job stopped on an unexpected error; the server log has the details"
 
 JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 _JOB_ID_CHARS = set("0123456789abcdef")
@@ -141,9 +148,16 @@ class JobRegistry:
             try:
                 work(job_id)
             except Exception as exc:  # noqa: BLE001 - a job failure must not kill the runner
+                # The core's own errors say what a client may read; anything else is a bug,
+                # whose message may hold internals: logged with its trace, not shown.
+                if isinstance(exc, CoreError):
+                    message = str(exc)[:500]
+                else:
+                    log.exception("ingest job %s stopped on an unexpected error", job_id)
+                    message = UNEXPECTED_JOB_ERROR
                 record = self.get(job_id)
                 if record is not None:
-                    self.save(replace(record, status="failed", message=str(exc)[:500]))
+                    self.save(replace(record, status="failed", message=message))
             finally:
                 self._queue.task_done()
 

@@ -47,6 +47,10 @@ HEALTH_UNAVAILABLE = (
 )
 # An ingest job rides out a Milvus blip this long before it gives up.
 INGEST_RETRY_S = 30.0
+# Why /search/vector refuses a vector (the OpenAPI documents state the rule as NOT_ALL_ZERO).
+NO_DIRECTION = (
+    "vector must have a non-zero component (cosine similarity is undefined for a zero vector)"
+)
 
 
 def build_document(
@@ -174,15 +178,15 @@ class SearchService:
     ) -> SearchResult:
         started = time.perf_counter()
         # Cosine ignores length, so normalising changes no ranking, and it keeps float32
-        # from overflowing into NaN scores for large (but valid) components.
+        # from overflowing into NaN scores for large (but valid) components. Dividing by the
+        # largest component first keeps the norm itself from overflowing or underflowing
+        # (1e-200 squared is 0.0): any vector with a non-zero component has a direction.
         as_array = np.asarray(vector, dtype=np.float64)
-        norm = float(np.linalg.norm(as_array))
-        if not math.isfinite(norm) or norm == 0.0:
-            raise UnservableRequest(
-                "vector must have a finite, non-zero length (cosine similarity is undefined)",
-                field="vector",
-            )
-        unit = (as_array / norm).astype(np.float32).tolist()
+        largest = float(np.max(np.abs(as_array))) if as_array.size else 0.0
+        if not math.isfinite(largest) or largest == 0.0:
+            raise UnservableRequest(NO_DIRECTION, field="vector")
+        scaled = as_array / largest
+        unit = (scaled / np.linalg.norm(scaled)).astype(np.float32).tolist()
         hits = self.store.search(unit, top_k=top_k, tags=tags)
         return SearchResult(hits=hits, took_ms=_elapsed_ms(started))
 
@@ -205,23 +209,35 @@ class SearchService:
 
     # --- ingest jobs --------------------------------------------------------------------
     def submit_upload(self, data: bytes, filename: str | None) -> JobRecord:
-        """Queue a JSONL/CSV file; raises IngestError when the file cannot be read at all."""
-        return self._submit(parse_upload(data, filename))
+        """Queue a JSONL/CSV file, any bytes: the job reads it.
+
+        The OpenAPI documents type the file as binary, so any bytes are accepted here; a
+        file that cannot be read at all (not UTF-8, empty, a CSV without a ``text`` column)
+        makes its job ``failed``, with the reason in its ``message``, as a bad row makes a
+        row error. ``total`` is 0 until the job has read the file.
+        """
+        return self.jobs.submit(0, lambda job_id: self._run_ingest(job_id, data, filename))
 
     def submit_documents(self, documents: Sequence[Any]) -> JobRecord:
-        """Queue a JSON list of documents (each validated as a row, like a file's)."""
-        return self._submit(parse_json_list(documents))
+        """Queue a JSON list of any values: each is validated as a row, like a file's."""
+        rows = parse_json_list(documents)
+        return self.jobs.submit(len(rows), lambda job_id: self._run_ingest(job_id, rows))
 
     def ingest_status(self, job_id: str) -> JobRecord | None:
         return self.jobs.get(job_id)
 
-    def _submit(self, rows: list[ParsedRow]) -> JobRecord:
-        return self.jobs.submit(len(rows), lambda job_id: self._run_ingest(job_id, rows))
-
-    def _run_ingest(self, job_id: str, rows: list[ParsedRow]) -> None:
+    def _run_ingest(
+        self, job_id: str, rows_or_file: list[ParsedRow] | bytes, filename: str | None = None
+    ) -> None:
         record = self.jobs.get(job_id)
         assert record is not None, "a job is saved before it is queued"
-        record = replace(record, status="running")
+        # An unreadable file raises IngestError here: the runner marks the job failed with it.
+        rows = (
+            parse_upload(rows_or_file, filename)
+            if isinstance(rows_or_file, bytes)
+            else rows_or_file
+        )
+        record = replace(record, status="running", total=len(rows))
         self.jobs.save(record)
         errors: list[RowError] = []
         for start in range(0, len(rows), INGEST_BATCH):

@@ -16,8 +16,8 @@ __all__ = [
     "STATIC_DIR",
     "STATIC_PREFIX",
     "ASSETS",
-    "INGEST_REQUEST_BODY",
     "SEARCH_UNAVAILABLE",
+    "ingest_request_body",
     "swagger_ui_html",
     "redoc_html",
 ]
@@ -73,22 +73,49 @@ def redoc_html(*, title: str, openapi_url: str = "/openapi.json") -> str:
 
 
 # POST /ingest takes two body types, which neither framework can infer from the handler:
-# both twins describe it with this same OpenAPI fragment.
-INGEST_REQUEST_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}
+# both twins describe it with this same OpenAPI fragment. It says what is checked when:
+# the request is refused (422) only for what these schemas state; everything else about the
+# rows (and about the file's bytes) is checked by the job, which reports it.
+def ingest_request_body(max_documents: int) -> dict[str, Any]:
+    """The request body of POST /ingest, for an app that takes at most ``max_documents``."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_documents,
+                    "items": {
+                        "description": (
+                            "Any JSON value, accepted as it is: the job checks each item as a "
+                            "document (the rules of DocumentIn) and reports an item that is not "
+                            "one, by its position from 1, in the job's errors."
+                        )
+                    },
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": (
+                                "Any bytes, accepted as they are: the job reads them as UTF-8 "
+                                "JSONL (one document object per line) or CSV (a header naming a "
+                                "'text' column; optional id, title, tags separated by '|'). A "
+                                "file it cannot read makes the job 'failed', saying why; a bad "
+                                "line is reported in the job's errors."
+                            ),
+                        }
+                    },
+                    "required": ["file"],
+                }
+            },
         },
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
-    },
-}
+    }
 
 
 # POST /search answers 503 for a Milvus outage as every endpoint does, and also, with search

@@ -51,9 +51,9 @@ class LiveStack:
         stop_server(self.milvus, grace_s=grace_s)
 
 
-# The outage test stops and restarts this folder's Milvus and the shutdown test stops the
-# servers: run them last, so that nothing else depends on how well they went.
-LAST_MODULES = ("test_outage.py", "test_shutdown.py")
+# The hung and outage tests freeze, stop and restart this folder's Milvus and the shutdown
+# test stops the servers: run them last, so that nothing else depends on how well they went.
+LAST_MODULES = ("test_hung_milvus.py", "test_outage.py", "test_shutdown.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

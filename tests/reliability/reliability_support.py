@@ -30,6 +30,12 @@ READY_TIMEOUT_S = 180.0
 # gunicorn and uvicorn are given 20 s of graceful shutdown by server_argv; past that, SIGKILL.
 STOP_TIMEOUT_S = 25.0
 DIM = 384
+# The live twins' TWINBENCH_MILVUS_TIMEOUT_S, set explicitly (the default) for the outage
+# tests that time their 503s against it.
+MILVUS_TIMEOUT_S = 2.0
+# What a 503 may take on top of that one Milvus call: the model, the framework, this busy
+# 2-core machine. The README says "503 within about that time".
+TIMEOUT_SLACK_S = 0.5
 
 
 def collection_of(app: str) -> str:
@@ -50,6 +56,7 @@ def server_env(milvus: Settings, *, app: str) -> dict[str, str]:
             "TWINBENCH_DATA_DIR": str(milvus.data_dir),
             "TWINBENCH_COLLECTION": collection_of(app),
             "TWINBENCH_TORCH_THREADS": "1",
+            "TWINBENCH_MILVUS_TIMEOUT_S": str(MILVUS_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -182,10 +182,15 @@ def test_json_body_that_is_not_utf8_answers_400(twin: AppClient, path: str) -> N
     assert_healthy(twin)
 
 
-def test_uploaded_file_that_is_not_utf8_answers_422(twin: AppClient) -> None:
-    data = b'{"text": "ok"}\n{"text": "\xff"}\n'
+def test_uploaded_file_that_is_not_utf8_fails_its_job_and_loads_nothing(twin: AppClient) -> None:
+    doc_id = unique("latin1")
+    data = b'{"id": "' + doc_id.encode() + b'", "text": "ok"}\n{"text": "\xff"}\n'
     reply = twin.post("/ingest", files={"file": ("latin1.jsonl", data, "application/jsonl")})
-    assert "not valid UTF-8" in assert_refused(reply, 422)["detail"][0]["msg"]
+    assert reply.status_code == 202, reply.content[:500]
+    job = wait_for(twin, reply.json()["job_id"])
+    assert (job["status"], job["processed"]) == ("failed", 0), job
+    assert "not valid UTF-8" in job["message"] and not leaks(job["message"]), job
+    assert twin.get(f"/documents/{doc_id}").status_code == 404
     assert_healthy(twin)
 
 

@@ -3,7 +3,8 @@
 Once for both twins: this folder's Milvus is stopped under the two live servers; each twin is
 asked to search (alone, and three at once), to read and write, and for its health; Milvus is
 started again on the same port and data, and each twin is polled until a search succeeds.
-The tests then read what was seen. Only the 2 s bound of issue 5 is timed (2.5 s allowed).
+The tests then read what was seen. Every answer during the outage is timed against the
+twins' Milvus timeout (set explicitly in their environment) plus a little slack.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_support import DIM, TWINS, LiveServer, leaks
+from reliability_support import (
+    DIM,
+    MILVUS_TIMEOUT_S,
+    TIMEOUT_SLACK_S,
+    TWINS,
+    LiveServer,
+    leaks,
+)
 
-BOUND_S = 2.5  # issue 5: "503 within 2 s"; half a second for this busy machine
+BOUND_S = MILVUS_TIMEOUT_S + TIMEOUT_SLACK_S  # "503 within about" the timeout
 RECOVERY_S = 60.0
 SEARCH = {"query": "what happens when the database is down", "top_k": 3}
 
@@ -76,6 +84,8 @@ def during_outage(server: LiveServer) -> TwinOutage:
             timed(http, "vector search", "POST", "/search/vector", json=vector),
             timed(http, "get document", "GET", "/documents/outage-doc"),
             timed(http, "create document", "POST", "/documents", json={"text": "while down"}),
+            timed(http, "batch", "POST", "/documents/batch", json={"documents": [{"text": "x"}]}),
+            timed(http, "delete document", "DELETE", "/documents/outage-doc"),
         ]
         seen.health = timed(http, "health", "GET", "/health")
     return seen
@@ -116,23 +126,26 @@ def seen(request: pytest.FixtureRequest, outage: dict[str, TwinOutage]) -> TwinO
     return outage[request.param]
 
 
-def test_search_answers_503_within_2_s_while_milvus_is_down(seen: TwinOutage) -> None:
+def test_search_answers_503_within_the_timeout_while_milvus_is_down(seen: TwinOutage) -> None:
     for reply in seen.searches:
         assert reply.status == 503, str(reply)
         assert reply.elapsed_s < BOUND_S, str(reply)
         assert "Milvus" in reply.body["detail"], str(reply)
 
 
-def test_concurrent_searches_each_answer_503_within_2_s(seen: TwinOutage) -> None:
+def test_concurrent_searches_each_answer_503_within_the_timeout(seen: TwinOutage) -> None:
     slow = [str(reply) for reply in seen.concurrent_searches if reply.elapsed_s >= BOUND_S]
     assert [reply.status for reply in seen.concurrent_searches] == [503] * 3
     assert not slow, slow
 
 
-def test_reads_and_writes_answer_503_not_500_while_milvus_is_down(seen: TwinOutage) -> None:
+def test_reads_and_writes_answer_503_within_the_timeout_while_milvus_is_down(
+    seen: TwinOutage,
+) -> None:
     for reply in seen.others:
         assert reply.status == 503, str(reply)
         assert "Milvus" in reply.body["detail"] and not leaks(str(reply.body)), str(reply)
+        assert reply.elapsed_s < BOUND_S, str(reply)
 
 
 def test_health_answers_503_with_the_reason_while_milvus_is_down(seen: TwinOutage) -> None:

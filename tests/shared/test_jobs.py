@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.jobs import JobRecord, JobRegistry
+from shared.errors import BackendUnavailable
+from shared.jobs import UNEXPECTED_JOB_ERROR, JobRecord, JobRegistry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,11 +56,28 @@ def test_a_job_runs_off_the_callers_thread_and_its_record_is_shared(tmp_path: Pa
     }
 
 
+def test_a_job_stopped_by_an_unexpected_error_shows_a_generic_message_and_logs_the_trace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = JobRegistry(tmp_path)
+
+    def buggy(job_id: str) -> None:
+        raise KeyError("/srv/app/secret.py")
+
+    failed = registry.submit(1, buggy)
+    registry.wait_idle()
+    record = registry.get(failed.job_id)
+    assert record is not None
+    assert (record.status, record.message) == ("failed", UNEXPECTED_JOB_ERROR)
+    [logged] = [r for r in caplog.records if r.exc_info and r.exc_info[0] is KeyError]
+    assert failed.job_id in logged.getMessage()
+
+
 def test_a_job_that_raises_is_marked_failed_and_the_runner_goes_on(tmp_path: Path) -> None:
     registry = JobRegistry(tmp_path)
 
     def broken(job_id: str) -> None:
-        raise RuntimeError("Milvus went away")
+        raise BackendUnavailable("Milvus went away")
 
     failed = registry.submit(1, broken)
     registry.wait_idle()
