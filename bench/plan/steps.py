@@ -152,7 +152,7 @@ def compare_steps(profile: Profile, configs: list[ConfigPlan], users: int | None
             labels = _configs_for(scenario, profile, configs)
             if repeat % 2:
                 labels.reverse()
-            duration = profile.compare_durations.get(scenario, profile.duration_s)
+            duration = profile.step_durations.get(scenario, profile.duration_s)
             rate = profile.compare_rates.get(scenario, 0.0)
             # A fixed-rate step needs no warm-up beyond what the servers had before it.
             warmup = min(profile.warmup_s, 0.5) if rate else profile.warmup_s
@@ -220,7 +220,11 @@ def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
     steps = []
     for scenario, users in profile.singles.items():
         upload = scenario in UPLOADS
-        duration = profile.ingest_duration_s if upload else profile.duration_s
+        duration = (
+            profile.ingest_duration_s
+            if upload
+            else profile.step_durations.get(scenario, profile.duration_s)
+        )
         rate = profile.ingest_rate if upload else profile.single_rates.get(scenario, 0.0)
         for label in _usual_twins(configs):
             steps.append(

@@ -326,7 +326,7 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
 
 # Point reads at low load: the service's promise for GET and DELETE of one document.
 POINT_READ_TARGETS = {"p50": 10.0, "p99": 30.0}
-POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} DELETE")
+POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} GET missing", "/documents/{id} DELETE")
 
 
 def _point_target(stats: dict[str, float]) -> str:
