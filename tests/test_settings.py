@@ -6,11 +6,15 @@ the document it should. ``TWINBENCH_MILVUS_BACKEND=milvus-lite``: a milvus-lite 
 the test's own, and both twins over it pass a subset of the contract (health, write, read,
 search by text and by vector, batch, ingest, delete). The other settings are exercised
 where they act: the live servers' environment (port, collection, data dir, timeout, torch
-threads; tests/reliability), ``make serve-*`` (tests/reliability/test_serve_settings.py).
+threads; tests/reliability), ``make serve-*`` (tests/reliability/test_serve_settings.py);
+``TWINBENCH_TORCH_THREADS`` sets the model's threads, checked here in a process of its own.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +26,7 @@ from fastapi.testclient import TestClient
 
 import fastapi_app
 import flask_app
-from shared.config import Settings
+from shared.config import PROJECT_ROOT, Settings
 from shared.jobs import JobRegistry
 from shared.milvus_server import free_port, start_server, stop_server
 from shared.service import SearchService, build_document
@@ -80,6 +84,25 @@ def test_each_index_type_from_the_environment_builds_its_index_and_searches(
         assert described["index_type"] == index_type, described
     finally:
         own.close()
+
+
+def test_torch_threads_from_the_environment_set_the_models_threads() -> None:
+    # In a process of its own: torch's thread count is per process, and this one's is the
+    # session model's.
+    code = (
+        "import torch\n"
+        "from shared.config import get_settings\n"
+        "from shared.embedder import SentenceTransformerEmbedder\n"
+        "s = get_settings()\n"
+        "SentenceTransformerEmbedder(name=s.model_name, torch_threads=s.torch_threads)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "TWINBENCH_TORCH_THREADS": "2"}
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "2"
 
 
 # --- milvus-lite ----------------------------------------------------------------------------------

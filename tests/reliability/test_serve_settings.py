@@ -3,7 +3,7 @@
 External mode: with ``MILVUS_URI`` (and ``MILVUS_TOKEN``) naming a Milvus that is already
 running, the command starts no Milvus of its own, serves from that one, and leaves it running
 when it stops; the same run sets the serving knobs (blocking threads, access log, body
-limit, model path, torch threads) and each is seen to act. Workers: with
+and upload limits, model path) and each is seen to act. Workers: with
 ``TWINBENCH_WORKERS=2`` the twin runs in two real worker processes, and an ingest job one
 worker ran is read through the other while the first is frozen (SIGSTOP): job records are
 shared across processes.
@@ -30,6 +30,7 @@ from shared.embedder import default_model_path
 from shared.milvus_server import free_port, server_status
 
 BODY_LIMIT = 4096
+UPLOAD_LIMIT = 8192
 
 
 @dataclass
@@ -103,6 +104,7 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
         TWINBENCH_BLOCKING_THREADS="3",
         TWINBENCH_ACCESS_LOG="true",
         TWINBENCH_MAX_BODY_BYTES=str(BODY_LIMIT),
+        TWINBENCH_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
         TWINBENCH_MODEL_PATH=str(default_model_path()),
     )
     with serve("flask", env, tmp_path / "serve.log") as served:
@@ -116,6 +118,12 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
         )
         assert too_big.status_code == 413, too_big.text
         assert too_big.json()["detail"].endswith(f"limit of {BODY_LIMIT} bytes")
+        upload = b'{"text": "a row"}\n' * (UPLOAD_LIMIT // 18 + 1)
+        too_big = httpx.post(
+            f"{served.url}/ingest", files={"file": ("rows.jsonl", upload)}, timeout=30
+        )
+        assert too_big.status_code == 413, too_big.text
+        assert too_big.json()["detail"].endswith(f"limit of {UPLOAD_LIMIT} bytes")
         search = httpx.post(f"{served.url}/search", json={"query": "tea"}, timeout=30)
         assert search.status_code == 200, search.text
         time.sleep(0.5)  # the access log line is written after the response
