@@ -1,0 +1,183 @@
+"""``make serve-*`` (``python -m shared.serve``) under the README's Settings, as a user runs it.
+
+External mode: with ``MILVUS_URI`` (and ``MILVUS_TOKEN``) naming a Milvus that is already
+running, the command starts no Milvus of its own, serves from that one, and leaves it running
+when it stops; the same run sets the serving knobs (blocking threads, access log, body
+and upload limits, model path) and each is seen to act. Workers: with
+``TWINBENCH_WORKERS=2`` the twin runs in two real worker processes, and an ingest job one
+worker ran is read through the other while the first is frozen (SIGSTOP): job records are
+shared across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from reliability_support import READY_TIMEOUT_S, STOP_TIMEOUT_S
+
+from shared.config import PROJECT_ROOT, Settings
+from shared.embedder import default_model_path
+from shared.milvus_server import free_port, server_status
+
+BODY_LIMIT = 4096
+UPLOAD_LIMIT = 8192
+
+
+@dataclass
+class Served:
+    """One ``python -m shared.serve`` process, its port, and its output so far."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
+    }
+    return {**env, "PYTHONUNBUFFERED": "1", "TWINBENCH_TORCH_THREADS": "1", **settings}
+
+
+@contextlib.contextmanager
+def serve(app: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
+    """``python -m shared.serve APP`` until healthy; SIGTERM (its own clean-up) at the end."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(  # noqa: S603 - the project's own command
+            [sys.executable, "-m", "shared.serve", app, "--no-demo-data", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = Served(proc, port, log_path)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            assert proc.poll() is None, served.log()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{served.url}/health", timeout=5).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, served.log()
+            time.sleep(0.3)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S + 10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
+    settings: Settings, tmp_path: Path
+) -> None:
+    uri = settings.effective_milvus_uri  # the session's Milvus, "external" to this command
+    env = clean_env(
+        MILVUS_URI=uri,
+        MILVUS_TOKEN="root:Milvus",  # Milvus without auth accepts any token
+        TWINBENCH_DATA_DIR=str(tmp_path / "data"),
+        TWINBENCH_COLLECTION="serve_external",
+        TWINBENCH_BLOCKING_THREADS="3",
+        TWINBENCH_ACCESS_LOG="true",
+        TWINBENCH_MAX_BODY_BYTES=str(BODY_LIMIT),
+        TWINBENCH_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
+        TWINBENCH_MODEL_PATH=str(default_model_path()),
+    )
+    with serve("flask", env, tmp_path / "serve.log") as served:
+        health = httpx.get(f"{served.url}/health", timeout=30).json()
+        assert health["milvus"] == uri, health  # the external one, named without its token
+        too_big = httpx.post(
+            f"{served.url}/echo",
+            content=b'{"query": "' + b"q" * BODY_LIMIT + b'"}',
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+        assert too_big.status_code == 413, too_big.text
+        assert too_big.json()["detail"].endswith(f"limit of {BODY_LIMIT} bytes")
+        upload = b'{"text": "a row"}\n' * (UPLOAD_LIMIT // 18 + 1)
+        too_big = httpx.post(
+            f"{served.url}/ingest", files={"file": ("rows.jsonl", upload)}, timeout=30
+        )
+        assert too_big.status_code == 413, too_big.text
+        assert too_big.json()["detail"].endswith(f"limit of {UPLOAD_LIMIT} bytes")
+        search = httpx.post(f"{served.url}/search", json={"query": "tea"}, timeout=30)
+        assert search.status_code == 200, search.text
+        time.sleep(0.5)  # the access log line is written after the response
+        command = next(line for line in served.log().splitlines() if line.startswith("$ "))
+        assert "--threads 3" in command and "--access-logfile -" in command, command
+        assert '"POST /search HTTP/1.1" 200' in served.log(), served.log()[-2000:]
+    assert served.proc.returncode == 0, served.log()[-2000:]
+    assert not (tmp_path / "data" / "milvus").exists()  # no embedded Milvus was started
+    assert "started milvus" not in served.log()
+    assert server_status(settings)["running"]  # and the external one was left running
+
+
+def owner_pid(record: Path) -> int:
+    return int(json.loads(record.read_text())["owner"].partition(":")[0])
+
+
+def test_two_worker_processes_share_their_ingest_job_records(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The session's embedded Milvus is running in its data dir: the command must reuse it.
+    env = clean_env(
+        TWINBENCH_DATA_DIR=str(settings.data_dir),
+        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
+        TWINBENCH_COLLECTION="serve_workers",
+        TWINBENCH_WORKERS="2",
+    )
+    jobs_dir = settings.data_dir / "jobs" / "serve_workers"
+    with serve("fastapi", env, tmp_path / "serve.log") as served:
+        assert "started milvus" not in served.log()
+        jobs: dict[int, str] = {}  # owner pid -> one job it ran
+        for n in range(40):  # new connections, until each worker has taken one
+            with httpx.Client(base_url=served.url, timeout=30) as http:
+                reply = http.post("/ingest", json=[{"id": f"worker-row-{n}", "text": "a row"}])
+            assert reply.status_code == 202, reply.text
+            job_id = reply.json()["job_id"]
+            jobs.setdefault(owner_pid(jobs_dir / f"{job_id}.json"), job_id)
+            if len(jobs) == 2:
+                break
+        assert len(jobs) == 2, f"one worker took every connection: {jobs}"
+        for job_id in jobs.values():
+            wait_done(served.url, job_id)
+        for pid, job_id in jobs.items():
+            # With its owner frozen, only the other worker can answer: it reads the record.
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                reply = httpx.get(f"{served.url}/ingest/{job_id}", timeout=10)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert reply.status_code == 200, reply.text
+            assert (reply.json()["job_id"], reply.json()["status"]) == (job_id, "done")
+
+
+def wait_done(url: str, job_id: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while httpx.get(f"{url}/ingest/{job_id}", timeout=30).json()["status"] != "done":
+        assert time.monotonic() < deadline, job_id
+        time.sleep(0.1)

@@ -1,0 +1,193 @@
+"""Settings that change what the core runs on: the index types, and the milvus-lite backend.
+
+``TWINBENCH_INDEX_TYPE``: each index type the settings allow, read from the environment,
+builds a collection of that index on the session's Milvus, and a search through it finds
+the document it should. ``TWINBENCH_MILVUS_BACKEND=milvus-lite``: a milvus-lite server of
+the test's own, and both twins over it pass a subset of the contract (health, write, read,
+search by text and by vector, batch, ingest, delete). The other settings are exercised
+where they act: the live servers' environment (port, collection, data dir, timeout, torch
+threads; tests/reliability), ``make serve-*`` (tests/reliability/test_serve_settings.py);
+``TWINBENCH_TORCH_THREADS`` sets the model's threads, checked here in a process of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+import pytest
+from fastapi.testclient import TestClient
+
+import fastapi_app
+import flask_app
+from shared.config import PROJECT_ROOT, Settings
+from shared.jobs import JobRegistry
+from shared.milvus_server import free_port, start_server, stop_server
+from shared.service import SearchService, build_document
+from shared.vector_store import MilvusVectorStore
+
+if TYPE_CHECKING:
+    from conftest import AppClient
+
+INDEX_TYPES = get_args(Settings.model_fields["index_type"].annotation)
+TEXTS = {
+    "kettle": "Boil the water in a kettle before you pour it over the tea leaves",
+    "bicycle": "Oil the chain of a bicycle so that it does not rust in the rain",
+    "violin": "A violin has four strings and is played with a bow",
+}
+DIM = 384
+
+
+def test_every_index_type_of_the_settings_is_one_the_readme_names() -> None:
+    assert set(INDEX_TYPES) == {"HNSW", "FLAT", "IVF_FLAT", "AUTOINDEX"}
+
+
+@pytest.mark.parametrize("index_type", INDEX_TYPES)
+def test_each_index_type_from_the_environment_builds_its_index_and_searches(
+    index_type: str,
+    settings: Settings,
+    service: SearchService,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("TWINBENCH_INDEX_TYPE", index_type)
+    indexed = Settings(
+        data_dir=settings.data_dir,
+        milvus_port=settings.milvus_port,
+        collection=f"index_{index_type.lower()}",
+    )
+    assert indexed.index_type == index_type
+    store = MilvusVectorStore(settings=indexed, dimension=service.embedder.dimension)
+    own = SearchService(
+        settings=indexed, embedder=service.embedder, store=store, jobs=JobRegistry(tmp_path)
+    )
+    try:
+        store.connect()
+        run = uuid.uuid4().hex[:8]
+        ids = own.add_documents(
+            [
+                build_document(id=f"{name}-{run}", text=text, tags=[run])
+                for name, text in TEXTS.items()
+            ]
+        )
+        hits = own.search_text(query="how do I make tea", top_k=3, tags=[run]).hits
+        assert [hit.id for hit in hits][:1] == [ids[0]], hits
+        described = store._call(  # what Milvus says the index is, not what we asked for
+            "describe", lambda client: client.describe_index(indexed.collection, "vector")
+        )
+        assert described["index_type"] == index_type, described
+    finally:
+        own.close()
+
+
+def test_torch_threads_from_the_environment_set_the_models_threads() -> None:
+    # In a process of its own: torch's thread count is per process, and this one's is the
+    # session model's.
+    code = (
+        "import torch\n"
+        "from shared.config import get_settings\n"
+        "from shared.embedder import SentenceTransformerEmbedder\n"
+        "s = get_settings()\n"
+        "SentenceTransformerEmbedder(name=s.model_name, torch_threads=s.torch_threads)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "TWINBENCH_TORCH_THREADS": "2"}
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "2"
+
+
+# --- milvus-lite ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lite_service(
+    service: SearchService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchService]:
+    """The session's model over a milvus-lite server of this module's own."""
+    lite = Settings(
+        data_dir=tmp_path_factory.mktemp("lite"),
+        milvus_backend="milvus-lite",
+        milvus_port=free_port(),
+        collection="lite_contract",
+    )
+    start_server(lite)
+    try:
+        store = MilvusVectorStore(settings=lite, dimension=service.embedder.dimension)
+        store.connect()
+        lite_svc = SearchService(
+            settings=lite,
+            embedder=service.embedder,
+            store=store,
+            jobs=JobRegistry(lite.data_dir / "jobs"),
+        )
+        yield lite_svc
+        lite_svc.jobs.wait_idle()
+        lite_svc.close()
+    finally:
+        stop_server(lite)
+
+
+@pytest.fixture(params=["flask", "fastapi"])
+def lite_client(
+    request: pytest.FixtureRequest, lite_service: SearchService, pytestconfig: pytest.Config
+) -> Iterator[AppClient]:
+    root = pytestconfig.pluginmanager.get_plugin(
+        str(Path(__file__).resolve().parent / "conftest.py")
+    )
+    if request.param == "flask":
+        yield root.flask_client(flask_app.create_app(lite_service.settings, lite_service))
+    else:
+        app = fastapi_app.create_app(lite_service.settings, lite_service)
+        with TestClient(app) as test_client:
+            yield root.fastapi_client(test_client)
+
+
+def test_milvus_lite_backend_passes_the_contract_subset(lite_client: AppClient) -> None:
+    run = uuid.uuid4().hex[:8]
+    health = lite_client.get("/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["milvus"].startswith("milvus-lite at http://127.0.0.1:")
+
+    doc = {"id": f"kettle-{run}", "title": "Tea", "text": TEXTS["kettle"], "tags": [run]}
+    assert lite_client.post("/documents", json=doc).json() == {"id": doc["id"]}
+    stored = lite_client.get(f"/documents/{doc['id']}").json()
+    assert {key: stored[key] for key in doc} == doc
+    batch = [
+        {"id": f"{name}-{run}", "text": text, "tags": [run]}
+        for name, text in TEXTS.items()
+        if name != "kettle"
+    ]
+    reply = lite_client.post("/documents/batch", json={"documents": batch})
+    assert reply.status_code == 201 and reply.json() == {"ids": [d["id"] for d in batch]}
+
+    search = lite_client.post("/search", json={"query": "how do I make tea", "tags": [run]})
+    assert search.status_code == 200, search.text
+    assert [hit["id"] for hit in search.json()["results"]][0] == doc["id"]
+    vector = lite_client.post(
+        "/search/vector", json={"vector": [0.5] * DIM, "tags": [run], "top_k": 3}
+    )
+    assert vector.status_code == 200 and len(vector.json()["results"]) == 3, vector.text
+
+    job = lite_client.post("/ingest", json=[{"id": f"ingested-{run}", "text": "a row"}, 5])
+    assert job.status_code == 202, job.text
+    status = wait_done(lite_client, job.json()["job_id"])
+    assert (status["status"], status["processed"], status["failed"]) == ("done", 1, 1), status
+    assert lite_client.get(f"/documents/ingested-{run}").status_code == 200
+
+    assert lite_client.delete(f"/documents/{doc['id']}").status_code == 204
+    assert lite_client.get(f"/documents/{doc['id']}").status_code == 404
+
+
+def wait_done(client: AppClient, job_id: str, timeout_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while (job := client.get(f"/ingest/{job_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    return job
