@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.run.cpu import remove_group
 from bench.run.sampling import PeriodicSampler, process_tree, process_tree_cpu_s
 
 __all__ = [
@@ -74,20 +75,8 @@ class CpuAccount:
         return process_tree_cpu_s(self.pid)
 
     def remove(self) -> None:
-        if self.path is None:
-            return
-        with contextlib.suppress(OSError):
-            for pid in (self.path / "cgroup.procs").read_text().split():
-                with contextlib.suppress(OSError):
-                    (CPUACCT_ROOT / "cgroup.procs").write_text(pid)
-        for _ in range(20):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.1)
+        if self.path is not None:
+            remove_group(self.path, CPUACCT_ROOT)
 
 
 class CpuSeries(PeriodicSampler[float]):

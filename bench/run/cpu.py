@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CpuPlan", "plan_cpus", "CgroupCap", "pin_current", "pin_process", "preexec_for"]
+__all__ = [
+    "CpuPlan",
+    "plan_cpus",
+    "CgroupCap",
+    "pin_current",
+    "pin_process",
+    "preexec_for",
+    "remove_group",
+]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup/cpu")
 PERIOD_US = 10_000
@@ -102,19 +110,24 @@ class CgroupCap:
         (self.path / "cgroup.procs").write_text(str(pid))
 
     def remove(self) -> None:
-        # A group with tasks cannot be removed: hand any leftovers back to the root group.
-        with contextlib.suppress(OSError):
-            for pid in (self.path / "cgroup.procs").read_text().split():
-                with contextlib.suppress(OSError):
-                    (CGROUP_ROOT / "cgroup.procs").write_text(pid)
-        for _ in range(20):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.1)
+        remove_group(self.path, CGROUP_ROOT)
+
+
+def remove_group(path: Path, root: Path) -> None:
+    """Remove a cgroup v1 group; a group with tasks cannot be removed, so any leftovers go
+    back to the hierarchy's root group first."""
+    with contextlib.suppress(OSError):
+        for pid in (path / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                (root / "cgroup.procs").write_text(pid)
+    for _ in range(20):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def preexec_for(cpus: tuple[int, ...], cap: CgroupCap | None) -> Callable[[], None]:
