@@ -169,7 +169,7 @@ WRITES_WAIT_LONGER = pytest.mark.xfail(
     ],
 )
 @pytest.mark.parametrize("twin", TWINS)
-def test_request_to_a_hung_milvus_answers_503_within_the_timeout(
+def test_request_to_a_hung_milvus_answers_503_within_about_the_timeout(
     hung: dict[tuple[str, str], Seen], twin: str, kind: str
 ) -> None:
     reply = hung[(twin, kind)]
