@@ -111,6 +111,7 @@ def ingest_request_body(max_documents: int) -> dict[str, Any]:
                         }
                     },
                     "required": ["file"],
+                    "additionalProperties": False,
                 }
             },
         },
