@@ -44,7 +44,7 @@ from shared.config import Settings
 from shared.docs_ui import SEARCH_UNAVAILABLE, ingest_request_body
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, BodyUnreadable, ValidationFailed
-from shared.json_body import decode_json_body, field_required
+from shared.json_body import decode_json_body, form_problems
 from shared.service import SearchService, build_document
 
 __all__ = ["build_router", "get_service", "require_api_key", "ServiceDep"]
@@ -174,14 +174,16 @@ def build_router(settings: Settings) -> APIRouter:
         # handler reads the body itself; reading the rows and the job run off the event loop.
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             try:
-                form = await request.form(max_files=1, max_fields=10)
+                # As many fields as Werkzeug parses for the Flask twin; each is then refused.
+                form = await request.form(max_files=1, max_fields=1000)
             except StarletteHTTPException as exc:  # Starlette's 400 for a form it cannot parse
                 if exc.status_code != 400:
                     raise
                 raise BodyUnreadable() from exc
             upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise ValidationFailed([field_required("body", "file")])
+            problems = form_problems(form.keys(), has_file=isinstance(upload, UploadFile))
+            if not isinstance(upload, UploadFile) or problems:
+                raise ValidationFailed(problems)
             data = await upload.read()
             job = await run_in_threadpool(service.submit_upload, data, upload.filename)
         else:

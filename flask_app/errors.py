@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from marshmallow import Schema, ValidationError
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from shared.errors import (
@@ -33,7 +33,7 @@ __all__ = [
     "install_error_handlers",
     "load_body",
     "read_json",
-    "read_upload",
+    "read_form",
     "detail_from",
     "allowed_methods",
 ]
@@ -67,8 +67,8 @@ def read_json() -> Any:
     return decode_json_body(raw, request.headers.get("Content-Type"))
 
 
-def read_upload(field: str) -> FileStorage | None:
-    """The multipart form's file ``field``, or None; a form that cannot be parsed is a 400.
+def read_form() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
+    """The multipart form's plain fields and files; a form that cannot be parsed is a 400.
 
     Werkzeug's own parser is silent: a malformed form reads as empty, and the client would
     be told its file is missing. Parsed strictly, it gets FastAPI's answer to the same body.
@@ -76,12 +76,12 @@ def read_upload(field: str) -> FileStorage | None:
     parser = request.make_form_data_parser()
     parser.silent = False
     try:
-        _, _, files = parser.parse(
+        _, fields, files = parser.parse(
             request.stream, request.mimetype, request.content_length, request.mimetype_params
         )
     except ValueError as exc:
         raise BodyUnreadable() from exc
-    return files.get(field)
+    return fields, files
 
 
 def load_body(schema: Schema) -> dict[str, Any]:

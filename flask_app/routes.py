@@ -18,11 +18,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from flask_app.errors import detail_from, load_body, read_json, read_upload
+from flask_app.errors import detail_from, load_body, read_form, read_json
 from flask_app.schemas import ID_PATTERN, matches, request_schemas
 from shared.config import Settings
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
-from shared.json_body import field_required
+from shared.json_body import form_problems
 from shared.service import SearchService, build_document
 
 __all__ = ["build_api", "get_service", "require_api_key"]
@@ -125,9 +125,11 @@ def build_api(settings: Settings) -> Blueprint:
         # One route, two body types: a multipart file, or a JSON list of documents.
         service = get_service()
         if request.mimetype == "multipart/form-data":
-            upload = read_upload("file")
-            if upload is None:
-                raise ValidationFailed([field_required("body", "file")])
+            fields, files = read_form()
+            upload = files.get("file")
+            problems = form_problems([*fields, *files], has_file=upload is not None)
+            if upload is None or problems:
+                raise ValidationFailed(problems)
             job = service.submit_upload(upload.read(), upload.filename)
         else:
             documents = read_json()

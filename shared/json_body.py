@@ -10,11 +10,12 @@ both: this module holds that reading once. It knows nothing of Flask or FastAPI:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from shared.errors import BodyUnreadable, ValidationFailed
 
-__all__ = ["decode_json_body", "field_required", "is_json"]
+__all__ = ["decode_json_body", "field_required", "is_json", "form_problems"]
 
 # What FastAPI says of a body that is not JSON: it hands it to the model as it is, which is
 # not an object.
@@ -28,6 +29,19 @@ NOT_AN_OBJECT = {
 def field_required(*loc: str | int) -> dict[str, Any]:
     """The 422 detail of a missing field (or of a missing body: ``loc`` is just "body")."""
     return {"loc": list(loc), "msg": "Field required", "type": "missing"}
+
+
+def form_problems(names: Iterable[str], *, has_file: bool) -> list[dict[str, Any]]:
+    """The 422 detail of /ingest's multipart form: its ``file`` missing, any other field.
+
+    ``names`` are the form's field names, files and plain fields alike. Unknown fields are
+    errors, as in a JSON body (the OpenAPI documents close the form to other fields).
+    """
+    problems = [] if has_file else [field_required("body", "file")]
+    return problems + [
+        {"loc": ["body", name], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        for name in sorted(set(names) - {"file"})
+    ]
 
 
 def is_json(content_type: str | None) -> bool:

@@ -922,6 +922,18 @@ def test_ingest_rejects_multipart_without_a_file_field(client: AppClient) -> Non
     assert_422(
         client.post("/ingest", files={"upload": ("rows.jsonl", b'{"text": "x"}', "text/plain")}),
         error(["body", "file"], "Field required", "missing"),
+        error(["body", "upload"], "Extra inputs are not permitted", "extra_forbidden"),
+    )
+
+
+def test_ingest_rejects_a_multipart_field_other_than_the_file(client: AppClient) -> None:
+    files = {
+        "file": ("rows.jsonl", b'{"text": "x"}', "text/plain"),
+        "tags": ("", b"a|b", "text/plain"),
+    }
+    assert_422(
+        client.post("/ingest", files=files),
+        error(["body", "tags"], "Extra inputs are not permitted", "extra_forbidden"),
     )
 
 
@@ -1555,7 +1567,32 @@ PARITY_CASES: dict[str, Any] = {
         "/ingest",
         {"files": {"other": ("a.csv", b"text\nx\n", "text/csv")}},
         422,
-        invalid((["body", "file"], "Field required", "missing")),
+        invalid(
+            (["body", "file"], "Field required", "missing"),
+            (["body", "other"], "Extra inputs are not permitted", "extra_forbidden"),
+        ),
+    ),
+    "ingest-extra-fields": static(
+        "POST",
+        "/ingest",
+        {
+            "content": b"--x\r\n"
+            b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+            b'{"text": "x"}\r\n'
+            + b"".join(
+                b'--x\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % n
+                for n in range(12)
+            )
+            + b"--x--\r\n",
+            "headers": {"content-type": "multipart/form-data; boundary=x"},
+        },
+        422,
+        invalid(
+            *[
+                (["body", name], "Extra inputs are not permitted", "extra_forbidden")
+                for name in sorted(f"f{n}" for n in range(12))
+            ]
+        ),
     ),
     "ingest-not-utf8": static(
         "POST",

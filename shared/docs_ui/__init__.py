@@ -112,6 +112,7 @@ def ingest_request_body(max_documents: int) -> dict[str, Any]:
                         }
                     },
                     "required": ["file"],
+                    "additionalProperties": False,
                 }
             },
         },

@@ -156,7 +156,7 @@ def hung(
 # call; only a batch of more than 64 documents gets more (shared/vector_store.py).
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("twin", TWINS)
-def test_request_to_a_hung_milvus_answers_503_within_the_timeout(
+def test_request_to_a_hung_milvus_answers_503_within_about_the_timeout(
     hung: dict[tuple[str, str], Seen], twin: str, kind: str
 ) -> None:
     reply = hung[(twin, kind)]
