@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
+from fastapi_app.pitfalls import build_pitfall_router
 from fastapi_app.routes import build_router
 from shared.config import Settings, get_settings
 from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Plain ``def`` handlers run in anyio's threadpool: give it as many threads as the
         # Flask twin has (gunicorn --threads), not anyio's default of 40.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.blocking_threads
+        # (Unless the workshop's pitfall switch keeps anyio's default, to show the difference.)
+        if not settings.pitfall_default_threadpool:
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            limiter.total_tokens = settings.blocking_threads
         own = service is None
         # Loading the model takes seconds of CPU: keep it off the event loop.
         app.state.service = service or await run_in_threadpool(
@@ -61,6 +65,8 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         redoc_url=None,
     )
     app.state.settings = settings
+    # The workshop's pitfall routes (none unless a switch is on) shadow the twin's own.
+    app.include_router(build_pitfall_router(settings))
     app.include_router(build_router(settings))
     install_error_handlers(app)
     app.add_middleware(

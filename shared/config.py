@@ -111,7 +111,32 @@ class Settings(BaseSettings):
     # limiter, 40 tokens when left alone), so a comparison gives both the same concurrency.
     blocking_threads: int = Field(default=4, ge=1, le=1024)
     access_log: bool = False
+    # The server `make serve-flask` / `make serve-fastapi` use (the bench names its own).
+    flask_server: Literal["gunicorn-gthread", "gunicorn-sync", "gunicorn-gevent", "granian"] = (
+        "gunicorn-gthread"
+    )
+    fastapi_server: Literal["uvicorn", "gunicorn-uvicorn", "granian"] = "uvicorn"
     api_key: str = Field(default="", description="When set, write endpoints need X-API-Key.")
+
+    # --- workshop pitfalls (docs/workshop/lab6-pitfalls.md) -------------------------------
+    # Classic mistakes, reproduced on purpose so a room can measure each one; all off by
+    # default, and the bench report names any that is on in its first line.
+    # FastAPI's /search calls the model and Milvus inside its `async def` handler.
+    pitfall_blocking_in_async: bool = False
+    # FastAPI's /health and /echo are plain `def`: each request hops to the threadpool.
+    pitfall_sync_handlers: bool = False
+    # FastAPI's /health takes the service through a plain-`def` dependency (threadpool too).
+    pitfall_sync_dependency: bool = False
+    # The FastAPI twin keeps anyio's default 40 threadpool tokens, not `blocking_threads`.
+    pitfall_default_threadpool: bool = False
+
+    def pitfalls_on(self) -> list[str]:
+        """The environment names of the pitfall switches that are on."""
+        return [
+            f"TWINBENCH_{name.upper()}"
+            for name in type(self).model_fields
+            if name.startswith("pitfall_") and getattr(self, name)
+        ]
 
     def model_dump_public(self) -> dict[str, Any]:
         """The settings without secrets, for logs and benchmark records."""

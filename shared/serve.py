@@ -13,12 +13,34 @@ import signal
 import subprocess
 import sys
 
-from shared.config import get_settings
+from shared.config import Settings, get_settings
 from shared.corpus import ensure_corpus_loaded
 from shared.milvus_server import server_status, start_server, stop_server
-from shared.servers import DEFAULT_SERVER, SERVER_KINDS, ServerSpec, server_argv
+from shared.servers import SERVER_KINDS, ServerSpec, server_argv
 
-__all__ = ["main"]
+__all__ = ["main", "serve_spec"]
+
+
+def serve_spec(
+    app: str,
+    settings: Settings,
+    *,
+    server: str | None = None,
+    workers: int | None = None,
+    port: int | None = None,
+    access_log: bool = False,
+) -> ServerSpec:
+    """How ``make serve-<app>`` serves the twin: the settings, unless the command line says."""
+    default_port = settings.flask_port if app == "flask" else settings.fastapi_port
+    return ServerSpec(
+        app=app,
+        server=server or (settings.flask_server if app == "flask" else settings.fastapi_server),
+        workers=workers or settings.workers,
+        threads=settings.blocking_threads,
+        host=settings.host,
+        port=port or default_port,
+        access_log=access_log or settings.access_log,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,15 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_demo_data:
             ensure_corpus_loaded(settings)
-        default_port = settings.flask_port if args.app == "flask" else settings.fastapi_port
-        spec = ServerSpec(
-            app=args.app,
-            server=args.server or DEFAULT_SERVER[args.app],
-            workers=args.workers or settings.workers,
-            threads=settings.blocking_threads,
-            host=settings.host,
-            port=args.port or default_port,
-            access_log=args.access_log or settings.access_log,
+        spec = serve_spec(
+            args.app,
+            settings,
+            server=args.server,
+            workers=args.workers,
+            port=args.port,
+            access_log=args.access_log,
         )
         command = server_argv(spec)
         print(f"serving the {args.app} twin at http://{spec.host}:{spec.port}  (docs: /docs)")

@@ -181,3 +181,22 @@ def wait_done(url: str, job_id: str, timeout_s: float = 60.0) -> None:
     while httpx.get(f"{url}/ingest/{job_id}", timeout=30).json()["status"] != "done":
         assert time.monotonic() < deadline, job_id
         time.sleep(0.1)
+
+
+def test_flask_server_setting_serves_the_twin_on_gunicorns_sync_worker(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The workshop's pitfall: the sync worker serves one request at a time and closes every
+    # connection (no keep-alive); the usual gthread worker keeps it open.
+    env = clean_env(
+        TWINBENCH_DATA_DIR=str(settings.data_dir),
+        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
+        TWINBENCH_COLLECTION="serve_sync",
+        TWINBENCH_FLASK_SERVER="gunicorn-sync",
+    )
+    with serve("flask", env, tmp_path / "serve.log") as served:
+        command = next(line for line in served.log().splitlines() if line.startswith("$ "))
+        assert "--worker-class sync" in command, command
+        reply = httpx.get(f"{served.url}/health", timeout=30)
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["connection"] == "close", reply.headers
