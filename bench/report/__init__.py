@@ -38,7 +38,14 @@ from bench.report.sections import (
     upload_blocks,
 )
 from bench.report.soak import soak_blocks
-from bench.report.tables import config_table, env_table, open_table, runs_table, scenario_table
+from bench.report.tables import (
+    config_table,
+    env_table,
+    open_table,
+    pitfalls_on,
+    runs_table,
+    scenario_table,
+)
 from bench.results import BenchResults, read_results
 
 __all__ = ["write_report", "ReportPaths", "build_blocks"]
@@ -95,6 +102,9 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     plot_dir = out / "plots"
     plot_dir.mkdir(exist_ok=True)
     busy = " — MEASURED ON A BUSY MACHINE" if results.environment.get("allowed_busy") else ""
+    pitfalls = pitfalls_on(results)
+    if pitfalls:
+        busy += " — WITH PITFALL SWITCHES ON: " + ", ".join(pitfalls)
     blocks: list[Block] = [Heading(f"twinbench report — {results.profile} profile{busy}", 1)]
     blocks += _intro(results)
     # A soak exists to answer its two targets: they come first.

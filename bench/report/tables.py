@@ -12,7 +12,14 @@ from bench.report.blocks import Table
 from bench.report.formatting import interval_text, num, pct
 from bench.results import BenchResults, RunResult
 
-__all__ = ["scenario_table", "open_table", "env_table", "config_table", "runs_table"]
+__all__ = [
+    "scenario_table",
+    "open_table",
+    "env_table",
+    "config_table",
+    "runs_table",
+    "pitfalls_on",
+]
 
 
 def scenario_table(results: BenchResults) -> Table:
@@ -114,6 +121,16 @@ def memory_cell(run: RunResult) -> str:
     return f"{m.start_bytes / 2**20:,.0f} → {m.end_bytes / 2**20:,.0f} ({m.growth:+.1%})"
 
 
+def pitfalls_on(results: BenchResults) -> list[str]:
+    """The workshop's pitfall switches the servers of this run had on (from its settings)."""
+    settings = results.environment.get("settings", {})
+    return [
+        f"TWINBENCH_{name.upper()}"
+        for name, value in sorted(settings.items())
+        if name.startswith("pitfall_") and value
+    ]
+
+
 def env_table(results: BenchResults) -> Table:
     env = results.environment
     plan = env.get("cpu_plan", {})
@@ -125,6 +142,10 @@ def env_table(results: BenchResults) -> Table:
         ["started / finished", f"{results.started_at} / {results.finished_at}"],
         ["CPU", f"{env.get('cpu_model')} x {env.get('logical_cpus')}"],
         ["memory", f"{env.get('memory_gib')} GiB"],
+        [
+            "pitfall switches (workshop)",
+            ", ".join(pitfalls_on(results)) or "none on (as built)",
+        ],
         ["platform", str(env.get("platform"))],
         ["python", str(env.get("python"))],
         ["server + Milvus CPUs", str(plan.get("server_cpus"))],

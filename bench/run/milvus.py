@@ -37,8 +37,16 @@ def bench_settings(port: int, collection: str = COLLECTION) -> Settings:
 
 
 def server_env(settings: Settings) -> dict[str, str]:
-    """The environment every server (and the in-process floor) gets: same settings for all."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBENCH_")}
+    """The environment every server (and the in-process floor) gets: same settings for all.
+
+    Of the caller's own settings only the workshop's pitfall switches pass (the report names
+    them); every other setting a server reads is the bench's.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TWINBENCH_") or k.startswith("TWINBENCH_PITFALL_")
+    }
     env.update(
         {
             "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),

@@ -14,10 +14,10 @@ from bench.analysis.ratios import cost_rows, decompose, headline_ratios
 from bench.plan import topology
 from bench.plan.profiles import PROFILES
 from bench.report import write_report
-from bench.results import read_results
+from bench.results import read_results, write_results
 from bench.run import devcost
 from shared.config import PROJECT_ROOT
-from tests.bench.conftest import FASTAPI
+from tests.bench.conftest import FASTAPI, fixture_results
 
 
 def test_results_round_trip_through_json(results_dir: Path) -> None:
@@ -148,3 +148,23 @@ def test_a_report_is_a_function_of_its_results_folder_alone(
     source_tree = str(PROJECT_ROOT)
     assert not [p for p in opened if p.startswith(source_tree)], "rendering read the source tree"
     assert any(p.endswith("results.json") for p in opened)  # the hook did see the reads
+
+
+def test_a_pitfall_switch_that_was_on_is_named_in_the_first_line_and_environment(
+    tmp_path: Path,
+) -> None:
+    as_built = fixture_results()
+    as_built.environment["settings"] = {"pitfall_sync_handlers": False, "workers": 1}
+    switched = fixture_results()
+    switched.environment["settings"] = {"pitfall_sync_handlers": True, "workers": 1}
+    firsts, environments = [], []
+    for name, results in (("as-built", as_built), ("switched", switched)):
+        (tmp_path / name).mkdir()
+        write_results(results, tmp_path / name / "results.json")
+        markdown = write_report(tmp_path / name).markdown.read_text()
+        firsts.append(markdown.splitlines()[0])
+        environments.append(markdown[markdown.index("## Environment") :])
+    assert "PITFALL" not in firsts[0]
+    assert firsts[1].endswith("WITH PITFALL SWITCHES ON: TWINBENCH_PITFALL_SYNC_HANDLERS")
+    assert "| pitfall switches (workshop) | none on (as built) |" in environments[0]
+    assert "| pitfall switches (workshop) | TWINBENCH_PITFALL_SYNC_HANDLERS |" in environments[1]
