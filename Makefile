@@ -10,7 +10,8 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
 .PHONY: help install test fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
-        milvus-status demo-data lint clean
+        milvus-status demo-data lint clean \
+        workshop workshop-check locust-ui
 
 help:
 	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
@@ -22,6 +23,9 @@ help:
 	@echo "make demo-data    load the demo corpus (stdlib docstrings) into Milvus"
 	@echo "make fuzz         schemathesis --checks all against both live twins (FUZZ_EXAMPLES=100 per operation)"
 	@echo "make lint         ruff (lint and format) + mypy"
+	@echo "make workshop     ready this machine for the workshop (docs/workshop), offline"
+	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (~10 min)"
+	@echo "make locust-ui TWIN=flask|fastapi   Locust's web UI on http://127.0.0.1:8089"
 
 install: $(STAMP)
 
@@ -90,3 +94,19 @@ serve-fastapi: $(STAMP)
 
 clean:
 	rm -rf .data results .pytest_cache .mypy_cache .ruff_cache
+
+# The workshop (docs/workshop): prepare a laptop offline, then check every lab's prediction.
+workshop: $(STAMP)
+	$(PY) -m tools.workshop prepare
+
+workshop-check: $(STAMP)
+	$(PY) -m tools.workshop check $(if $(LAB),--lab $(LAB))
+
+# Locust's own web UI against a running twin (make serve-flask / make serve-fastapi first),
+# on the loopback address only; pick a user class in the page.
+FLASK ?= http://127.0.0.1:8001
+FASTAPI ?= http://127.0.0.1:8002
+TWIN ?= fastapi
+locust-ui: $(STAMP)
+	$(VENV)/bin/locust -f bench/load/locustfile.py --web-host 127.0.0.1 --class-picker \
+		--host $(if $(filter flask,$(TWIN)),$(FLASK),$(FASTAPI))

@@ -7,6 +7,7 @@ service between both twins). The settings also give the limits the request model
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,6 +45,11 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         if not settings.pitfall_default_threadpool:
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = settings.blocking_threads
+        loop = asyncio.get_running_loop()
+        if loop.get_debug():
+            # PYTHONASYNCIODEBUG=1 logs every loop step longer than this; asyncio's 100 ms
+            # is longer than a whole search, so a handler that blocks for one would pass.
+            loop.slow_callback_duration = 0.01
         own = service is None
         # Loading the model takes seconds of CPU: keep it off the event loop.
         app.state.service = service or await run_in_threadpool(

@@ -32,7 +32,9 @@ from bench.load.pool import Pool, cached_pool, load_pool
 from bench.load.samples import SampleWriter
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
-_SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "bench-samples"))
+# Run by hand, the samples go under the project's (git-ignored) data directory.
+_DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / ".data" / "locust-samples"
+_SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "") or _DEFAULT_SAMPLES)
 _RATE = float(os.environ.get("TWINBENCH_BENCH_RATE", "0") or 0)
 _RUN_ID = os.environ.get("TWINBENCH_BENCH_RUN_ID", "run")
 _INGEST_DOCS = int(os.environ.get("TWINBENCH_BENCH_INGEST_DOCS", "200"))

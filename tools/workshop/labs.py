@@ -1,0 +1,207 @@
+"""The workshop's labs as data: each lab's page, its commands and its prediction.
+
+Every command here is a line a participant types (from the repository root, after
+``make workshop``, with ``FLASK`` and ``FASTAPI`` set to the twins' URLs), and the very line
+``make workshop-check`` runs; ``tests/test_workshop.py`` proves each one stands on its page.
+A command that needs a server started in a particular way says so in ``server``: the
+settings (environment variables) ``make serve-flask`` / ``make serve-fastapi`` get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Command", "Lab", "LABS", "LOCUST", "lab_by_number"]
+
+# The threads of the newest FastAPI twin's process.
+THREADS = "grep Threads /proc/$(pgrep -n -f 'uvicorn fastapi_app')/status"
+# Locust as any Locust user runs it: the scenarios file, headless, a few seconds.
+LOCUST = ".venv/bin/locust -f bench/load/locustfile.py --headless --only-summary"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One line to type. ``server``: the settings the twin it talks to was started with
+    (``PINNED``: not a setting; the twin was started under ``taskset -c <PINNED>``)."""
+
+    line: str
+    server: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Lab:
+    number: int
+    slug: str  # the page: docs/workshop/<slug>.md
+    title: str
+    prediction: str
+    commands: tuple[Command, ...] = field(default_factory=tuple)
+
+    @property
+    def page(self) -> str:
+        return f"docs/workshop/{self.slug}.md"
+
+
+def _c(line: str, **server: str) -> Command:
+    return Command(line, tuple(sorted(server.items())))
+
+
+LABS: tuple[Lab, ...] = (
+    Lab(
+        1,
+        "lab1-side-by-side",
+        "The same endpoints, read side by side",
+        "The routes files differ on most lines, yet both twins publish the same operations "
+        "(the same paths with the same methods) in their OpenAPI documents.",
+        (
+            _c("diff -u flask_app/routes.py fastapi_app/routes.py"),
+            _c("curl -s $FLASK/openapi.json"),
+            _c("curl -s $FASTAPI/openapi.json"),
+        ),
+    ),
+    Lab(
+        2,
+        "lab2-validation",
+        "Validation by hand and declared",
+        "Both twins refuse the same bad search with 422 and the same body; the Flask twin's "
+        "hand-written validation takes more code lines than the FastAPI twin's declared one.",
+        (
+            _c(
+                "curl -s -w ' %{http_code}\\n' -X POST $FLASK/search "
+                '-H \'Content-Type: application/json\' -d \'{"query": "", "top_k": 0}\''
+            ),
+            _c(
+                "curl -s -w ' %{http_code}\\n' -X POST $FASTAPI/search "
+                '-H \'Content-Type: application/json\' -d \'{"query": "", "top_k": 0}\''
+            ),
+            _c(".venv/bin/python -m bench devcost"),
+        ),
+    ),
+    Lab(
+        3,
+        "lab3-interactive-docs",
+        "Interactive docs, generated and hand-wired, offline",
+        "Both twins serve Swagger UI at /docs and ReDoc at /redoc without loading anything "
+        "from the network; the Flask twin's OpenAPI document is code of its own (lines > 0), "
+        "the FastAPI twin's takes none.",
+        (
+            _c("curl -s $FLASK/docs"),
+            _c("curl -s $FASTAPI/docs"),
+            _c("curl -s $FLASK/redoc"),
+            _c("curl -s $FASTAPI/redoc"),
+            _c(".venv/bin/python -m bench devcost"),
+        ),
+    ),
+    Lab(
+        4,
+        "lab4-floor-vs-workload",
+        "The framework's floor and the real workload",
+        "One user at a time, the twins' /health medians differ by less than 10 % of one "
+        "/search's median: on the real workload the framework is lost in the noise.",
+        (
+            _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FLASK HealthUser"),
+            _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FASTAPI HealthUser"),
+            _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FLASK SearchTextUser"),
+            _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FASTAPI SearchTextUser"),
+        ),
+    ),
+    Lab(
+        5,
+        "lab5-async-upload",
+        "The upload that answers at once",
+        "POST /ingest answers 202 in under a fifth of the time the same rows take as one "
+        "blocking POST /documents/batch, the job then finishes on its own, and every search "
+        "sent meanwhile succeeds.",
+        (
+            _c(f"{LOCUST} -u 2 -r 2 -t 8s --host $FASTAPI SearchTextUser"),
+            _c(
+                "curl -s -w ' %{time_total} s\\n' -X POST $FASTAPI/ingest "
+                "-H 'Content-Type: application/json' -d @docs/workshop/rows.json"
+            ),
+            _c("curl -s $FASTAPI/ingest/$JOB"),
+            _c(
+                "curl -s -w ' %{time_total} s\\n' -X POST $FASTAPI/documents/batch "
+                "-H 'Content-Type: application/json' -d @docs/workshop/batch.json"
+            ),
+        ),
+    ),
+    Lab(
+        6,
+        "lab6-pitfalls",
+        "Pitfalls, one switch at a time",
+        "Each switch moves its figure the predicted way: a blocking call in an async handler "
+        "slows /health at least threefold and asyncio's debug mode names it; plain-def "
+        "handlers and a plain-def dependency cost at least 20 % more per /health; anyio's "
+        "default pool grows the worker by 20 threads or more; gunicorn's sync worker closes "
+        "every connection; gevent stretches the tail (p99/p50) beyond gthread's; a generator "
+        "on the server's core loses at least a quarter of the /health rate.",
+        (
+            _c(f"{LOCUST} -u 6 -r 6 -t 6s --host $FASTAPI SearchTextUser HealthUser"),
+            _c(
+                f"{LOCUST} -u 6 -r 6 -t 6s --host $FASTAPI SearchTextUser HealthUser",
+                TWINBENCH_PITFALL_BLOCKING_IN_ASYNC="1",
+            ),
+            _c(
+                "curl -s -X POST $FASTAPI/search -H 'Content-Type: application/json' "
+                '-d \'{"query": "event loop"}\'',
+                TWINBENCH_PITFALL_BLOCKING_IN_ASYNC="1",
+                PYTHONASYNCIODEBUG="1",
+            ),
+            _c(".venv/bin/python -m tools.workshop asgi-cost"),
+            _c(f"{LOCUST} -u 32 -r 32 -t 5s --host $FASTAPI SearchVectorUser"),
+            _c(THREADS),
+            _c(
+                f"{LOCUST} -u 32 -r 32 -t 5s --host $FASTAPI SearchVectorUser",
+                TWINBENCH_PITFALL_DEFAULT_THREADPOOL="1",
+            ),
+            _c(THREADS, TWINBENCH_PITFALL_DEFAULT_THREADPOOL="1"),
+            _c("curl -si $FLASK/health"),
+            _c("curl -si $FLASK/health", TWINBENCH_FLASK_SERVER="gunicorn-sync"),
+            _c(f"{LOCUST} -u 32 -r 32 -t 8s --host $FLASK SearchTextUser"),
+            _c(
+                f"{LOCUST} -u 32 -r 32 -t 8s --host $FLASK SearchTextUser",
+                TWINBENCH_FLASK_SERVER="gunicorn-gevent",
+            ),
+            _c(f"taskset -c 1 {LOCUST} -u 8 -r 8 -t 5s --host $FASTAPI HealthUser", PINNED="0"),
+            _c(f"taskset -c 0 {LOCUST} -u 8 -r 8 -t 5s --host $FASTAPI HealthUser", PINNED="0"),
+        ),
+    ),
+    Lab(
+        7,
+        "lab7-micro-batching",
+        "Micro-batching: what an event loop can hold",
+        "With search batching on and 16 users, the Flask twin's largest batch is at most its "
+        "4 threads, while the FastAPI twin's is larger than 4.",
+        (
+            _c(
+                f"{LOCUST} -u 16 -r 16 -t 6s --host $FLASK SearchTextUser",
+                TWINBENCH_SEARCH_BATCHING="1",
+                TWINBENCH_SEARCH_BATCH_STATS_DIR=".data/workshop/batches-flask",
+            ),
+            _c(
+                f"{LOCUST} -u 16 -r 16 -t 6s --host $FASTAPI SearchTextUser",
+                TWINBENCH_SEARCH_BATCHING="1",
+                TWINBENCH_SEARCH_BATCH_STATS_DIR=".data/workshop/batches-fastapi",
+            ),
+            _c("cat .data/workshop/batches-flask/*.json .data/workshop/batches-fastapi/*.json"),
+        ),
+    ),
+    Lab(
+        8,
+        "lab8-locust-ui",
+        "Locust's own UI, and its rounded percentiles",
+        "The scenarios file runs as plain Locust (it builds its request pool on first use); "
+        "Locust's percentiles are whole milliseconds, while the exact ones from the same "
+        "requests are not.",
+        (
+            _c("make locust-ui TWIN=fastapi"),
+            _c(f"{LOCUST} -u 4 -r 4 -t 5s --csv .data/workshop/locust --host $FASTAPI HealthUser"),
+        ),
+    ),
+)
+
+
+def lab_by_number(number: int) -> Lab:
+    for lab in LABS:
+        if lab.number == number:
+            return lab
+    raise KeyError(f"no lab {number}; the labs are {[lab.number for lab in LABS]}")
