@@ -8,6 +8,8 @@ service between both twins). The settings also give the limits the request model
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,9 +48,11 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = settings.blocking_threads
         loop = asyncio.get_running_loop()
-        if loop.get_debug():
-            # PYTHONASYNCIODEBUG=1 logs every loop step longer than this; asyncio's 100 ms
-            # is longer than a whole search, so a handler that blocks for one would pass.
+        if os.environ.get("PYTHONASYNCIODEBUG") or sys.flags.dev_mode:
+            # asyncio's debug mode logs every loop step that takes longer than this. uvicorn
+            # on Python 3.11 starts its loop with debug off whatever PYTHONASYNCIODEBUG says,
+            # and asyncio's 100 ms is longer than a whole search: one that blocked would pass.
+            loop.set_debug(True)
             loop.slow_callback_duration = 0.01
         own = service is None
         # Loading the model takes seconds of CPU: keep it off the event loop.

@@ -122,7 +122,8 @@ def lab2(room: Room, lab: Lab) -> Outcome:
     with room.twin("flask", {}) as flask, room.twin("fastapi", {}) as fastapi:
         answers = [_run(flask_bad, flask).strip(), _run(fastapi_bad, fastapi).strip()]
     codes = [answer.rsplit(" ", 1)[-1] for answer in answers]
-    bodies = [answer.rsplit(" ", 1)[0] for answer in answers]
+    # Parsed: Flask ends its JSON with a newline, FastAPI does not.
+    bodies = [json.loads(answer.rsplit(" ", 1)[0]) for answer in answers]
     lines = _devcost()
     by_hand, declared = lines["flask"]["validation"], lines["fastapi"]["validation"]
     return Outcome(

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 __all__ = ["Command", "Lab", "LABS", "LOCUST", "lab_by_number"]
 
-# The threads of the newest FastAPI twin's process.
-THREADS = "grep Threads /proc/$(pgrep -n -f 'uvicorn fastapi_app')/status"
+# The threads of the newest uvicorn process (by its name: `pgrep -f` would find this very
+# shell, whose command line holds the pattern).
+THREADS = "grep Threads /proc/$(pgrep -n uvicorn)/status"
 # Locust as any Locust user runs it: the scenarios file, headless, a few seconds.
 LOCUST = ".venv/bin/locust -f bench/load/locustfile.py --headless --only-summary"
 

@@ -116,6 +116,7 @@ class Room:
         if pinned:
             argv = ["taskset", "-c", pinned, *argv]
         name = "-".join([app, *(f"{k}={v}" for k, v in sorted(settings.items()))])
+        name = name.replace("/", "_") + (f"-core{pinned}" if pinned else "")
         log = WORK_DIR / "logs" / f"{name[:120]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)

@@ -1,0 +1,77 @@
+"""The workshop kit keeps its word: each lab page shows the very lines the check runs.
+
+``make workshop-check`` runs every lab against live twins (about ten minutes: outside this
+suite, like the benchmarks); here, what can be proved without it: every lab has a page and
+a check, each command of a lab stands verbatim in a bash block of its page, the settings a
+command needs are shown on that page, and the README's first screen links the workshop.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shared.config import PROJECT_ROOT, Settings
+from tools.workshop.checks import CHECKS, _asgi_costs, _seconds, _threads
+from tools.workshop.labs import LABS, Lab
+
+BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
+
+
+def _bash_lines(lab: Lab) -> set[str]:
+    page = (PROJECT_ROOT / lab.page).read_text()
+    return {line.strip() for block in BASH_BLOCK.findall(page) for line in block.splitlines()}
+
+
+def test_every_lab_has_a_page_and_a_check_in_order() -> None:
+    assert [lab.number for lab in LABS] == list(range(1, 9))
+    assert sorted(CHECKS) == [lab.number for lab in LABS]
+    index = (PROJECT_ROOT / "docs" / "workshop" / "README.md").read_text()
+    for lab in LABS:
+        assert (PROJECT_ROOT / lab.page).is_file(), lab.page
+        assert f"({lab.slug}.md)" in index, f"the index does not link {lab.page}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.slug)
+def test_each_command_of_the_check_stands_on_its_page(lab: Lab) -> None:
+    lines = _bash_lines(lab)
+    page = (PROJECT_ROOT / lab.page).read_text()
+    for command in lab.commands:
+        assert command.line in lines, f"{lab.page} lacks the line the check runs: {command.line}"
+        for name, value in command.server:
+            shown = f"taskset -c {value}" if name == "PINNED" else f"{name}={value}"
+            assert shown in page, f"{lab.page} does not say how to start the twin: {shown}"
+    assert f"make workshop-check LAB={lab.number}" in page
+
+
+def test_the_switches_a_lab_sets_are_settings_or_known_to_python() -> None:
+    fields = {f"TWINBENCH_{name.upper()}" for name in Settings.model_fields}
+    for lab in LABS:
+        for command in lab.commands:
+            for name, _ in command.server:
+                assert name in fields or name in ("PYTHONASYNCIODEBUG", "PINNED"), name
+
+
+def test_the_readme_links_the_workshop_on_its_first_screen() -> None:
+    first_screen = "\n".join((PROJECT_ROOT / "README.md").read_text().splitlines()[:40])
+    assert "docs/workshop/README.md" in first_screen
+
+
+def test_the_checks_read_what_the_commands_print() -> None:
+    assert _seconds('{"job_id": "j1", "status_url": "/ingest/j1"} 0.012 s') == (
+        {"job_id": "j1", "status_url": "/ingest/j1"},
+        0.012,
+    )
+    assert _threads("Threads:\t47\n") == 47
+    printed = (
+        "GET /health through the FastAPI twin, in process, median of 5 rounds\n"
+        "as built:         88.1 us per request  (x1.00)\n"
+        "sync handlers:   201.0 us per request  (x2.28)\n"
+        "sync dependency: 140.2 us per request  (x1.59)\n"
+    )
+    assert _asgi_costs(printed) == {
+        "as built": 88.1,
+        "sync handlers": 201.0,
+        "sync dependency": 140.2,
+    }
