@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
+from fastapi_app.head import HeadAsGet
 from fastapi_app.pitfalls import build_pitfall_router
 from fastapi_app.routes import build_router
 from shared.config import Settings, get_settings
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.include_router(build_pitfall_router(settings))
     app.include_router(build_router(settings))
     install_error_handlers(app)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -60,12 +60,15 @@ def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
     if not matching:
         return []
     fewest = min(len(route.param_convertors) for route in matching)
-    return sorted(
+    methods = {
         method
         for route in matching
         if len(route.param_convertors) == fewest
         for method in route.methods or ()
-    )
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadAsGet answers it (fastapi_app/head.py)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
