@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import anyio.to_thread
@@ -29,6 +30,12 @@ class FakeService:
 
     def close(self) -> None:
         self.closed = True
+
+    def ingest_status(self, job_id: str) -> Any:
+        return SimpleNamespace(to_json=lambda: FAKE_JOB | {"job_id": job_id})
+
+
+FAKE_JOB = {"status": "done", "total": 3, "processed": 3, "failed": 0, "errors": []}
 
 
 def test_lifespan_uses_the_given_service_and_leaves_it_open(
@@ -75,13 +82,9 @@ def app_with_fake_service(
 def test_dependency_override_swaps_the_service(
     app_with_fake_service: tuple[TestClient, Any],
 ) -> None:
+    # Every route that takes ServiceDep (all but /health, which reads app.state directly).
     client, _ = app_with_fake_service
-    assert client.get("/health").json() == {
-        "status": "ok",
-        "documents": 42,
-        "model": "fake-model",
-        "milvus": "nowhere",
-    }
+    assert client.get("/ingest/any-job").json() == FAKE_JOB | {"job_id": "any-job"}
 
 
 def test_the_body_limit_follows_the_settings(service: SearchService) -> None:
