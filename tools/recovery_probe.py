@@ -60,8 +60,8 @@ PHASES = (
 
 def unit_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
     vectors = rng.standard_normal((count, DIM)).astype(np.float32)
-    norms: np.ndarray = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / norms
+    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit
 
 
 def fill(store: MilvusVectorStore, rows: int, rng: np.random.Generator) -> None:
