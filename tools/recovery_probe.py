@@ -1,11 +1,12 @@
 """Measure the recovery after a Milvus crash, phase by phase, with pymilvus alone as reference.
 
-Run: ``python -m tools.recovery_probe [--rows 3000] [--json out.json]`` (about two minutes).
-It starts its own embedded Milvus (free port, temporary data directory; never 19530, never
-``.data``), fills a collection through the core with random unit vectors (384-d), starts
-both twins on it with their usual servers, SIGKILLs Milvus's process group and starts it
-again on the same port and data. Meanwhile one thread per phase polls every 0.2 s and
-records when it first succeeds, in seconds after the kill:
+Run: ``python -m tools.recovery_probe [--rows 3000] [--graceful] [--json out.json]`` (about
+two minutes). It starts its own embedded Milvus (free port, temporary data directory; never
+19530, never ``.data``), fills a collection through the core with random unit vectors
+(384-d), starts both twins on it with their usual servers, SIGKILLs Milvus's process group
+and starts it again on the same port and data. Meanwhile one thread per phase polls every
+0.2 s and records when it first succeeds, in seconds after the kill (``--graceful``: after a clean
+stop, as the outage test does):
 
 * ``milvus_up``: ``start_server`` returned (it waits until the server answers a call);
 * ``grpc_answers``: a fresh ``MilvusClient`` lists the collections;
@@ -171,7 +172,9 @@ def fresh_client(settings: Settings) -> Any:
     return MilvusClient(uri=settings.effective_milvus_uri, timeout=2.0)
 
 
-def measure(settings: Settings, store: MilvusVectorStore, twins: dict[str, str]) -> Phases:
+def measure(
+    settings: Settings, store: MilvusVectorStore, twins: dict[str, str], *, graceful: bool
+) -> Phases:
     rng = np.random.default_rng(7)
     vector = unit_vectors(1, rng)[0].tolist()
     collection = settings.collection
@@ -204,12 +207,16 @@ def measure(settings: Settings, store: MilvusVectorStore, twins: dict[str, str])
         return len(store.search(vector, top_k=3)) > 0
 
     up: list[MilvusProcess] = []
-    os.killpg(pid, signal.SIGKILL)
-    phases = Phases(time.perf_counter())
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-    while Path(f"/proc/{pid}").exists():
-        time.sleep(0.01)
+    if graceful:
+        stop_server(settings)  # SIGTERM, and time to shut down cleanly
+        phases = Phases(time.perf_counter())
+    else:
+        os.killpg(pid, signal.SIGKILL)
+        phases = Phases(time.perf_counter())
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        while Path(f"/proc/{pid}").exists():
+            time.sleep(0.01)
 
     def restart() -> bool:
         up.append(start_server(settings, port=settings.milvus_port))
@@ -231,8 +238,9 @@ def measure(settings: Settings, store: MilvusVectorStore, twins: dict[str, str])
     return phases
 
 
-def report(phases: Phases) -> str:
-    lines = ["phase                seconds after the kill   attempts"]
+def report(phases: Phases, *, graceful: bool) -> str:
+    since = "the stop" if graceful else "the kill"
+    lines = [f"phase                seconds after {since:<8}   attempts"]
     for phase in PHASES:
         seconds = phases.seconds[phase]
         shown = f"{seconds:8.1f}" if seconds is not None else "   never"
@@ -244,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.recovery_probe", description=__doc__)
     parser.add_argument("--rows", type=int, default=3000, help="rows in the collection")
     parser.add_argument("--json", type=Path, default=None, help="write the phases here")
+    parser.add_argument(
+        "--graceful",
+        action="store_true",
+        help="stop Milvus cleanly (SIGTERM, as stop_server does) instead of SIGKILL; "
+        "seconds then count from when it has stopped",
+    )
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="recovery-probe-"))
@@ -262,12 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         probe = unit_vectors(1, np.random.default_rng(2))[0].tolist()
         for app, url in urls.items():
             wait_for(f"the {app} twin's search", functools.partial(twin_search, url, probe))
-        print("all serving; killing Milvus", file=sys.stderr)
-        phases = measure(settings, store, urls)
-        print(report(phases))
+        print(f"all serving; {'stopping' if args.graceful else 'killing'} Milvus", file=sys.stderr)
+        phases = measure(settings, store, urls, graceful=args.graceful)
+        print(report(phases, graceful=args.graceful))
         if args.json is not None:
             args.json.write_text(
-                json.dumps({"rows": args.rows, "seconds_after_kill": phases.seconds}, indent=2)
+                json.dumps(
+                    {"rows": args.rows, "graceful": args.graceful, "seconds": phases.seconds},
+                    indent=2,
+                )
                 + "\n"
             )
         return 0 if all(seconds is not None for seconds in phases.seconds.values()) else 1
