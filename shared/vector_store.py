@@ -245,12 +245,21 @@ class MilvusVectorStore:
         (a bad URI included) is an outage of the backend as the apps see it.
         """
         connected = False
+        # While one request reconnects (up to one timeout), the others wait for it no longer
+        # than one timeout either: a burst during a Milvus restart gets its 503s together,
+        # not one timeout after another.
+        if not self._lock.acquire(timeout=self._timeout):
+            raise BackendUnavailable(
+                f"Milvus is being reconnected and the {what} could not wait; try again shortly"
+            )
         try:
-            with self._lock:
+            try:
                 if self._client is None:
                     # Inside a request, wait no longer than one call's timeout (a fast 503).
                     self._client = self._connect(load_wait_s=self._timeout)
                 client = self._client
+            finally:
+                self._lock.release()
             connected = True
             return operation(client)
         except BackendUnavailable:
