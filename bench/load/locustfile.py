@@ -354,7 +354,9 @@ class PointReadUser(BenchUser):
     docs/milvus-backends.md), which is the write's cost, not the read's, and the warm-up
     keeps those out of the measured window."""
 
-    POOL = 60
+    # Per user: enough for the step's deletes (one task in ten) and reads among the rest,
+    # few enough that storing them (a model call each) ends inside the step's warm-up.
+    POOL = 15
 
     def on_start(self) -> None:
         super().on_start()

@@ -47,6 +47,8 @@ class Profile:
     step_durations: dict[str, float] = field(
         default_factory=dict
     )  # per scenario, if not duration_s
+    # Per scenario, if not warmup_s: a step whose users set up data first needs longer.
+    step_warmups: dict[str, float] = field(default_factory=dict)
     sweep: dict[str, list[int]] = field(default_factory=dict)
     open_fractions: tuple[float, ...] = ()
     singles: dict[str, int] = field(default_factory=dict)
@@ -82,6 +84,10 @@ PROFILES: dict[str, Profile] = {
         compare_rates={"health": 300.0},
         # Point reads: 8 s at 25 req/s gives the GETs the 100+ samples a p99 needs.
         step_durations={"health": 2.0, "point_reads": 8.0},
+        # Point reads: each user first stores its documents in one batch (about 2 s under
+        # the 0.5-core quota), and a read of a document written in the last half second
+        # waits for Milvus's time tick: the window starts after both.
+        step_warmups={"point_reads": 5.0},
         open_fractions=(0.5, 1.2),
         singles={
             "mixed": 8,

@@ -227,9 +227,8 @@ def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
         )
         rate = profile.ingest_rate if upload else profile.single_rates.get(scenario, 0.0)
         for label in _usual_twins(configs):
-            steps.append(
-                Step(scenario, label, users, rate, duration, profile.warmup_s, 0, "single")
-            )
+            warmup = profile.step_warmups.get(scenario, profile.warmup_s)
+            steps.append(Step(scenario, label, users, rate, duration, warmup, 0, "single"))
     return steps
 
 
