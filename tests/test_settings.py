@@ -191,3 +191,20 @@ def wait_done(client: AppClient, job_id: str, timeout_s: float = 60.0) -> Any:
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
     return job
+
+
+def test_the_server_settings_choose_what_make_serve_runs() -> None:
+    # TWINBENCH_FLASK_SERVER runs live in tests/reliability/test_serve_settings.py; here each
+    # setting is seen to reach the command line `make serve-*` runs.
+    from shared.serve import serve_spec
+    from shared.servers import server_argv
+
+    as_built = Settings()
+    assert serve_spec("flask", as_built).server == "gunicorn-gthread"
+    assert serve_spec("fastapi", as_built).server == "uvicorn"
+    chosen = Settings(flask_server="gunicorn-gevent", fastapi_server="granian")
+    flask_argv = server_argv(serve_spec("flask", chosen))
+    fastapi_argv = server_argv(serve_spec("fastapi", chosen))
+    assert flask_argv[flask_argv.index("--worker-class") + 1] == "gevent"
+    assert Path(fastapi_argv[0]).name == "granian" and "asgi" in fastapi_argv
+    assert serve_spec("fastapi", chosen, server="uvicorn").server == "uvicorn"  # CLI wins
