@@ -24,7 +24,7 @@ help:
 	@echo "make fuzz         schemathesis --checks all against both live twins (FUZZ_EXAMPLES=100 per operation)"
 	@echo "make lint         ruff (lint and format) + mypy"
 	@echo "make workshop     ready this machine for the workshop (docs/workshop), offline"
-	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (~10 min)"
+	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (~5 min)"
 	@echo "make locust-ui TWIN=flask|fastapi   Locust's web UI on http://127.0.0.1:8089"
 
 install: $(STAMP)

@@ -58,6 +58,16 @@ def clean_env(**settings: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", "TWINBENCH_TORCH_THREADS": "1", **settings}
 
 
+def session_milvus_env(settings: Settings, collection: str, **extra: str) -> dict[str, str]:
+    """The environment of a command served from the session's own Milvus and data dir."""
+    return clean_env(
+        TWINBENCH_DATA_DIR=str(settings.data_dir),
+        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
+        TWINBENCH_COLLECTION=collection,
+        **extra,
+    )
+
+
 @contextlib.contextmanager
 def serve(app: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
     """``python -m shared.serve APP`` until healthy; SIGTERM (its own clean-up) at the end."""
@@ -144,12 +154,7 @@ def test_two_worker_processes_share_their_ingest_job_records(
     settings: Settings, tmp_path: Path
 ) -> None:
     # The session's embedded Milvus is running in its data dir: the command must reuse it.
-    env = clean_env(
-        TWINBENCH_DATA_DIR=str(settings.data_dir),
-        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
-        TWINBENCH_COLLECTION="serve_workers",
-        TWINBENCH_WORKERS="2",
-    )
+    env = session_milvus_env(settings, "serve_workers", TWINBENCH_WORKERS="2")
     jobs_dir = settings.data_dir / "jobs" / "serve_workers"
     with serve("fastapi", env, tmp_path / "serve.log") as served:
         assert "started milvus" not in served.log()
@@ -188,12 +193,7 @@ def test_flask_server_setting_serves_the_twin_on_gunicorns_sync_worker(
 ) -> None:
     # The workshop's pitfall: the sync worker serves one request at a time and closes every
     # connection (no keep-alive); the usual gthread worker keeps it open.
-    env = clean_env(
-        TWINBENCH_DATA_DIR=str(settings.data_dir),
-        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
-        TWINBENCH_COLLECTION="serve_sync",
-        TWINBENCH_FLASK_SERVER="gunicorn-sync",
-    )
+    env = session_milvus_env(settings, "serve_sync", TWINBENCH_FLASK_SERVER="gunicorn-sync")
     with serve("flask", env, tmp_path / "serve.log") as served:
         command = next(line for line in served.log().splitlines() if line.startswith("$ "))
         assert "--worker-class sync" in command, command
