@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.plan.profiles import PROFILES
+from bench.plan.profiles import PROFILES, SCENARIOS
 
 __all__ = ["main"]
 
@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             "--scenarios",
             type=_csv,
             default=None,
-            help="comma-separated: health,echo,search_vector,search_text,write,"
-            "mixed,ingest_under_load",
+            help=f"comma-separated: {','.join(SCENARIOS)}",
         )
         p.add_argument(
             "--users",
@@ -91,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--memory",
         choices=["pss", "rss", "off"],
-        default="pss",
-        help="the server memory sampled in every step (pss: the process tree's PSS, about "
-        "5 ms of the generator's CPU per sample; rss: cheaper; off: none)",
+        default=None,
+        help="the server memory sampled in every step (default: the profile's, rss except "
+        "for the soak; pss: the process tree's PSS, which raises the server's CPU per "
+        "request; rss: cheaper; off: none)",
     )
     run.add_argument("--no-report", action="store_true")
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             allow_busy=getattr(args, "allow_busy", False),
             targets=_targets(args.target),
             locust_processes=getattr(args, "locust_processes", None),
-            memory=getattr(args, "memory", "pss"),
+            memory=getattr(args, "memory", None),
             out_dir=getattr(args, "out", None),
         )
         if args.command == "plan":

@@ -506,12 +506,17 @@ def _flexibility(results: BenchResults) -> Claim:
             rule,
             evidence,
         )
+    count = len(ran["flask"])
+    shared = len(ran["flask"] & ran["fastapi"])
+    servers = f"{count} server{'s' if count != 1 else ''}"
+    both = {0: "", 1: ", one of them shared" if count > 1 else ", the same one"}.get(
+        shared, f", {shared} of them shared"
+    )
     return Claim(
         topic,
         claim,
         "not apart",
-        f"not apart: each twin ran on "
-        f"{len(ran['flask'])} servers, one of them shared"
+        f"not apart: each twin ran on {servers}{both}"
         + (", with the same answers" if same else ""),
         rule,
         evidence,

@@ -58,10 +58,19 @@ class Profile:
     # Singles run at a fixed rate (requests/s) instead of at saturation.
     single_rates: dict[str, float] = field(default_factory=dict)
     extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
+    # The server memory sampled in every step. RSS by default: reading a tree's PSS walks
+    # every mapping and, measured on this 2-core machine, raised the server CPU per /health
+    # request by 4-48 % in all six configurations. The soak needs PSS (it counts a page a
+    # forked worker shares with its master once) and measures memory, not CPU.
+    memory: str = "rss"
     # Text search with micro-batching off and on, at these concurrencies (closed model),
     # each twin on its usual server, and the Flask twin at each of batching_flask_threads.
     batching_users: tuple[int, ...] = ()
     batching_flask_threads: tuple[int, ...] = (4, 64)
+    # Per concurrency, if not duration_s / warmup_s: at 64 users a search takes about 2 s,
+    # so a 3 s window holds one or two per user; at one user the p50 needs more samples.
+    batching_durations: dict[int, float] = field(default_factory=dict)
+    batching_warmups: dict[int, float] = field(default_factory=dict)
     cpu_quota: float | None = None  # cores per server when the command line says "auto"
     same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
 
@@ -84,14 +93,16 @@ PROFILES: dict[str, Profile] = {
         compare_rates={"health": 300.0},
         # Point reads: 8 s at 25 req/s gives the GETs the 100+ samples a p99 needs.
         step_durations={"health": 2.0, "point_reads": 8.0},
-        # Point reads: each user first stores its documents in one batch (about 2 s under
-        # the 0.5-core quota), and a read of a document written in the last half second
-        # waits for Milvus's time tick: the window starts after both.
+        # Point reads: each user first stores its 15 short documents in one batch (well
+        # under a second), and a read of a document written in the last half second waits
+        # for Milvus's time tick: the window starts after both, with room to spare.
         step_warmups={"point_reads": 5.0},
         open_fractions=(0.5, 1.2),
+        # Point reads first: after `mixed`'s writes Milvus flushes and compacts on the
+        # servers' core for a while, which is not what a point read costs.
         singles={
-            "mixed": 8,
             "point_reads": 4,
+            "mixed": 8,
             "ingest_under_load": 4,
             "ingest_blocking_under_load": 4,
         },
@@ -115,7 +126,7 @@ PROFILES: dict[str, Profile] = {
     ),
     # Micro-batching: does gathering the searches in flight into one model call pay, and who
     # can hold enough requests waiting to form a batch? On one core per server (quota 1.0),
-    # three interleaved repeats at 1, 16 and 64 users. About 10 minutes.
+    # three interleaved repeats at 1, 16 and 64 users. About 13 minutes.
     "batching": Profile(
         name="batching",
         repeats=3,
@@ -123,6 +134,8 @@ PROFILES: dict[str, Profile] = {
         warmup_s=1,
         compare={},
         batching_users=(1, 16, 64),
+        batching_durations={1: 6.0, 64: 10.0},
+        batching_warmups={64: 3.0},
         same_server_scenarios=(),
         cpu_quota=1.0,
     ),
@@ -138,6 +151,7 @@ PROFILES: dict[str, Profile] = {
         singles={"ingest_under_load": 8},
         ingest_duration_s=120,
         same_server_scenarios=(),
+        memory="pss",
     ),
 }
 
@@ -155,6 +169,7 @@ def narrow(
             profile,
             duration_s=duration_s,
             ingest_duration_s=max(duration_s, profile.ingest_duration_s),
+            batching_durations={},
         )
     if repeats:
         profile = replace(profile, repeats=repeats, compare_repeats={})

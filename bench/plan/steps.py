@@ -117,8 +117,8 @@ def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
                         label,
                         users,
                         0.0,
-                        profile.duration_s,
-                        profile.warmup_s,
+                        profile.batching_durations.get(users, profile.duration_s),
+                        profile.batching_warmups.get(users, profile.warmup_s),
                         repeat,
                         "batching",
                     )

@@ -164,7 +164,7 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     blocks += [Heading("Environment"), env_table(results)]
     blocks += [Heading("Configurations (exact command lines)"), config_table(results)]
     blocks += [Heading("Every run"), runs_table(results)]
-    blocks += [Heading("Method"), Paragraph(METHOD)]
+    blocks += [Heading("Method"), Paragraph(method_text(results))]
     return blocks, _terminal_text(results, checks)
 
 
@@ -177,11 +177,26 @@ METHOD = (
     "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
     "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "
     "less its idle baseline measured just before, over the responses completed in the "
-    "window. Each server's memory (the PSS of its whole process tree) is sampled throughout "
+    "window. Each server's memory ({memory}) is sampled throughout "
     "every step. Servers and Milvus run on their own CPUs, the generator on the others; "
     "every server gets the same CPU quota when one is set. Development cost counts code "
     "lines by the rules recorded with the run."
 )
+MEMORY_METRICS = {
+    "pss": "the PSS of its whole process tree",
+    "rss": "the summed RSS of its whole process tree",
+}
+
+
+def method_text(results: BenchResults) -> str:
+    """The method paragraph, naming the memory metric this run sampled."""
+    metric = str(results.environment.get("memory_sampling", "pss"))
+    if metric not in MEMORY_METRICS:
+        return METHOD.replace(
+            "Each server's memory ({memory}) is sampled throughout every step. ",
+            "Server memory was not sampled. ",
+        )
+    return METHOD.format(memory=MEMORY_METRICS[metric])
 
 
 def _figures(results: BenchResults, plot_dir: Path) -> list[Block]:

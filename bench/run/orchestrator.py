@@ -79,7 +79,8 @@ class RunOptions:
     # twin -> URL of a twin already running elsewhere: drive it, start nothing
     targets: dict[str, str] = field(default_factory=dict)
     locust_processes: int | None = None  # Locust's --processes (default: one per CPU)
-    memory: str = "pss"  # the server memory sampled in every step: "pss", "rss" or "off"
+    # The server memory sampled in every step: "pss", "rss" or "off"; None: the profile's.
+    memory: str | None = None
 
 
 def _profile(options: RunOptions) -> Profile:
@@ -224,6 +225,7 @@ def _calibrate(runner: Runner, layout: dict[str, Any], configs: list[ConfigPlan]
 def run_bench(options: RunOptions) -> Path:
     """Run a whole benchmark; returns the results directory."""
     profile = _profile(options)
+    memory = options.memory or profile.memory
     # Before anything of ours starts (Milvus, servers): what shows here is other work.
     load_before = machine_load()
     _check_quiet(load_before, options.allow_busy)
@@ -310,9 +312,9 @@ def run_bench(options: RunOptions) -> Path:
                 pool_path=pool_path,
                 progress=Progress(len(steps) + n_open, estimate),
                 store=store,
-                memory_metric=options.memory,
+                memory_metric=memory,
             )
-            environment["memory_sampling"] = options.memory
+            environment["memory_sampling"] = memory
             environment["generator_calibration"] = _calibrate(runner, layout, configs)
             for step in compare_steps(profile, configs, options.users) + sweep_steps(
                 profile, configs

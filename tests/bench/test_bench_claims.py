@@ -269,7 +269,18 @@ def test_development_cost_says_how_much_of_the_gap_is_docs() -> None:
 
 
 def test_flexibility_not_apart_on_as_many_servers() -> None:
-    assert claim(fixture_results(), "Flexibility").verdict == "not apart"
+    c = claim(fixture_results(), "Flexibility")
+    assert c.verdict == "not apart"
+    assert "each twin ran on 2 servers, one of them shared" in c.text
+
+
+def test_flexibility_counts_no_shared_server_when_none_ran() -> None:
+    # The soak runs each twin on its usual server only: nothing shared to speak of.
+    results = fixture_results()
+    only(results, lambda r: r.step.config not in (FLASK_SHARED, FASTAPI_SHARED))
+    c = claim(results, "Flexibility")
+    assert c.verdict == "not apart"
+    assert "each twin ran on 1 server" in c.text and "shared" not in c.text
 
 
 def test_flexibility_holds_when_flask_ran_on_more_servers() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from bench.load.samples import SampleWriter, read_samples
-from bench.plan.profiles import PROFILES
+from bench.plan.profiles import PROFILES, narrow
 from bench.plan.steps import (
+    batching_steps,
     compare_steps,
     estimate_s,
     open_steps,
@@ -122,3 +123,32 @@ def test_the_ceiling_is_extrapolated_from_an_unsaturated_generator() -> None:
     saturated = ceiling(make_run(calibration_step("x"), 9000.0, generator_cpu=0.97))
     assert saturated["ceiling_rps"] == 9000.0 and saturated["estimated"] is False
     assert 0 < listener_cost_us(2000) < 100
+
+
+def test_batching_steps_give_the_slow_concurrencies_longer_windows() -> None:
+    # At 64 users a search takes about 2 s: a 3 s window would hold one or two per user.
+    profile = PROFILES["batching"]
+    steps = batching_steps(profile, plan_configs(profile, APPS, 1))
+    by_users = {s.users: (s.duration_s, s.warmup_s) for s in steps}
+    assert by_users == {1: (6.0, 1), 16: (3, 1), 64: (10.0, 3.0)}
+    # --duration overrides every window, the per-concurrency ones included.
+    narrowed = narrow(profile, duration_s=4.0)
+    assert {s.duration_s for s in batching_steps(narrowed, plan_configs(narrowed, APPS, 1))} == {
+        4.0
+    }
+
+
+def test_memory_is_sampled_as_rss_except_in_the_soak() -> None:
+    # PSS raised the server's CPU per request by 4-48 %; the soak needs it and measures memory.
+    assert {name: p.memory for name, p in PROFILES.items()} == {
+        "quick": "rss",
+        "full": "rss",
+        "batching": "rss",
+        "soak": "pss",
+    }
+
+
+def test_point_reads_run_before_the_writes_of_mixed() -> None:
+    profile = PROFILES["quick"]
+    scenarios = [s.scenario for s in single_steps(profile, plan_configs(profile, APPS, 1))]
+    assert scenarios.index("point_reads") < scenarios.index("mixed")

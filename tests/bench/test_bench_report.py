@@ -168,3 +168,21 @@ def test_a_pitfall_switch_that_was_on_is_named_in_the_first_line_and_environment
     assert firsts[1].endswith("WITH PITFALL SWITCHES ON: TWINBENCH_PITFALL_SYNC_HANDLERS")
     assert "| pitfall switches (workshop) | none on (as built) |" in environments[0]
     assert "| pitfall switches (workshop) | TWINBENCH_PITFALL_SYNC_HANDLERS |" in environments[1]
+
+
+@pytest.mark.parametrize(
+    ("metric", "said"),
+    [
+        ("rss", "memory (the summed RSS of its whole process tree)"),
+        ("pss", "memory (the PSS of its whole process tree)"),
+        ("off", "Server memory was not sampled."),
+    ],
+)
+def test_the_method_names_the_memory_this_run_sampled(
+    tmp_path: Path, metric: str, said: str
+) -> None:
+    results = fixture_results()
+    results.environment["memory_sampling"] = metric
+    write_results(results, tmp_path / "results.json")
+    method = write_report(tmp_path).markdown.read_text().split("## Method")[1]
+    assert said in method and "{memory}" not in method
