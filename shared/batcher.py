@@ -4,8 +4,9 @@ On text search the model is the cost. On one thread of this 2-core machine a que
 bench's pool (23 tokens on average) costs about 23 ms to encode alone and about 15 ms in a
 call of 32 (passes of 8 sorted by length, ``Settings.encode_batch_size``); 5-8-word queries
 gain more (about 11 ms alone, 3.4 ms each in a pass of 32). Under concurrency the gap grows:
-four requests encoding at once on one core cost each other cache and GIL. So instead of each request encoding its own query, callers queue it here and one worker thread
-serves the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and
+four requests encoding at once on one core cost each other cache and GIL. So instead of
+each request encoding its own query, callers queue it here and one worker thread serves
+the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and
 Ray Serve's ``@serve.batch``:
 
 * **A batch** is everything queued when the model is free, up to ``max_batch``: no added
