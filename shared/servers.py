@@ -8,6 +8,7 @@ apps of its own (the bare floors) by passing their :class:`AppTarget`.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "SERVER_KINDS",
     "DEFAULT_SERVER",
     "server_argv",
+    "served_env",
 ]
 
 Interface = Literal["wsgi", "asgi"]
@@ -182,3 +184,18 @@ def server_argv(spec: ServerSpec) -> list[str]:
     if spec.access_log:
         argv.append("--access-log")
     return [*argv, *spec.extra, target]
+
+
+def served_env(**settings: str) -> dict[str, str]:
+    """The environment of a server started from this process, with ``settings`` on top.
+
+    None of this process's own ``TWINBENCH_*``, ``MILVUS_URI`` or ``MILVUS_TOKEN``: a setting
+    left over in a shell would silently change what is served (another Milvus, a pitfall
+    switch). One torch thread, as the benchmark serves, and output unbuffered for the logs.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
+    }
+    return {**env, "PYTHONUNBUFFERED": "1", "TWINBENCH_TORCH_THREADS": "1", **settings}

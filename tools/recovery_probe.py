@@ -42,7 +42,7 @@ import numpy as np
 from shared.config import PROJECT_ROOT, Settings, get_settings
 from shared.documents import NewDocument
 from shared.milvus_server import MilvusProcess, free_port, start_server, stop_server
-from shared.servers import DEFAULT_SERVER, ServerSpec, server_argv
+from shared.servers import DEFAULT_SERVER, ServerSpec, served_env, server_argv
 from shared.vector_store import MilvusVectorStore
 
 DIM = 384
@@ -77,22 +77,12 @@ def fill(store: MilvusVectorStore, rows: int, rng: np.random.Generator) -> None:
 
 
 def twin_env(settings: Settings) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
-    }
-    env.update(
-        {
-            "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
-            "TWINBENCH_DATA_DIR": str(settings.data_dir),
-            "TWINBENCH_COLLECTION": settings.collection,
-            "TWINBENCH_TORCH_THREADS": "1",
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "PYTHONUNBUFFERED": "1",
-        }
+    return served_env(
+        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
+        TWINBENCH_DATA_DIR=str(settings.data_dir),
+        TWINBENCH_COLLECTION=settings.collection,
+        PYTHONPATH=str(PROJECT_ROOT),
     )
-    return env
 
 
 def start_twin(app: str, settings: Settings, log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:

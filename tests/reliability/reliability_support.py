@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from shared.config import PROJECT_ROOT, Settings
-from shared.servers import DEFAULT_SERVER, ServerSpec, server_argv
+from shared.servers import DEFAULT_SERVER, ServerSpec, served_env, server_argv
 
 TWINS = ("flask", "fastapi")
 # Model loading takes 5-15 s per start on a busy 2-core machine; Milvus may still be starting.
@@ -44,23 +44,13 @@ def collection_of(app: str) -> str:
 
 
 def server_env(milvus: Settings, *, app: str) -> dict[str, str]:
-    """The environment of a twin server: ours, minus every inherited TWINBENCH_/MILVUS_ knob."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
-    }
-    env.update(
-        {
-            "TWINBENCH_MILVUS_PORT": str(milvus.milvus_port),
-            "TWINBENCH_DATA_DIR": str(milvus.data_dir),
-            "TWINBENCH_COLLECTION": collection_of(app),
-            "TWINBENCH_TORCH_THREADS": "1",
-            "TWINBENCH_MILVUS_TIMEOUT_S": str(MILVUS_TIMEOUT_S),
-            "PYTHONUNBUFFERED": "1",
-        }
+    """The environment of a twin server on the session's Milvus, in its own collection."""
+    return served_env(
+        TWINBENCH_MILVUS_PORT=str(milvus.milvus_port),
+        TWINBENCH_DATA_DIR=str(milvus.data_dir),
+        TWINBENCH_COLLECTION=collection_of(app),
+        TWINBENCH_MILVUS_TIMEOUT_S=str(MILVUS_TIMEOUT_S),
     )
-    return env
 
 
 @dataclass

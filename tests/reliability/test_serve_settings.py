@@ -28,6 +28,7 @@ from reliability_support import READY_TIMEOUT_S, STOP_TIMEOUT_S
 from shared.config import PROJECT_ROOT, Settings
 from shared.embedder import default_model_path
 from shared.milvus_server import free_port, server_status
+from shared.servers import served_env
 
 BODY_LIMIT = 4096
 UPLOAD_LIMIT = 8192
@@ -49,18 +50,9 @@ class Served:
         return self.log_path.read_text(errors="replace")
 
 
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
-    }
-    return {**env, "PYTHONUNBUFFERED": "1", "TWINBENCH_TORCH_THREADS": "1", **settings}
-
-
 def session_milvus_env(settings: Settings, collection: str, **extra: str) -> dict[str, str]:
     """The environment of a command served from the session's own Milvus and data dir."""
-    return clean_env(
+    return served_env(
         TWINBENCH_DATA_DIR=str(settings.data_dir),
         TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
         TWINBENCH_COLLECTION=collection,
@@ -106,7 +98,7 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
     settings: Settings, tmp_path: Path
 ) -> None:
     uri = settings.effective_milvus_uri  # the session's Milvus, "external" to this command
-    env = clean_env(
+    env = served_env(
         MILVUS_URI=uri,
         MILVUS_TOKEN="root:Milvus",  # Milvus without auth accepts any token
         TWINBENCH_DATA_DIR=str(tmp_path / "data"),
