@@ -92,7 +92,9 @@ class Step:
 class MemorySeries:
     """The server's memory during one step, sampled by ``bench.run.sampling.MemorySampler``."""
 
-    metric: str  # "pss" (the whole process tree's PSS) or "rss" where smaps was unreadable
+    # "pss" (the whole process tree's PSS) or "rss" (its summed RSS: asked for, or where
+    # smaps was unreadable)
+    metric: str
     interval_s: float
     t_s: list[float]  # seconds since the measured window began (negative: warm-up)
     mem_bytes: list[int]

@@ -30,6 +30,7 @@ from locust.runners import LocalRunner
 
 from bench.load.pool import Pool, cached_pool, load_pool
 from bench.load.samples import SampleWriter
+from bench.load.schedule import first_send_index, intended_time
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
 # Run by hand, the samples go under the project's (git-ignored) data directory.
@@ -44,6 +45,10 @@ _TOP_K = 10
 _pool: Pool | None = None
 _writer: SampleWriter | None = None
 _user_numbers = itertools.count()
+# Per user class (only one class's users share a rate): the open model's first intended
+# send time, and each user's place on the schedule.
+_origins: dict[str, float] = {}
+_slots: dict[str, itertools.count[int]] = {}
 
 
 def pool() -> Pool:
@@ -112,18 +117,19 @@ class BenchUser(FastHttpUser):
         self.number = next(_user_numbers)
         self.rng = random.Random(pool().seed + self.number)
         self.sent = 0
-        self.schedule_t0: float | None = None
+        self.slot = next(_slots.setdefault(type(self).__name__, itertools.count()))
+        self.paced = False
 
     def pace(self) -> dict[str, float]:
         """Open model: wait for this user's next intended send time; return how late we are.
 
-        Each of the U users sends every U / rate seconds from its first paced request, the
-        users offset by 1 / rate, so together they send ``rate`` requests/s evenly spaced. A
-        user stuck on a slow answer sends its backlog at once, and each request's latency is
-        counted from when it *should* have gone out. The clock starts at the first paced
-        request, not at the user's start: a user's setup (the point reads' document batch,
-        seconds under the quota) is not a backlog, and counting it as one made the users
-        send at full speed into the measured window (measured: 40 req/s of a 25 req/s plan).
+        The schedule is :mod:`bench.load.schedule`'s: the class's users send ``rate``
+        requests/s evenly spaced from the class's first paced request; a user joining late
+        (the point reads store documents first) starts at its next slot instead of sending
+        the ones it missed (counted as a backlog, setup made the users send at full speed
+        into the measured window: 40 req/s of a 25 req/s plan, measured). A user held up by
+        a slow answer sends its backlog at once, and each request's latency is counted from
+        when it *should* have gone out.
         """
         if _RATE <= 0:
             return {}
@@ -132,9 +138,15 @@ class BenchUser(FastHttpUser):
         counts = runner.user_classes_count if runner else {}
         users = max(counts.get(type(self).__name__, 0), 1)
         now = time.perf_counter()
-        if self.schedule_t0 is None:
-            self.schedule_t0 = now + (self.number % users) / _RATE
-        intended = self.schedule_t0 + self.sent * users / _RATE
+        origin = _origins.setdefault(type(self).__name__, now)
+        if not self.paced:
+            self.paced = True
+            self.sent = first_send_index(
+                origin=origin, now=now, slot=self.slot, users=users, rate=_RATE
+            )
+        intended = intended_time(
+            origin=origin, slot=self.slot, index=self.sent, users=users, rate=_RATE
+        )
         self.sent += 1
         wait = intended - now
         if wait > 0:

@@ -169,6 +169,7 @@ def narrow(
             profile,
             duration_s=duration_s,
             ingest_duration_s=max(duration_s, profile.ingest_duration_s),
+            step_durations={},
             batching_durations={},
         )
     if repeats:

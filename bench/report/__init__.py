@@ -185,12 +185,16 @@ METHOD = (
 MEMORY_METRICS = {
     "pss": "the PSS of its whole process tree",
     "rss": "the summed RSS of its whole process tree",
+    "pss/rss": "the PSS of its whole process tree, or its summed RSS where PSS was unreadable",
 }
 
 
 def method_text(results: BenchResults) -> str:
     """The method paragraph, naming the memory metric this run sampled."""
-    metric = str(results.environment.get("memory_sampling", "pss"))
+    # What the samplers really read (PSS falls back to RSS where smaps is unreadable), else
+    # what the run asked for.
+    sampled = sorted({run.memory.metric for run in results.runs if run.memory})
+    metric = "/".join(sampled) or str(results.environment.get("memory_sampling", "pss"))
     if metric not in MEMORY_METRICS:
         return METHOD.replace(
             "Each server's memory ({memory}) is sampled throughout every step. ",

@@ -131,7 +131,7 @@ def test_batching_steps_give_the_slow_concurrencies_longer_windows() -> None:
     steps = batching_steps(profile, plan_configs(profile, APPS, 1))
     by_users = {s.users: (s.duration_s, s.warmup_s) for s in steps}
     assert by_users == {1: (6.0, 1), 16: (3, 1), 64: (10.0, 3.0)}
-    # --duration overrides every window, the per-concurrency ones included.
+    # --duration sets every measured window, the per-concurrency ones included.
     narrowed = narrow(profile, duration_s=4.0)
     assert {s.duration_s for s in batching_steps(narrowed, plan_configs(narrowed, APPS, 1))} == {
         4.0

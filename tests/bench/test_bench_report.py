@@ -183,6 +183,20 @@ def test_the_method_names_the_memory_this_run_sampled(
 ) -> None:
     results = fixture_results()
     results.environment["memory_sampling"] = metric
+    for run in results.runs:
+        run.memory = replace(run.memory, metric=metric) if run.memory and metric != "off" else None
     write_results(results, tmp_path / "results.json")
     method = write_report(tmp_path).markdown.read_text().split("## Method")[1]
     assert said in method and "{memory}" not in method
+
+
+def test_the_method_names_what_the_samplers_really_read(tmp_path: Path) -> None:
+    # Asked for PSS, but smaps was unreadable for some servers: they fell back to RSS.
+    results = fixture_results()
+    results.environment["memory_sampling"] = "pss"
+    sampled = [run for run in results.runs if run.memory]
+    assert sampled, "the fixture samples memory"
+    sampled[0].memory = replace(sampled[0].memory, metric="rss")
+    write_results(results, tmp_path / "results.json")
+    method = write_report(tmp_path).markdown.read_text().split("## Method")[1]
+    assert "or its summed RSS where PSS was unreadable" in method
