@@ -14,7 +14,7 @@ from bench.analysis.ratios import cost_rows, decompose, headline_ratios
 from bench.plan import topology
 from bench.plan.profiles import PROFILES
 from bench.report import write_report
-from bench.results import read_results, write_results
+from bench.results import MemorySeries, read_results, write_results
 from bench.run import devcost
 from shared.config import PROJECT_ROOT
 from tests.bench.conftest import FASTAPI, fixture_results
@@ -184,7 +184,7 @@ def test_the_method_names_the_memory_this_run_sampled(
     results = fixture_results()
     results.environment["memory_sampling"] = metric
     for run in results.runs:
-        run.memory = replace(run.memory, metric=metric) if run.memory and metric != "off" else None
+        run.memory = None if metric == "off" else MemorySeries(metric, 5.0, [0.0], [1 << 20])
     write_results(results, tmp_path / "results.json")
     method = write_report(tmp_path).markdown.read_text().split("## Method")[1]
     assert said in method and "{memory}" not in method
@@ -194,9 +194,9 @@ def test_the_method_names_what_the_samplers_really_read(tmp_path: Path) -> None:
     # Asked for PSS, but smaps was unreadable for some servers: they fell back to RSS.
     results = fixture_results()
     results.environment["memory_sampling"] = "pss"
-    sampled = [run for run in results.runs if run.memory]
-    assert sampled, "the fixture samples memory"
-    sampled[0].memory = replace(sampled[0].memory, metric="rss")
+    for run in results.runs:
+        run.memory = MemorySeries("pss", 5.0, [0.0], [1 << 20])
+    results.runs[0].memory = MemorySeries("rss", 5.0, [0.0], [1 << 20])
     write_results(results, tmp_path / "results.json")
     method = write_report(tmp_path).markdown.read_text().split("## Method")[1]
     assert "or its summed RSS where PSS was unreadable" in method
