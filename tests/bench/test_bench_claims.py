@@ -283,6 +283,14 @@ def test_flexibility_counts_no_shared_server_when_none_ran() -> None:
     assert "each twin ran on 1 server" in c.text and "shared" not in c.text
 
 
+def test_flexibility_names_one_server_both_twins_shared() -> None:
+    results = fixture_results()
+    only(results, lambda r: r.step.config in (FLASK_SHARED, FASTAPI_SHARED))
+    c = claim(results, "Flexibility")
+    assert c.verdict == "not apart"
+    assert "each twin ran on 1 server, the same one" in c.text
+
+
 def test_flexibility_holds_when_flask_ran_on_more_servers() -> None:
     results = fixture_results()
     only(results, lambda r: r.step.config != FASTAPI_SHARED)
