@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -58,6 +60,11 @@ __all__ = ["VectorStore", "MilvusVectorStore", "is_malformed_request"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# How long the marker thread waits before it takes the timestamp for the writes answered
+# meanwhile. Their point reads read Strong until then (they would wait for Milvus's time
+# tick anyway: a write becomes readable at the next tick, 200 ms apart).
+MARK_DELAY_S = 0.005
 # Rows an upsert may carry within one call's timeout; a larger batch gets proportionally more.
 UPSERT_ROWS_PER_TIMEOUT = 64
 
@@ -129,6 +136,13 @@ class MilvusVectorStore:
         # A timestamp taken when this process connected: every write acknowledged before
         # then, marked or not (older data, other tools), is visible at or after it.
         self._floor = 0
+        self._marker_pool: ThreadPoolExecutor | None = None
+        self._marker_pid = -1
+        self._marker_lock = threading.Lock()
+        # Acknowledged writes waiting for their mark: (table, slots), for the marker thread.
+        self._unmarked: list[tuple[WriteMarks, np.ndarray]] = []
+        self._unmarked_pid = os.getpid()
+        self._unmarked_lock = threading.Lock()
 
     # --- connection ---------------------------------------------------------------------
     def describe(self) -> str:
@@ -183,8 +197,8 @@ class MilvusVectorStore:
             )
         )
 
-    def _mark(self, client: Any, doc_ids: Sequence[str] | None) -> None:
-        """Record an acknowledged write of ``doc_ids`` (None: ids unknown) for point reads."""
+    def _mark_all(self, client: Any) -> None:
+        """Record an acknowledged write of unknown ids (a delete by filter) for point reads."""
         marks = self._marks
         if marks is None:
             return
@@ -192,15 +206,68 @@ class MilvusVectorStore:
         if not timestamp:
             raise BackendUnavailable("Milvus did not allocate a timestamp; try again shortly")
         try:
-            if doc_ids is None:
-                marks.mark_all(timestamp)
-            else:
-                marks.mark(doc_ids, timestamp)
+            marks.mark_all(timestamp)
         except OSError as exc:
             # The table opened at connect, so this is unexpected. This process reads Strong
             # from now on; another worker may read this id's previous state for a tick or two.
             log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
             self._marks = None
+
+    def _write(self, what: str, doc_ids: Sequence[str], operation: Callable[[Any], None]) -> None:
+        """Run the write ``operation(client)`` of ``doc_ids`` and mark it for point reads.
+
+        The ids count as in flight (their point reads read Strong) from before the write until
+        their mark is recorded, which happens after this returns, on the marker thread: the
+        caller is answered without waiting for ``AllocTimestamp``.
+        """
+        marks = self._marks
+        if marks is None:
+            self._call(what, operation)
+            return
+        try:
+            in_flight = marks.begin(doc_ids)
+        except OSError as exc:
+            log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
+            self._marks = None
+            self._call(what, operation)
+            return
+        try:
+            self._call(what, operation)
+        finally:
+            # Marked even when the write failed: it may have been applied all the same.
+            with self._unmarked_lock:
+                if self._unmarked_pid != os.getpid():  # forked: the parent's list is not ours
+                    self._unmarked, self._unmarked_pid = [], os.getpid()
+                self._unmarked.append((marks, in_flight))
+                first = len(self._unmarked) == 1
+            if first:
+                self._marker().submit(self._finish_marks)
+
+    def _marker(self) -> ThreadPoolExecutor:
+        """One thread per process that records marks (made again in a forked child)."""
+        with self._marker_lock:
+            if self._marker_pool is None or self._marker_pid != os.getpid():
+                self._marker_pool = ThreadPoolExecutor(1, thread_name_prefix="write-marks")
+                self._marker_pid = os.getpid()
+            return self._marker_pool
+
+    def _finish_marks(self) -> None:
+        """Mark every write acknowledged so far with one fresh timestamp."""
+        # Let the answer of the write that asked for this leave first (on one core the two
+        # compete), and let the writes of the next few milliseconds share the timestamp.
+        time.sleep(MARK_DELAY_S)
+        with self._unmarked_lock:
+            unmarked, self._unmarked = self._unmarked, []
+        try:
+            timestamp = self._call("timestamp", self._timestamp)
+            if not timestamp:
+                raise BackendUnavailable("Milvus did not allocate a timestamp")
+            for marks, in_flight in unmarked:
+                marks.finish(in_flight, timestamp)
+        except Exception as exc:  # noqa: BLE001 - a thread of our own: log, never raise
+            # The slots stay in flight: their point reads read Strong until the count expires
+            # (write_marks.IN_FLIGHT_EXPIRY_S), by when Milvus has applied the write.
+            log.warning("could not mark a write for point reads (%s); they read Strong", exc)
 
     def _guarantee(self, doc_id: str | None) -> dict[str, Any]:
         """Consistency arguments of a point read of ``doc_id`` (None: of any document)."""
@@ -211,6 +278,8 @@ class MilvusVectorStore:
             except OSError as exc:
                 log.error("write marks at %s failed (%s); reading Strong", marks.path, exc)
             else:
+                if mark is None:  # a write of this id is in flight: its timestamp is unknown
+                    return {"consistency_level": "Strong"}
                 # Customized: Milvus waits for exactly this timestamp (Session would be
                 # replaced by pymilvus's own per-process one).
                 return {
@@ -276,6 +345,14 @@ class MilvusVectorStore:
                         self._collection, timeout=self._timeout, _async=True
                     )
             log.warning("Milvus %s failed: %s", what, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            if connected and _is_deadline(exc):
+                # Milvus is up but slower than the timeout (overloaded, or hung): keep the
+                # connection. Dropping it made every request arriving during the reconnect
+                # wait for it and fail too (measured: 20 of ~300 searches, Flask with 64
+                # threads and no batching); a hung Milvus still costs each call one timeout.
+                raise BackendUnavailable(
+                    f"Milvus did not answer the {what} in time; try again shortly"
+                ) from exc
             self._drop_client()
             raise BackendUnavailable(
                 f"Milvus did not answer the {what} in time or is unreachable; try again shortly"
@@ -311,6 +388,10 @@ class MilvusVectorStore:
             self._client = client
 
     def close(self) -> None:
+        with self._marker_lock:
+            marker, self._marker_pool = self._marker_pool, None
+        if marker is not None and self._marker_pid == os.getpid():
+            marker.shutdown(wait=True)  # every acknowledged write is marked before we go
         self._drop_client()
         if self._marks is not None:
             self._marks.close()
@@ -347,11 +428,11 @@ class MilvusVectorStore:
         # batch gets more, in proportion: 256 rows take several times one row's time.
         timeout = self._timeout * max(1.0, len(rows) / UPSERT_ROWS_PER_TIMEOUT)
 
-        def upsert(client: Any) -> None:
-            client.upsert(self._collection, data=rows, timeout=timeout)
-            self._mark(client, ids)
-
-        self._call("upsert", upsert)
+        self._write(
+            "upsert",
+            ids,
+            lambda client: client.upsert(self._collection, data=rows, timeout=timeout),
+        )
 
     def get(self, doc_id: str) -> Document | None:
         # Sees every write of this id acknowledged before, through any worker (the marks).
@@ -387,11 +468,11 @@ class MilvusVectorStore:
         if self._get_row(doc_id, ["id"]) is None:
             return False
 
-        def delete(client: Any) -> None:
-            client.delete(self._collection, ids=[doc_id], timeout=self._timeout)
-            self._mark(client, [doc_id])
-
-        self._call("delete", delete)
+        self._write(
+            "delete",
+            [doc_id],
+            lambda client: client.delete(self._collection, ids=[doc_id], timeout=self._timeout),
+        )
         return True
 
     def delete_id_prefix(self, prefix: str) -> int:
@@ -419,7 +500,7 @@ class MilvusVectorStore:
 
             def delete(client: Any) -> None:
                 client.delete(self._collection, filter=where, timeout=self._timeout)
-                self._mark(client, None)
+                self._mark_all(client)
 
             self._call("delete", delete)
         return found
@@ -524,6 +605,22 @@ def vector_index(client: Any, index_type: str) -> Any:
     index = client.prepare_index_params()
     index.add_index(field_name="vector", index_type=index_type, metric_type="COSINE", params=params)
     return index
+
+
+def _is_deadline(exc: BaseException) -> bool:
+    """Whether a call failed only by running past its timeout on a live connection.
+
+    Two forms, both measured: the client's own deadline (gRPC DEADLINE_EXCEEDED, which
+    pymilvus passes on as it is) and the proxy's (a MilvusException "... message=proxy
+    TaskCondition context Done", or "context deadline exceeded"). A refused or broken
+    connection reads differently ("Fail connecting", UNAVAILABLE) and is an outage.
+    """
+    import grpc
+
+    if isinstance(exc, grpc.RpcError):
+        return bool(exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED)
+    text = str(exc).lower()
+    return "context done" in text or "context deadline exceeded" in text
 
 
 def is_malformed_request(exc: BaseException) -> bool:

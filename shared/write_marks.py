@@ -9,12 +9,21 @@ write *of the document it reads*; when that write is older than a tick or two, t
 node is already past it and the read costs what the data needs (2-4 ms measured; see
 docs/milvus-backends.md).
 
-How: after Milvus acknowledges a write, the store asks Milvus for a fresh timestamp
-(``AllocTimestamp``; Milvus 2.3's delete returns none of its own) and records it here for
-every id written. The table is a file of ``SLOTS`` 64-bit slots under the data directory,
-one file per Milvus address and collection; an id's slot is chosen by a stable hash, and a
-slot only ever grows. Two ids sharing a slot only make a read wait a little longer, never
-miss a write. Every process that shares the data directory (gunicorn or uvicorn workers,
+How: before a write is sent, its ids' slots count one more write *in flight*; a point read
+of a slot with a write in flight reads Strong (it cannot know the write's timestamp yet).
+After Milvus acknowledges the write, the store answers its caller at once and, off the
+request's path, asks Milvus for a fresh timestamp (``AllocTimestamp``; Milvus 2.3's delete
+returns none of its own), records it as the slots' mark and ends their in-flight count.
+Taking that call off the path saves a DELETE one Milvus round trip (~1.2 ms wall on this
+machine, in process, quiet). The table is a file under the data directory, one per Milvus
+address and collection, of three arrays of ``SLOTS`` 64-bit numbers (marks, writes in
+flight, when the latest of them began); an id's slot is chosen by a stable hash, and a mark
+only ever grows. Two ids sharing a slot only make a read wait a little longer, never miss a
+write. A write whose process died between the write and its mark leaves its count behind:
+after ``IN_FLIGHT_EXPIRY_S`` without a new write of that slot the count is ignored (and
+reset at the slot's next write), since Milvus has long applied such a write by then.
+
+Every process that shares the data directory (gunicorn or uvicorn workers,
 two servers, the ingest command) shares the marks; processes on other hosts do not, which is
 what ``Settings.point_reads = "strong"`` is for.
 
@@ -25,23 +34,36 @@ forked child, whose inherited descriptor would share the parent's lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import mmap
 import os
 import threading
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WriteMarks", "SLOTS"]
+__all__ = ["WriteMarks", "SLOTS", "IN_FLIGHT_EXPIRY_S"]
 
-# 64 KiB of marks. A read waits for another id's write only when both hash to one slot and
+# 64 KiB per array. A read waits for another id's write only when both hash to one slot and
 # that write is younger than a tick or two: rare at any rate a twin serves.
 SLOTS = 8192
-_BYTES = SLOTS * 8
+# Marks, writes in flight, and when the latest write in flight began (ms, this host's clock).
+_ARRAYS = 3
+_BYTES = _ARRAYS * SLOTS * 8
+# A write is in flight for one Milvus call plus one AllocTimestamp, each bounded by the
+# store's timeout (seconds). A count older than this belongs to a process that died between
+# its write and its mark; the query nodes apply a write within a tick or two (200-400 ms), so
+# reading such a slot at its old mark no longer misses anything.
+IN_FLIGHT_EXPIRY_S = 60.0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class WriteMarks:
@@ -50,12 +72,12 @@ class WriteMarks:
     def __init__(self, directory: Path, *, milvus: str, collection: str) -> None:
         digest = hashlib.sha256(f"{milvus}\0{collection}".encode()).hexdigest()[:12]
         # The digest tells tables apart; the name (cut to stay a legal file name) is for people.
-        self.path = Path(directory) / f"{collection[:64]}-{digest}.v1.marks"
+        self.path = Path(directory) / f"{collection[:64]}-{digest}.v2.marks"
         self._lock = threading.Lock()
         self._pid = -1
         self._fd = -1
         self._map: mmap.mmap | None = None
-        self._slots: np.ndarray | None = None
+        self._slots: np.ndarray | None = None  # shape (_ARRAYS, SLOTS): marks, in flight, began
 
     @staticmethod
     def slot(doc_id: str) -> int:
@@ -86,7 +108,9 @@ class WriteMarks:
             raise
         # After a fork the inherited mapping is simply dropped (it is the child's own copy).
         self._fd, self._map, self._pid = fd, mapping, os.getpid()
-        self._slots = np.frombuffer(mapping, dtype="<u8", count=SLOTS)
+        self._slots = np.frombuffer(mapping, dtype="<u8", count=_ARRAYS * SLOTS).reshape(
+            _ARRAYS, SLOTS
+        )
         return self._slots
 
     def close(self) -> None:
@@ -102,43 +126,73 @@ class WriteMarks:
                 os.close(fd)
 
     # --- marks --------------------------------------------------------------------------
+    def begin(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """Count a write of ``doc_ids`` in flight, before it is sent; returns its slots, for
+        :meth:`finish`. Until then, reads of these slots read Strong."""
+        index = np.unique(np.fromiter((self.slot(doc_id) for doc_id in doc_ids), dtype=np.intp))
+        now = _now_ms()
+        with self._locked() as slots:
+            _, in_flight, began = slots
+            stale = (now - began[index].astype(np.int64)) > IN_FLIGHT_EXPIRY_S * 1000
+            in_flight[index[stale]] = 0  # left by a process that died before its mark
+            in_flight[index] += np.uint64(1)
+            began[index] = np.maximum(began[index], np.uint64(now))
+        return index
+
+    def finish(self, index: np.ndarray, timestamp: int) -> None:
+        """The write begun on slots ``index`` is acknowledged, at or before ``timestamp``."""
+        with self._locked() as slots:
+            marks, in_flight, _ = slots
+            marks[index] = np.maximum(marks[index], np.uint64(timestamp))
+            # A count reset as stale meanwhile must not wrap below zero.
+            in_flight[index] = np.where(in_flight[index] > 0, in_flight[index] - 1, 0)
+
     def mark(self, doc_ids: Iterable[str], timestamp: int) -> None:
         """Record that every id in ``doc_ids`` was written at or before ``timestamp``."""
         index = np.fromiter((self.slot(doc_id) for doc_id in doc_ids), dtype=np.intp)
-        self._update(index, timestamp)
+        with self._locked() as slots:
+            # slots[0][index] = max(...) with repeated indices keeps the last value, which is
+            # the same value for every repeat here: correct.
+            slots[0][index] = np.maximum(slots[0][index], np.uint64(timestamp))
 
     def mark_all(self, timestamp: int) -> None:
         """Record a write whose ids are unknown (a delete by filter): every slot."""
-        self._update(None, timestamp)
+        with self._locked() as slots:
+            np.maximum(slots[0], np.uint64(timestamp), out=slots[0])
 
-    def _update(self, index: np.ndarray | None, timestamp: int) -> None:
-        with self._lock:
-            slots = self._open()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                if index is None:
-                    np.maximum(slots, np.uint64(timestamp), out=slots)
-                else:
-                    # slots[index] = max(...) with repeated indices keeps the last value,
-                    # which is the same value for every repeat here: correct.
-                    slots[index] = np.maximum(slots[index], np.uint64(timestamp))
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def of(self, doc_id: str) -> int:
-        """The mark of ``doc_id``'s slot: 0 when no write of it was ever recorded here."""
+    def of(self, doc_id: str) -> int | None:
+        """The mark of ``doc_id``'s slot (0: no write of it recorded here), or None while a
+        write of that slot is in flight."""
         return self._read(self.slot(doc_id))
 
-    def latest(self) -> int:
-        """The largest mark of all: a timestamp at or after every write recorded here."""
+    def latest(self) -> int | None:
+        """The largest mark of all (a timestamp at or after every write recorded here), or
+        None while any write is in flight."""
         return self._read(None)
 
-    def _read(self, slot: int | None) -> int:
+    def _read(self, slot: int | None) -> int | None:
+        where = slice(None) if slot is None else slice(slot, slot + 1)
+        now = _now_ms()
         with self._lock:
             slots = self._open()
             # Shared lock: an 8-byte copy is not guaranteed atomic against a writer.
             fcntl.flock(self._fd, fcntl.LOCK_SH)
             try:
-                return int(slots[slot] if slot is not None else slots.max())
+                marks, in_flight, began = (array[where].copy() for array in slots)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        fresh = (now - began.astype(np.int64)) <= IN_FLIGHT_EXPIRY_S * 1000
+        if np.any((in_flight > 0) & fresh):
+            return None
+        return int(marks.max())
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[np.ndarray]:
+        """The slots, held exclusively against every thread and process sharing them."""
+        with self._lock:
+            slots = self._open()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield slots
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)

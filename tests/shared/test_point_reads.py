@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -205,3 +206,30 @@ def test_deleting_by_prefix_is_seen_by_another_process(
     )
     assert store.delete_id_prefix(prefix) == 5
     assert [worker.ask("get", f"{prefix}{i}") for i in range(5)] == [None] * 5
+
+
+def test_a_write_is_answered_before_its_mark_and_read_strong_until_then(
+    pair: tuple[MilvusVectorStore, Worker],
+) -> None:
+    store, worker = pair
+    marks = store._marks
+    assert marks is not None
+    doc_id = unique("held")
+    put(store, doc_id, "to be deleted")
+    release = threading.Event()
+    store._marker().submit(release.wait, 30)  # the marker thread busy: marks must wait
+    try:
+        assert store.delete(doc_id) is True  # answered without waiting for its mark
+        assert marks.of(doc_id) is None  # in flight
+        assert store._guarantee(doc_id)["consistency_level"] == "Strong"
+        assert worker.ask("get", doc_id) is None  # the other process reads Strong: gone
+    finally:
+        release.set()
+    store._marker().submit(lambda: None).result(timeout=30)  # the mark is recorded
+    mark = marks.of(doc_id)
+    assert mark is not None and mark > 0
+    assert store._guarantee(doc_id) == {
+        "consistency_level": "Customized",
+        "guarantee_timestamp": max(mark, store._floor),
+    }
+    assert worker.ask("get", doc_id) is None

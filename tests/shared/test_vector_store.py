@@ -13,7 +13,7 @@ from shared.errors import BackendUnavailable
 from shared.jobs import JobRegistry
 from shared.milvus_server import start_server, stop_server
 from shared.service import SearchService
-from shared.vector_store import MilvusVectorStore, is_malformed_request
+from shared.vector_store import MilvusVectorStore, _is_deadline, is_malformed_request
 
 HOSTILE_TAGS = [
     '"',
@@ -228,6 +228,8 @@ def test_timeouts_and_refused_connections_are_outages_not_malformed_requests() -
     top_k = MilvusException(65535, "topk [100000] is invalid, top k should be in range")
     assert not is_malformed_request(timeout)
     assert not is_malformed_request(refused)
+    # A late answer keeps the connection; a refused one is an outage and reconnects.
+    assert _is_deadline(timeout) and not _is_deadline(refused)
     assert not is_malformed_request(retriable)
     assert is_malformed_request(flagged)
     assert is_malformed_request(top_k)
@@ -261,3 +263,27 @@ def test_an_id_prefix_with_wildcards_or_quotes_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="may hold only"):
         service.store.delete_id_prefix(prefix)
+
+
+def test_a_call_past_its_timeout_is_a_503_that_keeps_the_connection(
+    service: SearchService,
+) -> None:
+    # Milvus is up but slower than the timeout (here: a deadline no call can meet). Dropping
+    # the connection would make every request arriving meanwhile wait for a reconnect and
+    # fail too; the next call must simply use it again.
+    store = service.store
+    vector = service.embedder.encode(["a deadline no search can meet"])[0].tolist()
+    store.search(vector, top_k=1, tags=None)
+    connection = store._client
+    with pytest.raises(BackendUnavailable, match="in time") as raised:
+        store._call(
+            "search",
+            lambda client: client.search(
+                store._collection, data=[vector], limit=1, timeout=0.000_1
+            ),
+        )
+    # The client's deadline (gRPC) or the proxy's ("context Done"): either, run to run.
+    assert _is_deadline(raised.value.__cause__)
+    assert store._client is connection
+    store.search(vector, top_k=1, tags=None)  # answered (any hits) on that same connection
+    assert store._client is connection

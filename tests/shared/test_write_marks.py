@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from shared.config import PROJECT_ROOT
-from shared.write_marks import SLOTS, WriteMarks
+from shared.write_marks import IN_FLIGHT_EXPIRY_S, SLOTS, WriteMarks
 
 
 def marks_in(directory: Path) -> WriteMarks:
@@ -88,4 +88,37 @@ def test_a_forked_child_opens_the_table_again_and_shares_it(tmp_path: Path) -> N
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert marks.of("from-child") == 42
+    marks.close()
+
+
+def test_a_write_in_flight_hides_its_mark_until_it_is_finished(tmp_path: Path) -> None:
+    marks = marks_in(tmp_path)
+    marks.mark(["a"], 100)
+    first = marks.begin(["a", "a"])  # one write; a repeated id counts once
+    second = marks.begin(["a"])  # another write of the same id, at the same time
+    assert marks.of("a") is None and marks.latest() is None
+    assert marks.of("b") == 0  # other slots are not held
+    # Seen in flight by another process too (a worker reading while this one writes).
+    assert in_another_process(tmp_path, "print(marks.of('a'))") == "None"
+    marks.finish(first, 300)
+    assert marks.of("a") is None, "the second write is still in flight"
+    marks.finish(second, 200)  # finished out of order: the mark still only grows
+    assert (marks.of("a"), marks.latest()) == (300, 300)
+    marks.close()
+
+
+def test_a_count_left_by_a_dead_writer_expires_and_is_reset(tmp_path: Path) -> None:
+    marks = marks_in(tmp_path)
+    marks.begin(["orphan"])  # its process "died" before finishing
+    assert marks.of("orphan") is None
+    slot = WriteMarks.slot("orphan")
+    with marks._locked() as slots:  # the write began longer ago than the expiry
+        slots[2][slot] -= int(IN_FLIGHT_EXPIRY_S * 1000) + 1_000
+    del slots  # a view of the mapping: it would keep the table from closing
+    assert marks.of("orphan") == 0
+    # The slot's next write resets the orphan's count, so finishing it clears the slot.
+    index = marks.begin(["orphan"])
+    assert marks.of("orphan") is None
+    marks.finish(index, 50)
+    assert marks.of("orphan") == 50
     marks.close()
