@@ -24,7 +24,7 @@ from bench.load.samples import read_samples
 from bench.plan.profiles import SCENARIOS, UPLOADS
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step, slug
-from bench.run.accounting import CpuSeries, Quiet, machine_busy_s, measure_quiet, own_cpu_s
+from bench.run.accounting import CpuSeries, Quiet, foreign_cpu_s, measure_quiet
 from bench.run.configs import Running, Target, read_batch_sizes
 from bench.run.cpu import CpuPlan
 from bench.run.generator import LoadRun, run_locust
@@ -178,7 +178,7 @@ class Runner:
         # Locust's clock starts before its first request (about a second on a busy 2-core
         # machine): the slack keeps the measured window full.
         run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
-        machine_before, own_before, wall_before = machine_busy_s(), own_cpu_s(), time.monotonic()
+        foreign_before, wall_before = foreign_cpu_s(), time.monotonic()
         batches_before = read_batch_sizes(target.config)
         notes: list[str] = []
         generator_cpu = math.nan
@@ -207,9 +207,8 @@ class Runner:
         if step.scenario in UPLOADS:
             _wait_for_ingest(target.url, events)
         idle = sum(a.read_s() for a in accounts) - idle_before
-        # Everything we ran is our process tree (exited Locust processes included), so what
-        # the machine did beyond it is other tenants' work.
-        foreign = (machine_busy_s() - machine_before) - (own_cpu_s() - own_before)
+        # Every process outside our tree, by its own CPU times (bench/run/accounting.py).
+        foreign = foreign_cpu_s() - foreign_before
         foreign_cores = max(foreign, 0.0) / max(time.monotonic() - wall_before, 1e-3)
         result = summarize_run(
             step,
