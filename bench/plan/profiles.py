@@ -15,8 +15,12 @@ question:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
-__all__ = ["SCENARIOS", "UPLOADS", "Profile", "PROFILES", "narrow"]
+__all__ = ["SCENARIOS", "UPLOADS", "MemorySampling", "Profile", "PROFILES", "narrow"]
+
+# What each step samples of a server's memory ("off": nothing).
+MemorySampling = Literal["pss", "rss", "off"]
 
 # Scenario name -> the Locust user classes that play it (bench/load/locustfile.py).
 SCENARIOS: dict[str, list[str]] = {
@@ -62,7 +66,7 @@ class Profile:
     # every mapping and, measured on this 2-core machine, raised the server CPU per /health
     # request by 4-48 % in all six configurations. The soak needs PSS (it counts a page a
     # forked worker shares with its master once) and measures memory, not CPU.
-    memory: str = "rss"
+    memory: MemorySampling = "rss"
     # Text search with micro-batching off and on, at these concurrencies (closed model),
     # each twin on its usual server, and the Flask twin at each of batching_flask_threads.
     batching_users: tuple[int, ...] = ()
@@ -91,12 +95,13 @@ PROFILES: dict[str, Profile] = {
         warmup_s=1,
         compare={"health": 8, "search_text": 8, "echo": 16},
         compare_rates={"health": 300.0},
-        # Point reads: 8 s at 25 req/s gives the GETs the 100+ samples a p99 needs.
-        step_durations={"health": 2.0, "point_reads": 8.0},
-        # Point reads: each user first stores its 15 short documents in one batch (well
-        # under a second), and a read of a document written in the last half second waits
-        # for Milvus's time tick: the window starts after both, with room to spare.
-        step_warmups={"point_reads": 5.0},
+        # Point reads: 12 s at 25 req/s gives GET and DELETE each the 100+ samples a p99
+        # needs (half the requests are GETs, four in ten deletes).
+        step_durations={"health": 2.0, "point_reads": 12.0},
+        # Point reads: each user first stores its 36 short documents in one batch (about a
+        # second each, four users on the 0.5-core quota), and a read of a document written in
+        # the last half second waits for Milvus's time tick: the window starts after both.
+        step_warmups={"point_reads": 6.0},
         open_fractions=(0.5, 1.2),
         # Point reads first: after `mixed`'s writes Milvus flushes and compacts on the
         # servers' core for a while, which is not what a point read costs.

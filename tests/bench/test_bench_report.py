@@ -14,6 +14,7 @@ from bench.analysis.ratios import cost_rows, decompose, headline_ratios
 from bench.plan import topology
 from bench.plan.profiles import PROFILES
 from bench.report import write_report
+from bench.report.sections import _point_target
 from bench.results import MemorySeries, read_results, write_results
 from bench.run import devcost
 from shared.config import PROJECT_ROOT
@@ -118,7 +119,18 @@ def test_point_reads_are_judged_only_where_the_samples_carry_a_p99(results_dir: 
         line for line in section.splitlines() if "fastapi/" in line and "GET" in line
     )
     assert "**missed**" in fastapi_get  # p99 45 ms against < 30
-    assert "inconclusive: p99 needs 100 samples (n=40)" in section  # the 40 deletes
+    assert "inconclusive: p50 met, p99 needs 100 samples (n=40)" in section  # the 40 deletes
+
+
+def test_too_few_samples_for_a_p99_still_judge_the_p50() -> None:
+    # 24 deletes at 13 ms p50 (the committed quick run of 75f7253 said "inconclusive").
+    few_slow = {"n": 24, "p50": 13.1, "p95": 23.4, "p99": 37.5}
+    assert _point_target(few_slow) == "**missed** on p50 alone (p99 needs 100 samples (n=24))"
+    few_fast = {**few_slow, "p50": 9.9}
+    assert _point_target(few_fast).startswith("inconclusive: p50 met")
+    enough = {"n": 150, "p50": 9.9, "p95": 20.0, "p99": 29.9}
+    assert _point_target(enough) == "met (one run of 150 requests)"
+    assert _point_target({**enough, "p99": 30.0}).startswith("**missed**")
 
 
 def test_a_report_is_a_function_of_its_results_folder_alone(
