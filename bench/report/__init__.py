@@ -177,8 +177,7 @@ METHOD = (
     "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
     "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "
     "less its idle baseline measured just before, over the responses completed in the "
-    "window. Each server's memory ({memory}) is sampled throughout "
-    "every step. Servers and Milvus run on their own CPUs, the generator on the others; "
+    "window. {memory}Servers and Milvus run on their own CPUs, the generator on the others; "
     "every server gets the same CPU quota when one is set. Development cost counts code "
     "lines by the rules recorded with the run."
 )
@@ -195,12 +194,13 @@ def method_text(results: BenchResults) -> str:
     # what the run asked for.
     sampled = sorted({run.memory.metric for run in results.runs if run.memory})
     metric = "/".join(sampled) or str(results.environment.get("memory_sampling", "pss"))
-    if metric not in MEMORY_METRICS:
-        return METHOD.replace(
-            "Each server's memory ({memory}) is sampled throughout every step. ",
-            "Server memory was not sampled. ",
-        )
-    return METHOD.format(memory=MEMORY_METRICS[metric])
+    described = MEMORY_METRICS.get(metric)
+    memory = (
+        f"Each server's memory ({described}) is sampled throughout every step. "
+        if described
+        else "Server memory was not sampled. "
+    )
+    return METHOD.format(memory=memory)
 
 
 def _figures(results: BenchResults, plot_dir: Path) -> list[Block]:

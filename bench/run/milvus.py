@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from bench.run.cpu import pin_current
 from shared.config import PROJECT_ROOT, Settings, get_settings
+from shared.servers import served_env
 
 __all__ = ["bench_settings", "bench_milvus", "server_env"]
 
@@ -42,24 +43,16 @@ def server_env(settings: Settings) -> dict[str, str]:
     Of the caller's own settings only the workshop's pitfall switches pass (the report names
     them); every other setting a server reads is the bench's.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TWINBENCH_") or k.startswith("TWINBENCH_PITFALL_")
-    }
-    env.update(
-        {
-            "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
-            "TWINBENCH_MILVUS_HOST": "127.0.0.1",
-            "TWINBENCH_DATA_DIR": str(settings.data_dir),
-            "TWINBENCH_TORCH_THREADS": "1",
-            "TWINBENCH_ACCESS_LOG": "false",
-            "TWINBENCH_COLLECTION": settings.collection,
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
+    pitfalls = {k: v for k, v in os.environ.items() if k.startswith("TWINBENCH_PITFALL_")}
+    return served_env(
+        **pitfalls,
+        TWINBENCH_MILVUS_PORT=str(settings.milvus_port),
+        TWINBENCH_MILVUS_HOST="127.0.0.1",
+        TWINBENCH_DATA_DIR=str(settings.data_dir),
+        TWINBENCH_ACCESS_LOG="false",
+        TWINBENCH_COLLECTION=settings.collection,
+        PYTHONPATH=str(PROJECT_ROOT),
     )
-    env.pop("MILVUS_URI", None)
-    return env
 
 
 @contextlib.contextmanager

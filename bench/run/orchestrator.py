@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.load.pool import load_pool, pool_for_run
 from bench.plan import topology
-from bench.plan.profiles import PROFILES, Profile, narrow
+from bench.plan.profiles import PROFILES, MemorySampling, Profile, narrow
 from bench.plan.steps import (
     LOCUST_OVERHEAD_S,
     ConfigPlan,
@@ -80,7 +80,7 @@ class RunOptions:
     targets: dict[str, str] = field(default_factory=dict)
     locust_processes: int | None = None  # Locust's --processes (default: one per CPU)
     # The server memory sampled in every step: "pss", "rss" or "off"; None: the profile's.
-    memory: str | None = None
+    memory: MemorySampling | None = None
 
 
 def _profile(options: RunOptions) -> Profile:
