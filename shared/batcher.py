@@ -1,9 +1,9 @@
 """Micro-batching of text searches: the searches in flight share one model call.
 
 On text search the model is the cost. On one thread of this 2-core machine a query of the
-bench's pool (23 tokens on average) costs about 23 ms to encode alone and about 15 ms in a
-call of 32 (passes of 8 sorted by length, ``Settings.encode_batch_size``); 5-8-word queries
-gain more (about 11 ms alone, 3.4 ms each in a pass of 32). Under concurrency the gap grows:
+bench's pool (22 tokens on average) costs 18-21 ms to encode alone and 11-12.5 ms in a call
+of 32 (passes of 4 sorted by length, ``Settings.encode_batch_size``; measured with
+``python -m tools.encode_cost``). Under concurrency the gap grows:
 four requests encoding at once on one core cost each other cache and GIL. So instead of
 each request encoding its own query, callers queue it here and one worker thread serves
 the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and

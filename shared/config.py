@@ -72,10 +72,11 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Texts per forward pass. A model call pads every text of a pass to the longest, and
     # sentence-transformers sorts a call's texts by length before splitting it into passes:
-    # small passes keep the padding small. Measured on this 2-core machine (2026-11-30, one
-    # torch thread, 4 x 32 of the bench's queries, 23 tokens on average, 82 at most): 15.6 ms
-    # a query in passes of 8, 18.7 in passes of 16, 22.9 in one pass of 32, 23.6 alone.
-    encode_batch_size: int = Field(default=8, ge=1, le=1024)
+    # small passes keep the padding small. Measured with tools/encode_cost.py on this 2-core
+    # machine (2026-11-30, one torch thread, 4 x 32 of the bench's queries, 22 tokens on
+    # average, 82 at most; two runs): 10.9-12.5 ms a query in passes of 4, 12.1-13.9 in
+    # passes of 8, 12.8-14.3 in passes of 16, 16.6-18.2 in one pass of 32, 17.8-21.0 alone.
+    encode_batch_size: int = Field(default=4, ge=1, le=1024)
 
     # --- micro-batching of text searches (shared/batcher.py) ------------------------------
     # Off: every /search encodes its query alone, as it always has. On: the searches in

@@ -1,0 +1,95 @@
+"""What one text-search query costs the model, alone and in batches: the figures behind
+``TWINBENCH_ENCODE_BATCH_SIZE`` (README, shared/config.py, shared/batcher.py).
+
+Run: ``python -m tools.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]``
+(about two minutes on 2 cores; run it alone). It takes the benchmark's own text-search
+queries (the seeded request pool of bench/load/pool.py: the first sentence of sampled corpus
+documents), ``--calls`` groups of ``--queries`` each, as a batcher would hand them to the
+model; loads the project's model with ``--threads`` torch threads and warms it up; then, for
+each way of encoding, times every group ``--rounds`` times and prints the median over rounds
+of the cost per query:
+
+* ``alone``: one model call per query, as a search without batching encodes;
+* ``one pass of N``: one call per group, padded to its longest query in one forward pass;
+* ``passes of B``: one call per group, in forward passes of B (sentence-transformers sorts a
+  call's texts by length first, so a short query is padded only to its neighbours).
+
+Nothing is written; no Milvus is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+from bench.load.pool import build_pool
+from shared.config import get_settings
+from shared.embedder import SentenceTransformerEmbedder
+
+__all__ = ["main", "per_query_ms"]
+
+
+def per_query_ms(encode: Callable[[], object], queries: int, rounds: int) -> float:
+    """The median over ``rounds`` of one ``encode()``'s wall time, divided by ``queries``."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        encode()
+        times.append((time.perf_counter() - started) * 1000 / queries)
+    return statistics.median(times)
+
+
+def _tokens(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> list[int]:
+    tokenizer = embedder._model.tokenizer
+    return [len(tokenizer(text)["input_ids"]) for text in texts]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=4, help="groups of queries (default 4)")
+    parser.add_argument("--queries", type=int, default=32, help="queries a group (default 32)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds a way (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    print("building the request pool (embeds its 200 queries once) ...", flush=True)
+    pool = build_pool().queries
+    size = args.queries
+    groups = [pool[i * size : (i + 1) * size] for i in range(args.calls)]
+    groups = [group for group in groups if len(group) == size]
+    if not groups:
+        parser.error(f"the pool has {len(pool)} queries: fewer than one group of {size}")
+    queries = [query for group in groups for query in group]
+    embedder = SentenceTransformerEmbedder(
+        name=settings.model_name, model_path=settings.model_path, torch_threads=args.threads
+    )
+    tokens = _tokens(embedder, queries)
+    print(
+        f"{len(groups)} x {size} queries of the bench's pool: {statistics.mean(tokens):.0f} "
+        f"tokens on average, {max(tokens)} at most; {args.threads} torch thread(s), "
+        f"median of {args.rounds} rounds"
+    )
+    embedder.batch_size = size
+    embedder.encode(groups[0])  # warm-up: the first calls allocate the model's buffers
+
+    def alone() -> None:
+        for query in queries:
+            embedder.encode([query])
+
+    def grouped() -> None:
+        for group in groups:
+            embedder.encode(group)
+
+    ways: list[tuple[str, int]] = [("alone", 1), (f"one pass of {size}", size)]
+    ways += [(f"passes of {batch}", batch) for batch in (4, 8, 16) if batch < size]
+    for label, batch in ways:
+        embedder.batch_size = batch
+        cost = per_query_ms(alone if batch == 1 else grouped, len(queries), args.rounds)
+        print(f"  {label:<16} {cost:6.1f} ms a query")
+
+
+if __name__ == "__main__":
+    main()
