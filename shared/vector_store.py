@@ -20,10 +20,11 @@ Design choices, each for a failure of the Milvus Bootcamp text-search server (ru
   Eventually, and Eventually reads missed rows written and confirmed (even after a Strong
   query) by another process. So point reads (GET, and the existence check of DELETE) wait
   for the *write marks* (:mod:`shared.write_marks`): after each acknowledged write the
-  store takes a fresh Milvus timestamp and records it for the ids written, in a table that
-  every process sharing the data directory reads; a point read asks Milvus for exactly its
-  id's mark. It waits only when that id was written a moment ago, and costs 2-4 ms
-  otherwise (docs/milvus-backends.md). ``Settings.point_reads = "strong"`` restores Strong
+  store takes a fresh Milvus timestamp (off the request's path; until then the ids count as
+  written "in flight" and their point reads read Strong) and records it for the ids
+  written, in a table that every process sharing the data directory reads; a point read
+  asks Milvus for exactly its id's mark. It waits only when that id was written a moment
+  ago, and costs 2-4 ms otherwise (docs/milvus-backends.md). ``Settings.point_reads = "strong"`` restores Strong
   for workers on several hosts. Searches and counts use ``Settings.read_consistency``
   (Session): read-your-writes in a worker, other workers' writes within about a second.
   After a Milvus restart, reads with any guarantee stall ~24 s while the query node replays
