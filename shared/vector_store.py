@@ -24,9 +24,10 @@ Design choices, each for a failure of the Milvus Bootcamp text-search server (ru
   written "in flight" and their point reads read Strong) and records it for the ids
   written, in a table that every process sharing the data directory reads; a point read
   asks Milvus for exactly its id's mark. It waits only when that id was written a moment
-  ago, and costs 2-4 ms otherwise (docs/milvus-backends.md). ``Settings.point_reads = "strong"`` restores Strong
-  for workers on several hosts. Searches and counts use ``Settings.read_consistency``
-  (Session): read-your-writes in a worker, other workers' writes within about a second.
+  ago, and costs 2-4 ms otherwise (docs/milvus-backends.md). ``Settings.point_reads =
+  "strong"`` restores Strong for workers on several hosts. Searches and counts use
+  ``Settings.read_consistency`` (Session): read-your-writes in a worker, other workers'
+  writes within about a second.
   After a Milvus restart, reads with any guarantee stall ~24 s while the query node replays
   its log, and Eventually reads return incomplete results meanwhile: connecting waits until
   a Strong query succeeds.
