@@ -1,7 +1,7 @@
 """Micro-batching of text searches: the searches in flight share one model call.
 
 On text search the model is the cost. On one thread of this 2-core machine a query of the
-bench's pool (22 tokens on average) costs 18-21 ms to encode alone and 11-12.5 ms in a call
+bench's pool (22 tokens on average) costs 18-22 ms to encode alone and 11-13 ms in a call
 of 32 (passes of 4 sorted by length, ``Settings.encode_batch_size``; measured with
 ``python -m tools.encode_cost``). Under concurrency the gap grows:
 four requests encoding at once on one core cost each other cache and GIL. So instead of

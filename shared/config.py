@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     # sentence-transformers sorts a call's texts by length before splitting it into passes:
     # small passes keep the padding small. Measured with tools/encode_cost.py on this 2-core
     # machine (2026-11-30, one torch thread, 4 x 32 of the bench's queries, 22 tokens on
-    # average, 82 at most; two runs): 10.9-12.5 ms a query in passes of 4, 12.1-13.9 in
-    # passes of 8, 12.8-14.3 in passes of 16, 16.6-18.2 in one pass of 32, 17.8-21.0 alone.
+    # average, 82 at most; three runs, the last with the ways taking turns): 10.9-12.9 ms a
+    # query in passes of 4, 12.1-14.4 in passes of 8, 12.8-14.9 in passes of 16, 16.6-19.1
+    # in one pass of 32, 17.8-22.4 alone. Passes of 4 were the cheapest in every run.
     encode_batch_size: int = Field(default=4, ge=1, le=1024)
 
     # --- micro-batching of text searches (shared/batcher.py) ------------------------------

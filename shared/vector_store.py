@@ -8,8 +8,9 @@ Design choices, each for a failure of the Milvus Bootcamp text-search server (ru
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.
 * Every call carries a timeout (``Settings.milvus_timeout_s``) and every connection, timeout
   or server failure becomes :class:`~shared.errors.BackendUnavailable`, which both apps
-  answer with a fast 503. The client is dropped on failure and rebuilt on the next call, so
-  the apps recover by themselves when Milvus comes back. A request Milvus refuses as
+  answer with a fast 503. The client is dropped when the connection fails and rebuilt on
+  the next call, so the apps recover by themselves when Milvus comes back; a call that only
+  ran past its timeout keeps it (Milvus is up, just slow). A request Milvus refuses as
   malformed (:func:`is_malformed_request`) is our bug, not an outage: it propagates as it is
   and the apps answer 500 and log it, so it is seen and fixed rather than retried.
 * Filters are built only from validated values and quoted by
@@ -67,6 +68,10 @@ T = TypeVar("T")
 # meanwhile. Their point reads read Strong until then (they would wait for Milvus's time
 # tick anyway: a write becomes readable at the next tick, 200 ms apart).
 MARK_DELAY_S = 0.005
+# How long the marker thread keeps asking for a timestamp that Milvus fails to give (an
+# outage), and the margin a write's in-flight hold keeps beyond every timeout it can meet.
+MARK_RETRY_S = 30.0
+HOLD_MARGIN_S = 30.0
 # Rows an upsert may carry within one call's timeout; a larger batch gets proportionally more.
 UPSERT_ROWS_PER_TIMEOUT = 64
 
@@ -215,7 +220,14 @@ class MilvusVectorStore:
             log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
             self._marks = None
 
-    def _write(self, what: str, doc_ids: Sequence[str], operation: Callable[[Any], None]) -> None:
+    def _write(
+        self,
+        what: str,
+        doc_ids: Sequence[str],
+        operation: Callable[[Any], None],
+        *,
+        timeout: float | None = None,
+    ) -> None:
         """Run the write ``operation(client)`` of ``doc_ids`` and mark it for point reads.
 
         The ids count as in flight (their point reads read Strong) from before the write until
@@ -226,8 +238,10 @@ class MilvusVectorStore:
         if marks is None:
             self._call(what, operation)
             return
+        # In flight for at most: the lock or a reconnect, the write, the marker's retries.
+        hold_s = 2 * self._timeout + (timeout or self._timeout) + MARK_RETRY_S + HOLD_MARGIN_S
         try:
-            in_flight = marks.begin(doc_ids)
+            in_flight = marks.begin(doc_ids, hold_s)
         except OSError as exc:
             log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
             self._marks = None
@@ -243,7 +257,10 @@ class MilvusVectorStore:
                 self._unmarked.append((marks, in_flight))
                 first = len(self._unmarked) == 1
             if first:
-                self._marker().submit(self._finish_marks)
+                try:
+                    self._marker().submit(self._finish_marks)
+                except RuntimeError:  # the store is closing (the pool shut down): mark here
+                    self._finish_marks()
 
     def _marker(self) -> ThreadPoolExecutor:
         """One thread per process that records marks (made again in a forked child)."""
@@ -260,16 +277,24 @@ class MilvusVectorStore:
         time.sleep(MARK_DELAY_S)
         with self._unmarked_lock:
             unmarked, self._unmarked = self._unmarked, []
-        try:
-            timestamp = self._call("timestamp", self._timestamp)
-            if not timestamp:
-                raise BackendUnavailable("Milvus did not allocate a timestamp")
-            for marks, in_flight in unmarked:
-                marks.finish(in_flight, timestamp)
-        except Exception as exc:  # noqa: BLE001 - a thread of our own: log, never raise
-            # The slots stay in flight: their point reads read Strong until the count expires
-            # (write_marks.IN_FLIGHT_EXPIRY_S), by when Milvus has applied the write.
-            log.warning("could not mark a write for point reads (%s); they read Strong", exc)
+        give_up = time.monotonic() + MARK_RETRY_S
+        pause = 0.2
+        while True:
+            try:
+                timestamp = self._call("timestamp", self._timestamp)
+                if not timestamp:
+                    raise BackendUnavailable("Milvus did not allocate a timestamp")
+                for marks, in_flight in unmarked:
+                    marks.finish(in_flight, timestamp)
+                return
+            except Exception as exc:  # noqa: BLE001 - a thread of our own: log, never raise
+                if time.monotonic() + pause > give_up:
+                    # The slots stay in flight, read Strong, until their hold ends; Milvus
+                    # has long applied the writes by then.
+                    log.warning("could not mark writes for point reads (%s); they read Strong", exc)
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     def _guarantee(self, doc_id: str | None) -> dict[str, Any]:
         """Consistency arguments of a point read of ``doc_id`` (None: of any document)."""
@@ -434,6 +459,7 @@ class MilvusVectorStore:
             "upsert",
             ids,
             lambda client: client.upsert(self._collection, data=rows, timeout=timeout),
+            timeout=timeout,
         )
 
     def get(self, doc_id: str) -> Document | None:

@@ -17,11 +17,12 @@ returns none of its own), records it as the slots' mark and ends their in-flight
 Taking that call off the path saves a DELETE one Milvus round trip (~1.2 ms wall on this
 machine, in process, quiet). The table is a file under the data directory, one per Milvus
 address and collection, of three arrays of ``SLOTS`` 64-bit numbers (marks, writes in
-flight, when the latest of them began); an id's slot is chosen by a stable hash, and a mark
+flight, until when they may be); an id's slot is chosen by a stable hash, and a mark
 only ever grows. Two ids sharing a slot only make a read wait a little longer, never miss a
-write. A write whose process died between the write and its mark leaves its count behind:
-after ``IN_FLIGHT_EXPIRY_S`` without a new write of that slot the count is ignored (and
-reset at the slot's next write), since Milvus has long applied such a write by then.
+write. Each write in flight also sets how long it may stay so (its Milvus calls' timeouts
+and the marker's retries, with a margin): a count left by a process that died between its
+write and its mark is ignored once that time has passed (and reset at the slot's next
+write), since Milvus has long applied such a write by then.
 
 Every process that shares the data directory (gunicorn or uvicorn workers,
 two servers, the ingest command) shares the marks; processes on other hosts do not, which is
@@ -47,23 +48,29 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WriteMarks", "SLOTS", "IN_FLIGHT_EXPIRY_S"]
+__all__ = ["WriteMarks", "SLOTS", "MAX_HOLD_S"]
 
 # 64 KiB per array. A read waits for another id's write only when both hash to one slot and
 # that write is younger than a tick or two: rare at any rate a twin serves.
 SLOTS = 8192
-# Marks, writes in flight, and when the latest write in flight began (ms, this host's clock).
+# Marks; writes in flight; until when (CLOCK_MONOTONIC, ms) the latest of them may be.
 _ARRAYS = 3
 _BYTES = _ARRAYS * SLOTS * 8
-# A write is in flight for one Milvus call plus one AllocTimestamp, each bounded by the
-# store's timeout (seconds). A count older than this belongs to a process that died between
-# its write and its mark; the query nodes apply a write within a tick or two (200-400 ms), so
-# reading such a slot at its old mark no longer misses anything.
-IN_FLIGHT_EXPIRY_S = 60.0
+# No write is held in flight longer than this. A deadline further ahead than this was set
+# before the machine last booted (CLOCK_MONOTONIC restarts at boot): its count is stale.
+MAX_HOLD_S = 3600.0
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    # Monotonic and shared by every process of the host: a wall-clock step cannot make a
+    # write in flight look expired.
+    return int(time.monotonic() * 1000)
+
+
+def _stale(until: np.ndarray, now: int) -> np.ndarray:
+    """Which deadlines have passed, or come from before the last boot."""
+    left = until.astype(np.int64) - now
+    return (left <= 0) | (left > MAX_HOLD_S * 1000)
 
 
 class WriteMarks:
@@ -72,12 +79,12 @@ class WriteMarks:
     def __init__(self, directory: Path, *, milvus: str, collection: str) -> None:
         digest = hashlib.sha256(f"{milvus}\0{collection}".encode()).hexdigest()[:12]
         # The digest tells tables apart; the name (cut to stay a legal file name) is for people.
-        self.path = Path(directory) / f"{collection[:64]}-{digest}.v2.marks"
+        self.path = Path(directory) / f"{collection[:64]}-{digest}.v3.marks"
         self._lock = threading.Lock()
         self._pid = -1
         self._fd = -1
         self._map: mmap.mmap | None = None
-        self._slots: np.ndarray | None = None  # shape (_ARRAYS, SLOTS): marks, in flight, began
+        self._slots: np.ndarray | None = None  # shape (_ARRAYS, SLOTS): marks, in flight, until
 
     @staticmethod
     def slot(doc_id: str) -> int:
@@ -126,17 +133,21 @@ class WriteMarks:
                 os.close(fd)
 
     # --- marks --------------------------------------------------------------------------
-    def begin(self, doc_ids: Iterable[str]) -> np.ndarray:
-        """Count a write of ``doc_ids`` in flight, before it is sent; returns its slots, for
-        :meth:`finish`. Until then, reads of these slots read Strong."""
+    def begin(self, doc_ids: Iterable[str], hold_s: float) -> np.ndarray:
+        """Count a write of ``doc_ids`` in flight, before it is sent, for at most ``hold_s``;
+        returns its slots, for :meth:`finish`. Until then, reads of these slots read Strong.
+        """
+        if not 0 < hold_s <= MAX_HOLD_S:
+            raise ValueError(f"hold_s must be in (0, {MAX_HOLD_S:g}], got {hold_s}")
         index = np.unique(np.fromiter((self.slot(doc_id) for doc_id in doc_ids), dtype=np.intp))
         now = _now_ms()
         with self._locked() as slots:
-            _, in_flight, began = slots
-            stale = (now - began[index].astype(np.int64)) > IN_FLIGHT_EXPIRY_S * 1000
+            _, in_flight, until = slots
+            stale = _stale(until[index], now)
             in_flight[index[stale]] = 0  # left by a process that died before its mark
+            until[index[stale]] = 0
             in_flight[index] += np.uint64(1)
-            began[index] = np.maximum(began[index], np.uint64(now))
+            until[index] = np.maximum(until[index], np.uint64(now + int(hold_s * 1000)))
         return index
 
     def finish(self, index: np.ndarray, timestamp: int) -> None:
@@ -178,11 +189,10 @@ class WriteMarks:
             # Shared lock: an 8-byte copy is not guaranteed atomic against a writer.
             fcntl.flock(self._fd, fcntl.LOCK_SH)
             try:
-                marks, in_flight, began = (array[where].copy() for array in slots)
+                marks, in_flight, until = (array[where].copy() for array in slots)
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
-        fresh = (now - began.astype(np.int64)) <= IN_FLIGHT_EXPIRY_S * 1000
-        if np.any((in_flight > 0) & fresh):
+        if np.any((in_flight > 0) & ~_stale(until, now)):
             return None
         return int(marks.max())
 

@@ -5,9 +5,9 @@ Run: ``python -m tools.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--th
 (about two minutes on 2 cores; run it alone). It takes the benchmark's own text-search
 queries (the seeded request pool of bench/load/pool.py: the first sentence of sampled corpus
 documents), ``--calls`` groups of ``--queries`` each, as a batcher would hand them to the
-model; loads the project's model with ``--threads`` torch threads and warms it up; then, for
-each way of encoding, times every group ``--rounds`` times and prints the median over rounds
-of the cost per query:
+model; loads the project's model with ``--threads`` torch threads and warms it up; then times
+every way of encoding once per round, the ways taking turns, for ``--rounds`` rounds, and
+prints each way's median cost per query:
 
 * ``alone``: one model call per query, as a search without batching encodes;
 * ``one pass of N``: one call per group, padded to its longest query in one forward pass;
@@ -31,14 +31,21 @@ from shared.embedder import SentenceTransformerEmbedder
 __all__ = ["main", "per_query_ms"]
 
 
-def per_query_ms(encode: Callable[[], object], queries: int, rounds: int) -> float:
-    """The median over ``rounds`` of one ``encode()``'s wall time, divided by ``queries``."""
-    times = []
+def per_query_ms(
+    ways: dict[str, Callable[[], object]], queries: int, rounds: int
+) -> dict[str, float]:
+    """Each way's median over ``rounds`` of one call's wall time, divided by ``queries``.
+
+    The ways take turns within each round, so a drift of the machine (frequency, caches,
+    another process) spreads over all of them instead of favouring the first.
+    """
+    times: dict[str, list[float]] = {label: [] for label in ways}
     for _ in range(rounds):
-        started = time.perf_counter()
-        encode()
-        times.append((time.perf_counter() - started) * 1000 / queries)
-    return statistics.median(times)
+        for label, encode in ways.items():
+            started = time.perf_counter()
+            encode()
+            times[label].append((time.perf_counter() - started) * 1000 / queries)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def _tokens(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> list[int]:
@@ -76,18 +83,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder.encode(groups[0])  # warm-up: the first calls allocate the model's buffers
 
     def alone() -> None:
+        embedder.batch_size = 1
         for query in queries:
             embedder.encode([query])
 
-    def grouped() -> None:
-        for group in groups:
-            embedder.encode(group)
+    def grouped(batch: int) -> Callable[[], None]:
+        def encode() -> None:
+            embedder.batch_size = batch
+            for group in groups:
+                embedder.encode(group)
 
-    ways: list[tuple[str, int]] = [("alone", 1), (f"one pass of {size}", size)]
-    ways += [(f"passes of {batch}", batch) for batch in (4, 8, 16) if batch < size]
-    for label, batch in ways:
-        embedder.batch_size = batch
-        cost = per_query_ms(alone if batch == 1 else grouped, len(queries), args.rounds)
+        return encode
+
+    ways: dict[str, Callable[[], object]] = {"alone": alone, f"one pass of {size}": grouped(size)}
+    ways.update({f"passes of {batch}": grouped(batch) for batch in (4, 8, 16) if batch < size})
+    for label, cost in per_query_ms(ways, len(queries), args.rounds).items():
         print(f"  {label:<16} {cost:6.1f} ms a query")
 
 

@@ -371,9 +371,10 @@ class PointReadUser(BenchUser):
     docs/milvus-backends.md), which is the write's cost, not the read's, and the warm-up
     keeps those out of the measured window."""
 
-    # Per user: enough for its share of the step's deletes (12 s at 25 req/s from 4 users:
-    # about 30 each) with documents left to read.
-    POOL = 36
+    # Per user: enough for its share of the deletes with documents left to read. A user
+    # sends 6.25 req/s from the end of its setup through the warm-up, the 12 s window and
+    # the tail (about 17 s): about 110 requests, 44 of them deletes.
+    POOL = 56
 
     def on_start(self) -> None:
         super().on_start()
@@ -478,8 +479,9 @@ class UploadUser(FastHttpUser):
             # From a greenlet of its own: quit() stops every user first, this one included,
             # and called from here it died with this greenlet before it stopped the runner
             # (measured: each ingest step ran to its 60 s cap with the job done at 18 s).
+            # Return rather than sleep: a user waiting between tasks is stopped at once, one
+            # inside a task only after Locust's stop timeout.
             gevent.spawn(self.environment.runner.quit)
-            gevent.sleep(3600)
 
     kind = "upload"
 

@@ -98,8 +98,8 @@ PROFILES: dict[str, Profile] = {
         # Point reads: 12 s at 25 req/s gives GET and DELETE each the 100+ samples a p99
         # needs (half the requests are GETs, four in ten deletes).
         step_durations={"health": 2.0, "point_reads": 12.0},
-        # Point reads: each user first stores its 36 short documents in one batch (about a
-        # second each, four users on the 0.5-core quota), and a read of a document written in
+        # Point reads: each user first stores its 56 short documents in one batch (a second
+        # or two each, four users on the 0.5-core quota), and a read of a document written in
         # the last half second waits for Milvus's time tick: the window starts after both.
         step_warmups={"point_reads": 6.0},
         open_fractions=(0.5, 1.2),

@@ -329,6 +329,11 @@ POINT_READ_TARGETS = {"p50": 10.0, "p99": 30.0}
 POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} GET missing", "/documents/{id} DELETE")
 
 
+# The fewest samples whose median is judged against a target on its own: with 20, the
+# sample median lies between the 30th and the 70th percentile 90 % of the time.
+P50_MIN_SAMPLES = 20
+
+
 def _point_target(stats: dict[str, float]) -> str:
     """The verdict on one request kind's p50 and p99 targets, by what its samples can carry.
 
@@ -337,6 +342,8 @@ def _point_target(stats: dict[str, float]) -> str:
     """
     n = int(stats["n"])
     p50_limit = POINT_READ_TARGETS["p50"]
+    if n < P50_MIN_SAMPLES:
+        return f"inconclusive: too few samples (n={n}, a p50 needs {P50_MIN_SAMPLES})"
     if n < MIN_SAMPLES[99.0]:
         needs = f"p99 needs {MIN_SAMPLES[99.0]} samples (n={n})"
         if stats["p50"] >= p50_limit:

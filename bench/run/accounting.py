@@ -14,8 +14,12 @@ Not the machine's busy time minus ours: /proc/stat's per-CPU counters are sample
 tick, a process's own times are not, and the two disagree by a tenth of a core and more under
 a loopback load of many short wake-ups (measured on this 2-core machine: a socket ping-pong
 of two of our processes read 0.56 cores busy against 0.78 used by them, with 0.28 cores of
-softirq, the kernel's packet work for our own traffic, on top). Softirq and irq time belongs
-to no process and is left out: on a loopback benchmark it is mostly our own traffic's.
+softirq, the kernel's packet work for our own traffic, on top). Softirq and irq time run in
+interrupt context belongs to no process and is left out: on a loopback benchmark it is
+mostly our own traffic's. What the kernel defers to its ksoftirqd threads does count as
+foreign (measured during the echo steps: at most 0.005 cores). Blind spots: processes this
+one cannot see in /proc (another PID namespace, or other users' under ``hidepid``), and a
+descendant of ours orphaned during a step (its whole life then counts as foreign).
 """
 
 from __future__ import annotations

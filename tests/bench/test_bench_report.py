@@ -131,6 +131,7 @@ def test_too_few_samples_for_a_p99_still_judge_the_p50() -> None:
     enough = {"n": 150, "p50": 9.9, "p95": 20.0, "p99": 29.9}
     assert _point_target(enough) == "met (one run of 150 requests)"
     assert _point_target({**enough, "p99": 30.0}).startswith("**missed**")
+    assert _point_target({**few_slow, "n": 5}).startswith("inconclusive: too few samples (n=5")
 
 
 def test_a_report_is_a_function_of_its_results_folder_alone(

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from shared.config import PROJECT_ROOT
-from shared.write_marks import IN_FLIGHT_EXPIRY_S, SLOTS, WriteMarks
+from shared.write_marks import MAX_HOLD_S, SLOTS, WriteMarks
 
 
 def marks_in(directory: Path) -> WriteMarks:
@@ -94,8 +96,8 @@ def test_a_forked_child_opens_the_table_again_and_shares_it(tmp_path: Path) -> N
 def test_a_write_in_flight_hides_its_mark_until_it_is_finished(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
     marks.mark(["a"], 100)
-    first = marks.begin(["a", "a"])  # one write; a repeated id counts once
-    second = marks.begin(["a"])  # another write of the same id, at the same time
+    first = marks.begin(["a", "a"], 60)  # one write; a repeated id counts once
+    second = marks.begin(["a"], 60)  # another write of the same id, at the same time
     assert marks.of("a") is None and marks.latest() is None
     assert marks.of("b") == 0  # other slots are not held
     # Seen in flight by another process too (a worker reading while this one writes).
@@ -109,16 +111,30 @@ def test_a_write_in_flight_hides_its_mark_until_it_is_finished(tmp_path: Path) -
 
 def test_a_count_left_by_a_dead_writer_expires_and_is_reset(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
-    marks.begin(["orphan"])  # its process "died" before finishing
+    marks.begin(["orphan"], 60)  # its process "died" before finishing
     assert marks.of("orphan") is None
     slot = WriteMarks.slot("orphan")
-    with marks._locked() as slots:  # the write began longer ago than the expiry
-        slots[2][slot] -= int(IN_FLIGHT_EXPIRY_S * 1000) + 1_000
+    with marks._locked() as slots:  # its hold has ended
+        slots[2][slot] -= 61_000
     del slots  # a view of the mapping: it would keep the table from closing
     assert marks.of("orphan") == 0
     # The slot's next write resets the orphan's count, so finishing it clears the slot.
-    index = marks.begin(["orphan"])
+    index = marks.begin(["orphan"], 60)
     assert marks.of("orphan") is None
     marks.finish(index, 50)
     assert marks.of("orphan") == 50
+    marks.close()
+
+
+def test_a_hold_from_before_the_last_boot_is_stale(tmp_path: Path) -> None:
+    # CLOCK_MONOTONIC restarts at boot: a deadline further ahead than any hold is old.
+    marks = marks_in(tmp_path)
+    marks.begin(["before-boot"], 60)
+    slot = WriteMarks.slot("before-boot")
+    with marks._locked() as slots:
+        slots[2][slot] += int(MAX_HOLD_S * 1000) + 1_000
+    del slots
+    assert marks.of("before-boot") == 0
+    with pytest.raises(ValueError, match="hold_s"):
+        marks.begin(["x"], MAX_HOLD_S + 1)
     marks.close()
