@@ -95,13 +95,13 @@ PROFILES: dict[str, Profile] = {
         warmup_s=1,
         compare={"health": 8, "search_text": 8, "echo": 16},
         compare_rates={"health": 300.0},
-        # Point reads: 12 s at 25 req/s gives GET and DELETE each the 100+ samples a p99
-        # needs (half the requests are GETs, four in ten deletes).
-        step_durations={"health": 2.0, "point_reads": 12.0},
-        # Point reads: each user first stores its 56 short documents in one batch (a second
-        # or two each, four users on the 0.5-core quota), and a read of a document written in
+        # Point reads: 10 s at 25 req/s gives the GETs the 100+ samples a p99 needs and the
+        # deletes (two in eleven) the 20+ a p50 needs.
+        step_durations={"health": 2.0, "point_reads": 10.0},
+        # Point reads: each user first stores its 24 short documents in one batch (about a
+        # second, four users on the 0.5-core quota), and a read of a document written in
         # the last half second waits for Milvus's time tick: the window starts after both.
-        step_warmups={"point_reads": 6.0},
+        step_warmups={"point_reads": 5.0},
         open_fractions=(0.5, 1.2),
         # Point reads first: after `mixed`'s writes Milvus flushes and compacts on the
         # servers' core for a while, which is not what a point read costs.
