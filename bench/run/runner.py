@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.samples import read_samples
-from bench.plan.profiles import SCENARIOS, UPLOADS
+from bench.plan.profiles import SCENARIOS, UPLOADS, MemorySampling
 from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step, slug
 from bench.run.accounting import CpuSeries, Quiet, foreign_cpu_s, measure_quiet
@@ -126,7 +126,7 @@ class Runner:
         pool_path: Path,
         progress: Progress,
         store: MilvusVectorStore | None = None,
-        memory_metric: str = "pss",
+        memory_metric: MemorySampling = "pss",
     ) -> None:
         self.out = out
         self.cpus = cpus
@@ -182,9 +182,15 @@ class Runner:
         batches_before = read_batch_sizes(target.config)
         notes: list[str] = []
         generator_cpu = math.nan
-        # A target that is not on this machine has neither memory nor CPU to sample.
+        # A target that is not on this machine has neither memory nor CPU to sample. The
+        # metric is the run's (until 2026-11-30 it was left out here, so every run sampled
+        # PSS whatever the profile or --memory said).
         memory = (
-            MemorySampler(target.pid, sample_interval_s(step.duration_s)) if target.pid else None
+            MemorySampler(
+                target.pid, sample_interval_s(step.duration_s), metric=self.memory_metric
+            )
+            if target.pid and self.memory_metric != "off"
+            else None
         )
         server_cpu = CpuSeries(target.account) if target.account is not None else None
         with contextlib.ExitStack() as sampling:

@@ -50,6 +50,9 @@ def test_the_bench_drives_running_twins_by_url(live_stack: LiveStack, tmp_path: 
         # Local targets: their CPU is read from the process that listens on their port.
         assert not math.isnan(run.server_cpu_us_per_request)
         assert run.server_cpu_us_per_request > 0
+        # Their memory too, by the metric the run says it samples (the quick profile: RSS).
+        assert run.memory is not None and run.memory.metric == "rss"
+    assert results.environment["memory_sampling"] == "rss"
     report = write_report(out).markdown.read_text()
     assert "not measured: no scenario ran both twins on their usual and on the shared" in report
     json.loads((out / "results.json").read_text())
