@@ -186,9 +186,7 @@ class Runner:
         # metric is the run's (until 2026-11-30 it was left out here, so every run sampled
         # PSS whatever the profile or --memory said).
         memory = (
-            MemorySampler(
-                target.pid, sample_interval_s(step.duration_s), metric=self.memory_metric
-            )
+            MemorySampler(target.pid, sample_interval_s(step.duration_s), metric=self.memory_metric)
             if target.pid and self.memory_metric != "off"
             else None
         )
