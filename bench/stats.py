@@ -45,6 +45,7 @@ __all__ = [
     "correct_open_model",
     "correct_expected_interval",
     "judge_at_least",
+    "judge_at_most",
     "MIN_SAMPLES",
 ]
 
@@ -139,6 +140,19 @@ def judge_at_least(value: float, interval: Interval, target: float) -> Outcome:
     if interval.low >= target:
         return "met"
     if interval.high < target:
+        return "missed"
+    return "inconclusive"
+
+
+def judge_at_most(value: float, interval: Interval, limit: float) -> Outcome:
+    """Met when the whole interval stays at or below ``limit``, missed when it all exceeds it."""
+    if math.isnan(value):
+        return "not measured"
+    if not interval.exists:
+        return "inconclusive"
+    if interval.high <= limit:
+        return "met"
+    if interval.low > limit:
         return "missed"
     return "inconclusive"
 

@@ -7,7 +7,7 @@ other repeat (ABBA...), so slow drift of the machine falls on both sides of a co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.plan.profiles import UPLOADS, Profile
 from bench.plan.topology import (
@@ -100,8 +100,43 @@ def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) ->
 
 
 def batching_labels(configs: list[ConfigPlan]) -> list[str]:
-    """The usual twins and the batching comparison's configurations, in a stable order."""
-    return [p.label for p in configs if p.role == "twin" and (p.usual or p.batching)]
+    """The usual twins and the batching comparison's configurations, each batched one right
+    after its unbatched partner, so the two sides of every on/off pair run back to back."""
+    plans = [p for p in configs if p.role == "twin" and (p.usual or p.batching)]
+    labels: list[str] = []
+    for plan in plans:
+        if plan.spec is None or plan.spec.variant:
+            continue
+        labels.append(plan.label)
+        labels += [p.label for p in plans if p.spec and _unbatched(p.spec) == plan.spec]
+    # A batched configuration without an unbatched partner still runs, last.
+    return labels + [p.label for p in plans if p.label not in labels]
+
+
+def _unbatched(spec: ServerSpec) -> ServerSpec | None:
+    """The same configuration without its settings variant; None for one without any."""
+    return replace(spec, variant="", app_env=()) if spec.variant else None
+
+
+_TWIN_OF_FLOOR: dict[str, str] = {
+    floor: twin for floors in (FRAMEWORK_FLOOR_OF, RAW_FLOOR_OF) for twin, floor in floors.items()
+}
+
+
+def _by_server(labels: list[str], configs: list[ConfigPlan]) -> list[str]:
+    """Labels grouped by (twin, server): a twin, its bare framework and its raw floor on one
+    server run back to back, so each ratio's two sides are minutes closer than in the
+    configuration order and the machine's drift between them is smaller."""
+    specs = {p.label: p.spec for p in configs}
+
+    def group(label: str) -> tuple[str, str]:
+        spec = specs.get(label)
+        return (_TWIN_OF_FLOOR.get(spec.app, spec.app), spec.server) if spec else (label, "")
+
+    first_seen: dict[tuple[str, str], int] = {}
+    for label in labels:
+        first_seen.setdefault(group(label), len(first_seen))
+    return sorted(labels, key=lambda label: first_seen[group(label)])  # stable within a group
 
 
 def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
@@ -149,7 +184,7 @@ def compare_steps(profile: Profile, configs: list[ConfigPlan], users: int | None
         for scenario, default_users in profile.compare.items():
             if repeat >= profile.compare_repeats.get(scenario, profile.repeats):
                 continue
-            labels = _configs_for(scenario, profile, configs)
+            labels = _by_server(_configs_for(scenario, profile, configs), configs)
             if repeat % 2:
                 labels.reverse()
             duration = profile.step_durations.get(scenario, profile.duration_s)

@@ -54,6 +54,41 @@ def test_each_batched_configuration_is_paired_with_its_unbatched_twin() -> None:
     assert pairs[(FLASK + "+batched", 1)].p50_added_ms == pytest.approx(1.0)
 
 
+def _with_low_load_p50(added_by_repeat: list[float]) -> BenchResults:
+    """The fixture with the batched FastAPI run's p50 at one user moved per repeat."""
+    results = batching_results()
+    for run in results.runs:
+        step = run.step
+        if step.config == FASTAPI + "+batched" and step.users == 1:
+            p50 = 17.0 + added_by_repeat[step.repeat]
+            run.latency = dataclasses.replace(run.latency, p50=p50)
+    return results
+
+
+@pytest.mark.parametrize(
+    ("added", "outcome"),
+    [
+        ([0.5, 1.5, -0.5, 1.0, 1.9], "met"),
+        ([2.5, 6.0, 3.1, 2.2, 9.0], "missed"),
+        ([0.5, 1.5, 4.0, 1.0, 3.0], "inconclusive"),
+    ],
+)
+def test_the_p50_added_at_low_load_is_judged_over_pairs(added: list[float], outcome: str) -> None:
+    pairs = {(p.on.config, p.users): p for p in batching_pairs(_with_low_load_p50(added))}
+    pair = pairs[(FASTAPI + "+batched", 1)]
+    assert pair.p50_added_ms == pytest.approx(sorted(added)[2])  # median of the pairs
+    assert pair.p50_outcome() == outcome
+
+
+def test_a_low_load_check_without_a_valid_pair_is_not_measured() -> None:
+    results = batching_results()
+    for run in results.runs:
+        if run.step.config == FASTAPI and run.step.users == 1:
+            run.valid = False
+    pairs = {(p.on.config, p.users): p for p in batching_pairs(results)}
+    assert pairs[(FASTAPI + "+batched", 1)].p50_outcome() == "not measured"
+
+
 def test_mean_batch_counts_batches_not_searches() -> None:
     assert mean_batch({4: 400}) == 4.0  # 100 batches of 4
     assert mean_batch({32: 64, 1: 2}) == pytest.approx(66 / 4)
@@ -65,4 +100,4 @@ def test_the_report_explains_who_can_hold_a_batch(tmp_path: Path) -> None:
     assert "## Micro-batching: who can hold a batch" in markdown
     assert "fastapi/uvicorn/1wx4t formed batches of up to 32" in markdown
     assert "flask/gunicorn-gthread/1wx4t formed batches of up to 4" in markdown
-    assert "(within the 2 ms allowed)" in markdown
+    assert "p50 +1.0 ms [+1.0, +1.0] (range of 5 pairs, 94% coverage), within the 2 ms" in markdown

@@ -53,6 +53,33 @@ def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:
     assert "core/in-process" in first
 
 
+def test_each_twin_runs_beside_its_floors_on_the_same_server() -> None:
+    profile = PROFILES["quick"]
+    steps = compare_steps(profile, plan_configs(profile, APPS, 1), None)
+    for repeat in (0, 1):
+        order = [s.config for s in steps if s.scenario == "health" and s.repeat == repeat]
+        for twin, server in (("flask", "granian"), ("fastapi", "uvicorn")):
+            bare, raw = {
+                "flask": ("bare-flask", "raw-wsgi"),
+                "fastapi": ("bare-fastapi", "raw-asgi"),
+            }[twin]
+            spots = [order.index(f"{app}/{server}/1wx4t") for app in (twin, bare, raw)]
+            assert max(spots) - min(spots) == 2, order  # three steps back to back
+
+
+def test_each_batched_configuration_runs_right_after_its_partner() -> None:
+    profile = PROFILES["batching"]
+    steps = batching_steps(profile, plan_configs(profile, APPS, 1))
+    for repeat in (0, 1):
+        for users in profile.batching_users:
+            order = [s.config for s in steps if s.repeat == repeat and s.users == users]
+            assert len(order) == 6
+            for index, label in enumerate(order):
+                if label.endswith("+batched"):
+                    partner = order[index - 1] if repeat == 0 else order[index + 1]
+                    assert partner == label.removesuffix("+batched"), order
+
+
 def test_open_steps_scale_with_the_measured_saturation() -> None:
     profile = PROFILES["quick"]
     configs = plan_configs(profile, APPS, 1)

@@ -14,6 +14,7 @@ from bench.stats import (
     correct_expected_interval,
     correct_open_model,
     judge_at_least,
+    judge_at_most,
     median_ci,
     percentile,
     summarize_latencies,
@@ -106,6 +107,17 @@ def test_an_interval_says_what_it_is() -> None:
 def test_a_target_is_three_valued(low: float, high: float, outcome: str) -> None:
     interval = Interval(low, high, 0.9375, 5, True)
     assert judge_at_least((low + high) / 2, interval, 0.8) == outcome
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "outcome"),
+    [(-1.0, 1.5, "met"), (2.5, 7.0, "missed"), (0.5, 3.0, "inconclusive"), (-3.0, 2.0, "met")],
+)
+def test_a_limit_is_three_valued(low: float, high: float, outcome: str) -> None:
+    interval = Interval(low, high, 0.75, 3, True)
+    assert judge_at_most((low + high) / 2, interval, 2.0) == outcome
+    assert judge_at_most(math.nan, median_ci([]), 2.0) == "not measured"
+    assert judge_at_most(1.0, median_ci([1.0]), 2.0) == "inconclusive"
 
 
 def test_a_target_without_an_interval_is_inconclusive_and_without_a_value_not_measured() -> None:
