@@ -126,20 +126,26 @@ def main(argv: list[str] | None = None) -> int:
 
             print(describe_plan(options))
             return 0
-        from bench.run.orchestrator import BusyMachine, run_bench
+        from bench.run.orchestrator import BusyMachine, Interrupted, run_bench
 
+        status = 0
         try:
             out = run_bench(options)
         except BusyMachine as exc:
             print(f"twinbench: not started: {exc}", file=sys.stderr)
             return 3
+        except Interrupted as exc:
+            # The partial results still get their report; the exit status says they are
+            # partial, so `make bench` stops instead of carrying on as if all went well.
+            print(f"twinbench: {exc}", file=sys.stderr)
+            out, status = exc.out, 130
         if not args.no_report:
             from bench.report import write_report
 
             paths = write_report(out)
             print(paths.headline_text)
             print(f"report: {paths.markdown}\n        {paths.html}")
-        return 0
+        return status
     if args.command == "report":
         from bench.report import write_report
 

@@ -58,11 +58,19 @@ from shared.config import PROJECT_ROOT, Settings
 from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
 
-__all__ = ["RunOptions", "run_bench", "describe_plan", "BusyMachine"]
+__all__ = ["RunOptions", "run_bench", "describe_plan", "BusyMachine", "Interrupted"]
 
 
 class BusyMachine(RuntimeError):
     """Other processes already use the CPU: a benchmark now would measure them too."""
+
+
+class Interrupted(RuntimeError):
+    """Ctrl-C or SIGTERM: everything started was stopped and the partial results written."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(f"interrupted: partial results in {out}")
+        self.out = out
 
 
 @dataclass(frozen=True)
@@ -197,12 +205,15 @@ def _target_plans(targets: dict[str, str]) -> tuple[dict[str, Target], list[Conf
     return running, plans
 
 
+def _fastest_floor(layout: dict[str, Any], configs: list[ConfigPlan]) -> str | None:
+    """The configuration the generator is calibrated against; None when there is none."""
+    raw_asgi = layout["raw_floor_of"].get("fastapi")
+    return next((p.label for p in configs if p.usual and p.label.split("/")[0] == raw_asgi), None)
+
+
 def _calibrate(runner: Runner, layout: dict[str, Any], configs: list[ConfigPlan]) -> dict[str, Any]:
     """One Locust process against the fastest floor: the generator's ceiling, recorded."""
-    raw_asgi = layout["raw_floor_of"].get("fastapi")
-    fastest = next(
-        (p.label for p in configs if p.usual and p.label.split("/")[0] == raw_asgi), None
-    )
+    fastest = _fastest_floor(layout, configs)
     listener = round(listener_cost_us(), 2)
     if fastest is None:
         return {
@@ -254,6 +265,7 @@ def run_bench(options: RunOptions) -> Path:
     environment: dict[str, Any] = {}
     pool_info: dict[str, Any] = {}
     layout = topology.record()
+    interrupted = False
     try:
         print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
         print(
@@ -302,7 +314,9 @@ def run_bench(options: RunOptions) -> Path:
             configs = [p for p in plans if p.label in running]
             steps = _steps(profile, configs, options.users)
             n_open = _open_count(profile, configs)
-            estimate = estimate_s(steps) + n_open * (
+            # The calibration step counts too (the progress line once read "[7/6]").
+            calibration = [calibration_step(f) for f in [_fastest_floor(layout, configs)] if f]
+            estimate = estimate_s(steps + calibration) + n_open * (
                 profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
             )
             runner = Runner(
@@ -310,7 +324,7 @@ def run_bench(options: RunOptions) -> Path:
                 cpus=cpus,
                 running=running,
                 pool_path=pool_path,
-                progress=Progress(len(steps) + n_open, estimate),
+                progress=Progress(len(calibration) + len(steps) + n_open, estimate),
                 store=store,
                 memory_metric=memory,
             )
@@ -327,6 +341,7 @@ def run_bench(options: RunOptions) -> Path:
             for step in single_steps(profile, configs):
                 runner.run(step)
     except KeyboardInterrupt:
+        interrupted = True
         notes.append("interrupted before the end: the results are partial")
         print("\ninterrupted: stopping everything", file=sys.stderr)
     finally:
@@ -344,6 +359,8 @@ def run_bench(options: RunOptions) -> Path:
             devcost=count_devcost(),
         )
     write_results(results, out / "results.json")
+    if interrupted:
+        raise Interrupted(out)
     return out
 
 

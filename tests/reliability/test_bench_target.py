@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -56,3 +61,37 @@ def test_the_bench_drives_running_twins_by_url(live_stack: LiveStack, tmp_path: 
     report = write_report(out).markdown.read_text()
     assert "not measured: no scenario ran both twins on their usual and on the shared" in report
     json.loads((out / "results.json").read_text())
+
+
+def test_a_run_stopped_by_sigterm_stops_what_it_started_and_says_so(
+    live_stack: LiveStack, tmp_path: Path
+) -> None:
+    for server in live_stack.servers.values():
+        server.ensure_running()
+    out = tmp_path / "stopped"
+    argv = [sys.executable, "-m", "bench", "run", "--profile", "quick", "--scenarios", "echo"]
+    argv += ["--duration", "10", "--repeats", "1", "--allow-busy", "--out", str(out)]
+    for app, server in live_stack.servers.items():
+        argv += ["--target", f"{app}={server.url}"]
+    run = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert run.stderr is not None
+        # A step's progress line ends when the step does: after the first, the second
+        # step's Locust starts, and three seconds later it is under way.
+        for line in run.stderr:
+            if line.startswith("[1/"):
+                break
+        time.sleep(3)
+        locusts = [p for p in psutil.Process(run.pid).children(recursive=True)]
+        assert locusts, "the step's Locust should be running"
+        run.send_signal(signal.SIGTERM)
+        tail = run.communicate(timeout=60)[1]
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, tail
+    assert "interrupted: partial results in" in tail
+    assert not [p for p in locusts if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    results = read_results(out)
+    assert "interrupted before the end: the results are partial" in results.notes
+    assert (out / "report.md").exists()  # the partial results still get their report
