@@ -158,14 +158,6 @@ class WriteMarks:
             # A count reset as stale meanwhile must not wrap below zero.
             in_flight[index] = np.where(in_flight[index] > 0, in_flight[index] - 1, 0)
 
-    def mark(self, doc_ids: Iterable[str], timestamp: int) -> None:
-        """Record that every id in ``doc_ids`` was written at or before ``timestamp``."""
-        index = np.fromiter((self.slot(doc_id) for doc_id in doc_ids), dtype=np.intp)
-        with self._locked() as slots:
-            # slots[0][index] = max(...) with repeated indices keeps the last value, which is
-            # the same value for every repeat here: correct.
-            slots[0][index] = np.maximum(slots[0][index], np.uint64(timestamp))
-
     def mark_all(self, timestamp: int) -> None:
         """Record a write whose ids are unknown (a delete by filter): every slot."""
         with self._locked() as slots:

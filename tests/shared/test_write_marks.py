@@ -35,14 +35,19 @@ def in_another_process(directory: Path, code: str) -> str:
     ).stdout.strip()
 
 
+def _mark(marks: WriteMarks, doc_ids: list[str], timestamp: int) -> None:
+    """A write of ``doc_ids`` begun and acknowledged at ``timestamp``."""
+    marks.finish(marks.begin(doc_ids, 60), timestamp)
+
+
 def test_an_unmarked_id_reads_zero_and_a_mark_only_grows(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
     assert marks.of("never-written") == 0
     assert marks.latest() == 0
-    marks.mark(["a", "b"], 500)
-    marks.mark(["a"], 300)  # an older timestamp never lowers a mark
+    _mark(marks, ["a", "b"], 500)
+    _mark(marks, ["a"], 300)  # an older timestamp never lowers a mark
     assert (marks.of("a"), marks.of("b"), marks.latest()) == (500, 500, 500)
-    marks.mark(["a", "a", "c"], 900)  # repeated ids in one batch
+    _mark(marks, ["a", "a", "c"], 900)  # repeated ids in one batch
     assert (marks.of("a"), marks.of("b"), marks.of("c")) == (900, 500, 900)
     marks.mark_all(700)  # a delete by filter: every slot at least this
     assert (marks.of("a"), marks.of("b"), marks.of("never-written")) == (900, 700, 700)
@@ -54,7 +59,7 @@ def test_marks_are_kept_per_milvus_and_collection(tmp_path: Path) -> None:
     other_collection = WriteMarks(tmp_path, milvus="http://127.0.0.1:19530", collection="b")
     other_milvus = WriteMarks(tmp_path, milvus="http://10.0.0.9:19530", collection="docs")
     assert len({ours.path, other_collection.path, other_milvus.path}) == 3
-    ours.mark(["a"], 10)
+    _mark(ours, ["a"], 10)
     assert other_collection.of("a") == 0 and other_milvus.of("a") == 0
 
 
@@ -69,9 +74,9 @@ def test_the_slot_of_an_id_is_the_same_in_every_process(tmp_path: Path) -> None:
 
 def test_a_mark_written_by_one_process_is_read_by_another(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
-    marks.mark(["from-here"], 1234)
+    _mark(marks, ["from-here"], 1234)
     assert in_another_process(tmp_path, "print(marks.of('from-here'))") == "1234"
-    in_another_process(tmp_path, "marks.mark(['from-there'], 5678)")
+    in_another_process(tmp_path, "marks.finish(marks.begin(['from-there'], 60), 5678)")
     assert marks.of("from-there") == 5678
     assert marks.latest() == 5678
     marks.close()
@@ -79,11 +84,11 @@ def test_a_mark_written_by_one_process_is_read_by_another(tmp_path: Path) -> Non
 
 def test_a_forked_child_opens_the_table_again_and_shares_it(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
-    marks.mark(["before-fork"], 1)
+    _mark(marks, ["before-fork"], 1)
     pid = os.fork()
     if pid == 0:  # the child: what a gunicorn worker forked from a loaded master does
         try:
-            marks.mark(["from-child"], 42)
+            _mark(marks, ["from-child"], 42)
             os._exit(0 if marks.of("before-fork") == 1 else 1)
         except BaseException:
             os._exit(2)
@@ -95,7 +100,7 @@ def test_a_forked_child_opens_the_table_again_and_shares_it(tmp_path: Path) -> N
 
 def test_a_write_in_flight_hides_its_mark_until_it_is_finished(tmp_path: Path) -> None:
     marks = marks_in(tmp_path)
-    marks.mark(["a"], 100)
+    _mark(marks, ["a"], 100)
     first = marks.begin(["a", "a"], 60)  # one write; a repeated id counts once
     second = marks.begin(["a"], 60)  # another write of the same id, at the same time
     assert marks.of("a") is None and marks.latest() is None
