@@ -9,6 +9,7 @@ from bench.analysis.aggregate import Aggregate
 from bench.analysis.batching import (
     LOW_LOAD_P50_MS,
     SPEEDUP_TARGET,
+    BatchingPair,
     batching_pairs,
     mean_batch,
 )
@@ -480,4 +481,25 @@ def batching_blocks(results: BenchResults) -> list[Block]:
             "p50 a batched run adds over its naive partner, median over pairs: "
             f"{low_words}."
         ),
+        *_excluded_runs(pairs),
+    ]
+
+
+def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:
+    """Which runs fell out of the pairs, and why: a pair needs both of its runs valid."""
+    excluded = [
+        f"{run.step.config} at {run.step.users} users, repeat {run.step.repeat + 1} "
+        f"({'; '.join(run.invalid_reasons) or 'invalid'})"
+        for p in pairs
+        for side in (p.off, p.on)
+        for run in side.runs
+        if not run.valid
+    ]
+    if not excluded:
+        return []
+    return [
+        Paragraph(
+            "Runs left out of the pairs above (a pair needs both of its runs valid, so each "
+            f"takes its partner's run with it): {'; '.join(excluded)}."
+        )
     ]

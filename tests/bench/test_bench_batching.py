@@ -101,3 +101,27 @@ def test_the_report_explains_who_can_hold_a_batch(tmp_path: Path) -> None:
     assert "fastapi/uvicorn/1wx4t formed batches of up to 32" in markdown
     assert "flask/gunicorn-gthread/1wx4t formed batches of up to 4" in markdown
     assert "p50 +1.0 ms [+1.0, +1.0] (range of 5 pairs, 94% coverage), within the 2 ms" in markdown
+
+
+def test_the_report_says_which_runs_fell_out_of_the_pairs_and_why(tmp_path: Path) -> None:
+    results = batching_results()
+    for run in results.runs:
+        if run.step.config == FLASK and run.step.users == 64 and run.step.repeat == 2:
+            run.valid, run.invalid_reasons = False, ["18 of 230 requests failed"]
+    pairs = {(p.on.config, p.users): p for p in batching_pairs(results)}
+    assert pairs[(FLASK + "+batched", 64)].interval.n == 4  # the pair of repeat 3 is gone
+    write_results(results, tmp_path / "results.json")
+    markdown = write_report(tmp_path).markdown.read_text()
+    assert (
+        "Runs left out of the pairs above (a pair needs both of its runs valid, so each takes "
+        "its partner's run with it): flask/gunicorn-gthread/1wx4t at 64 users, repeat 3 "
+        "(18 of 230 requests failed)." in markdown
+    )
+    assert "Runs left out of the pairs" not in write_report_of(batching_results(), tmp_path)
+
+
+def write_report_of(results: BenchResults, tmp_path: Path) -> str:
+    out = tmp_path / "clean"
+    out.mkdir()
+    write_results(results, out / "results.json")
+    return write_report(out).markdown.read_text()

@@ -36,7 +36,7 @@ def test_quick_profile_fits_its_budget() -> None:
     )
     steps += open_steps(profile, configs, {c.label: (30.0, 0.2) for c in configs})
     # Load time only: start-up (Milvus, servers, report) takes about 1.5 minutes more, and
-    # embedding the corpus on a fresh machine about 3.5: the whole must stay under 15.
+    # embedding the corpus on a fresh machine about 2.5: the whole must stay under 15.
     assert estimate_s(steps) < 10 * 60
 
 
