@@ -135,10 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"twinbench: not started: {exc}", file=sys.stderr)
             return 3
         except Interrupted as exc:
-            # The partial results still get their report; the exit status says they are
-            # partial, so `make bench` stops instead of carrying on as if all went well.
+            # The partial results still get their report; the exit status (128 + the
+            # signal, as a shell reports it: 130 for Ctrl-C, 143 for SIGTERM) tells a
+            # script or CI job that they are partial.
             print(f"twinbench: {exc}", file=sys.stderr)
-            out, status = exc.out, 130
+            out, status = exc.out, 128 + exc.signum
         if not args.no_report:
             from bench.report import write_report
 

@@ -9,8 +9,8 @@ Method choices (the report quotes them):
   (binomial, no normality assumed). With few repeats the nominal 95 % is unreachable (five
   repeats give at most 93.75 %, three 75 %), so the interval carries the coverage it really
   has, and one that is the whole range says so ("range of 3 runs"), never "95 %".
-* A ratio of two configurations comes from *pairs*: the runs of one repeat, adjacent in the
-  interleaved (ABBA...) order, so slow drift of the machine cancels inside each pair. Its
+* A ratio of two configurations comes from *pairs*: the runs of one repeat, close together
+  in the interleaved (ABBA...) order, so slow drift of the machine cancels inside each pair. Its
   point estimate is the median of the per-pair ratios, with the same order-statistic
   interval over the pairs.
 * A target is met only when the whole interval clears it, missed when the whole interval

@@ -1,7 +1,9 @@
 """Paired ratios: the headline figures, the three costs of a /health request, the decomposition.
 
 A ratio of configuration A to configuration B comes from pairs: A's and B's runs of the same
-repeat, adjacent in the interleaved order, so drift of the machine cancels inside each pair.
+repeat, close together in the interleaved order (``bench.plan.steps`` puts a twin right beside
+its bare framework and the two twins side by side; a twin's usual and shared server are six
+steps apart), so most of the machine's drift cancels inside each pair.
 Its value is the median of the per-pair ratios, with an order-statistic interval over the
 pairs (``bench.stats``). Two measures of speed exist:
 

@@ -118,25 +118,38 @@ def _unbatched(spec: ServerSpec) -> ServerSpec | None:
     return replace(spec, variant="", app_env=()) if spec.variant else None
 
 
-_TWIN_OF_FLOOR: dict[str, str] = {
-    floor: twin for floors in (FRAMEWORK_FLOOR_OF, RAW_FLOOR_OF) for twin, floor in floors.items()
+# Where a configuration sits in its block: Flask's floors, the Flask twin, the FastAPI twin,
+# FastAPI's floors. Twins in the middle keep each twin beside its bare framework and the
+# two twins beside each other.
+_PLACE: dict[str, int] = {
+    RAW_FLOOR_OF["flask"]: 0,
+    FRAMEWORK_FLOOR_OF["flask"]: 1,
+    "flask": 2,
+    "fastapi": 3,
+    FRAMEWORK_FLOOR_OF["fastapi"]: 4,
+    RAW_FLOOR_OF["fastapi"]: 5,
 }
 
 
 def _by_server(labels: list[str], configs: list[ConfigPlan]) -> list[str]:
-    """Labels grouped by (twin, server): a twin, its bare framework and its raw floor on one
-    server run back to back, so each ratio's two sides are minutes closer than in the
-    configuration order and the machine's drift between them is smaller."""
-    specs = {p.label: p.spec for p in configs}
+    """Labels in two blocks, the usual servers' then the shared server's, each ordered
+    raw-wsgi, bare-flask, flask, fastapi, bare-fastapi, raw-asgi; anything else after.
 
-    def group(label: str) -> tuple[str, str]:
-        spec = specs.get(label)
-        return (_TWIN_OF_FLOOR.get(spec.app, spec.app), spec.server) if spec else (label, "")
+    Each twin then runs right beside its bare framework (the targeted ratio) and the two
+    twins beside each other (the FastAPI/Flask gap on either server), where the
+    configuration order put them four to six steps apart. The price: a twin's usual and
+    shared server (its server effect) are six steps apart instead of one.
+    """
+    plans = {p.label: p for p in configs}
 
-    first_seen: dict[tuple[str, str], int] = {}
-    for label in labels:
-        first_seen.setdefault(group(label), len(first_seen))
-    return sorted(labels, key=lambda label: first_seen[group(label)])  # stable within a group
+    def key(label: str) -> tuple[int, int]:
+        plan = plans.get(label)
+        if plan is None or plan.spec is None or plan.spec.app not in _PLACE:
+            return (2, 0)
+        block = 0 if plan.usual else 1 if plan.spec.server == SHARED_SERVER else 2
+        return (block, _PLACE[plan.spec.app])
+
+    return sorted(labels, key=key)  # stable: equal keys keep their order
 
 
 def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:

@@ -3,6 +3,7 @@ costs of a /health request, the decomposition, and the uploads."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from bench.analysis.aggregate import Aggregate
@@ -435,7 +436,9 @@ def batching_blocks(results: BenchResults) -> list[Block]:
                 config,
                 str(p.users),
                 f"{num(p.off.throughput.median)} → {num(p.on.throughput.median)}",
-                f"x{p.speedup:.2f} {interval_text(p.interval, 2)}",
+                "– (no valid pair)"
+                if math.isnan(p.speedup)
+                else f"x{p.speedup:.2f} {interval_text(p.interval, 2)}",
                 target,
                 f"{num(p.off.p50.median)} → {num(p.on.p50.median)}",
                 _sizes_text(p.sizes),
@@ -443,8 +446,13 @@ def batching_blocks(results: BenchResults) -> list[Block]:
         )
     low = [p for p in pairs if p.users == min(q.users for q in pairs)]
     low_words = "; ".join(
-        f"{p.on.config.removesuffix('+batched')}: p50 {p.p50_added_ms:+.1f} ms "
-        f"{_signed_interval(p.p50_added_interval)}, {_LOW_LOAD_WORDS[p.p50_outcome()]}"
+        f"{p.on.config.removesuffix('+batched')}: "
+        + (
+            _LOW_LOAD_WORDS["not measured"]
+            if math.isnan(p.p50_added_ms)
+            else f"p50 {p.p50_added_ms:+.1f} ms {_signed_interval(p.p50_added_interval)}, "
+            + _LOW_LOAD_WORDS[p.p50_outcome()]
+        )
         for p in low
     )
     top = [p for p in pairs if p.users == max(q.users for q in pairs)]
@@ -467,7 +475,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
                 "req/s off → on",
                 "on / off (pairs)",
                 "target",
-                "p50 ms off → on",
+                "p50 ms off → on (medians of runs)",
                 "batches formed (on)",
             ],
             rows,
@@ -487,14 +495,21 @@ def batching_blocks(results: BenchResults) -> list[Block]:
 
 def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:
     """Which runs fell out of the pairs, and why: a pair needs both of its runs valid."""
-    excluded = [
-        f"{run.step.config} at {run.step.users} users, repeat {run.step.repeat + 1} "
-        f"({'; '.join(run.invalid_reasons) or 'invalid'})"
-        for p in pairs
-        for side in (p.off, p.on)
-        for run in side.runs
-        if not run.valid
-    ]
+    excluded = []
+    for p in pairs:
+        for side, other in ((p.off, p.on), (p.on, p.off)):
+            partners = {run.step.repeat for run in other.runs}
+            for run in side.runs:
+                if not run.valid:
+                    why = "; ".join(run.invalid_reasons) or "invalid"
+                elif run.step.repeat not in partners:
+                    why = "its partner did not run"
+                else:
+                    continue
+                excluded.append(
+                    f"{run.step.config} at {run.step.users} users, "
+                    f"repeat {run.step.repeat + 1} ({why})"
+                )
     if not excluded:
         return []
     return [

@@ -66,11 +66,19 @@ class BusyMachine(RuntimeError):
 
 
 class Interrupted(RuntimeError):
-    """Ctrl-C or SIGTERM: everything started was stopped and the partial results written."""
+    """Ctrl-C or SIGTERM: everything started was stopped and the partial results written.
 
-    def __init__(self, out: Path) -> None:
+    ``signum`` is the signal that stopped the run (SIGINT for Ctrl-C).
+    """
+
+    def __init__(self, out: Path, signum: int) -> None:
         super().__init__(f"interrupted: partial results in {out}")
         self.out = out
+        self.signum = signum
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so it unwinds like Ctrl-C."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ def _profile(options: RunOptions) -> Profile:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise _Terminated(f"signal {signum}")
 
 
 @contextlib.contextmanager
@@ -265,7 +273,7 @@ def run_bench(options: RunOptions) -> Path:
     environment: dict[str, Any] = {}
     pool_info: dict[str, Any] = {}
     layout = topology.record()
-    interrupted = False
+    stopped_by: int | None = None
     try:
         print(f"twinbench {profile.name}: results in {out}", file=sys.stderr)
         print(
@@ -340,8 +348,8 @@ def run_bench(options: RunOptions) -> Path:
                 runner.run(step)
             for step in single_steps(profile, configs):
                 runner.run(step)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        stopped_by = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
         notes.append("interrupted before the end: the results are partial")
         print("\ninterrupted: stopping everything", file=sys.stderr)
     finally:
@@ -359,8 +367,8 @@ def run_bench(options: RunOptions) -> Path:
             devcost=count_devcost(),
         )
     write_results(results, out / "results.json")
-    if interrupted:
-        raise Interrupted(out)
+    if stopped_by is not None:
+        raise Interrupted(out, stopped_by)
     return out
 
 
@@ -373,6 +381,7 @@ def describe_plan(options: RunOptions) -> str:
     else:
         plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
     steps = _steps(profile, plans, options.users)
+    steps = [calibration_step(f) for f in [_fastest_floor(topology.record(), plans)] if f] + steps
     n_open = _open_count(profile, plans)
     seconds = estimate_s(steps) + n_open * (
         profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S

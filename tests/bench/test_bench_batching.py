@@ -54,13 +54,20 @@ def test_each_batched_configuration_is_paired_with_its_unbatched_twin() -> None:
     assert pairs[(FLASK + "+batched", 1)].p50_added_ms == pytest.approx(1.0)
 
 
+# The naive run's p50 at one user, per repeat: it drifts, as the machine does, so a
+# difference of the two sides' medians would not be the median of the pairs' differences.
+NAIVE_P50 = [17.0, 25.0, 14.0, 30.0, 20.0]
+
+
 def _with_low_load_p50(added_by_repeat: list[float]) -> BenchResults:
-    """The fixture with the batched FastAPI run's p50 at one user moved per repeat."""
+    """The fixture with FastAPI's p50s at one user set per repeat, naive and batched."""
     results = batching_results()
     for run in results.runs:
         step = run.step
-        if step.config == FASTAPI + "+batched" and step.users == 1:
-            p50 = 17.0 + added_by_repeat[step.repeat]
+        if step.users == 1 and step.config.startswith(FASTAPI):
+            p50 = NAIVE_P50[step.repeat]
+            if step.config.endswith("+batched"):
+                p50 += added_by_repeat[step.repeat]
             run.latency = dataclasses.replace(run.latency, p50=p50)
     return results
 
@@ -71,22 +78,31 @@ def _with_low_load_p50(added_by_repeat: list[float]) -> BenchResults:
         ([0.5, 1.5, -0.5, 1.0, 1.9], "met"),
         ([2.5, 6.0, 3.1, 2.2, 9.0], "missed"),
         ([0.5, 1.5, 4.0, 1.0, 3.0], "inconclusive"),
+        ([-5.0, -3.0, -4.0, -3.5, -4.5], "met"),  # faster batched: nothing added
     ],
 )
 def test_the_p50_added_at_low_load_is_judged_over_pairs(added: list[float], outcome: str) -> None:
     pairs = {(p.on.config, p.users): p for p in batching_pairs(_with_low_load_p50(added))}
     pair = pairs[(FASTAPI + "+batched", 1)]
     assert pair.p50_added_ms == pytest.approx(sorted(added)[2])  # median of the pairs
+    medians = pair.on.p50.median - pair.off.p50.median
+    assert medians != pytest.approx(pair.p50_added_ms)  # not the difference of medians
     assert pair.p50_outcome() == outcome
 
 
-def test_a_low_load_check_without_a_valid_pair_is_not_measured() -> None:
+def test_a_low_load_check_without_a_valid_pair_is_not_measured(tmp_path: Path) -> None:
     results = batching_results()
     for run in results.runs:
         if run.step.config == FASTAPI and run.step.users == 1:
             run.valid = False
     pairs = {(p.on.config, p.users): p for p in batching_pairs(results)}
     assert pairs[(FASTAPI + "+batched", 1)].p50_outcome() == "not measured"
+    out = tmp_path / "run"
+    out.mkdir()
+    write_results(results, out / "results.json")
+    markdown = write_report(out).markdown.read_text()
+    assert "fastapi/uvicorn/1wx4t: not measured (no valid pair)" in markdown
+    assert "nan" not in markdown.split("## Micro-batching")[1].split("##")[0]
 
 
 def test_mean_batch_counts_batches_not_searches() -> None:
@@ -118,6 +134,18 @@ def test_the_report_says_which_runs_fell_out_of_the_pairs_and_why(tmp_path: Path
         "(18 of 230 requests failed)." in markdown
     )
     assert "Runs left out of the pairs" not in write_report_of(batching_results(), tmp_path)
+
+
+def test_a_run_whose_partner_never_ran_is_said_to_be_left_out(tmp_path: Path) -> None:
+    results = batching_results()
+    results.runs = [
+        run
+        for run in results.runs
+        if not (run.step.config == FASTAPI and run.step.users == 64 and run.step.repeat == 4)
+    ]
+    assert "fastapi/uvicorn/1wx4t+batched at 64 users, repeat 5 (its partner did not run)" in (
+        write_report_of(results, tmp_path)
+    )
 
 
 def write_report_of(results: BenchResults, tmp_path: Path) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
+from bench.__main__ import main
 from bench.load.samples import SampleWriter, read_samples
 from bench.plan.profiles import PROFILES, narrow
 from bench.plan.steps import (
+    batching_labels,
     batching_steps,
     compare_steps,
     estimate_s,
@@ -18,10 +21,12 @@ from bench.plan.steps import (
     sweep_steps,
 )
 from bench.plan.topology import Twin
-from bench.results import RunResult, Step
+from bench.results import RunResult, Step, write_results
+from bench.run import orchestrator
 from bench.run.calibration import calibration_step, ceiling, listener_cost_us
+from bench.run.orchestrator import Interrupted, RunOptions
 from bench.run.summarize import summarize_run
-from tests.bench.conftest import make_run
+from tests.bench.conftest import fixture_results, make_run
 
 APPS: tuple[Twin, ...] = ("flask", "fastapi")
 
@@ -58,13 +63,18 @@ def test_each_twin_runs_beside_its_floors_on_the_same_server() -> None:
     steps = compare_steps(profile, plan_configs(profile, APPS, 1), None)
     for repeat in (0, 1):
         order = [s.config for s in steps if s.scenario == "health" and s.repeat == repeat]
-        for twin, server in (("flask", "granian"), ("fastapi", "uvicorn")):
+        groups = [("flask", "gunicorn-gthread"), ("flask", "granian")]
+        groups += [("fastapi", "uvicorn"), ("fastapi", "granian")]
+        for twin, server in groups:
             bare, raw = {
                 "flask": ("bare-flask", "raw-wsgi"),
                 "fastapi": ("bare-fastapi", "raw-asgi"),
             }[twin]
             spots = [order.index(f"{app}/{server}/1wx4t") for app in (twin, bare, raw)]
             assert max(spots) - min(spots) == 2, order  # three steps back to back
+        for server in ("granian",):  # the two twins on one server, side by side
+            spots = [order.index(f"{app}/{server}/1wx4t") for app in ("flask", "fastapi")]
+            assert abs(spots[0] - spots[1]) == 1, order
 
 
 def test_each_batched_configuration_runs_right_after_its_partner() -> None:
@@ -78,6 +88,16 @@ def test_each_batched_configuration_runs_right_after_its_partner() -> None:
                 if label.endswith("+batched"):
                     partner = order[index - 1] if repeat == 0 else order[index + 1]
                     assert partner == label.removesuffix("+batched"), order
+
+
+def test_a_batched_configuration_without_a_partner_still_runs_last() -> None:
+    profile = PROFILES["batching"]
+    configs = [
+        c for c in plan_configs(profile, APPS, 1) if c.label != "flask/gunicorn-gthread/1wx64t"
+    ]
+    labels = batching_labels(configs)
+    assert labels[-1] == "flask/gunicorn-gthread/1wx64t+batched"
+    assert len(labels) == 5
 
 
 def test_open_steps_scale_with_the_measured_saturation() -> None:
@@ -179,3 +199,19 @@ def test_point_reads_run_before_the_writes_of_mixed() -> None:
     profile = PROFILES["quick"]
     scenarios = [s.scenario for s in single_steps(profile, plan_configs(profile, APPS, 1))]
     assert scenarios.index("point_reads") < scenarios.index("mixed")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_reports_its_partial_results_and_exits_with_the_signal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, signum: int, status: int
+) -> None:
+    write_results(fixture_results(), tmp_path / "results.json")
+
+    def stopped(options: RunOptions) -> Path:
+        raise Interrupted(tmp_path, signum)
+
+    monkeypatch.setattr(orchestrator, "run_bench", stopped)
+    assert main(["run", "--profile", "quick", "--no-report"]) == status
+    assert not (tmp_path / "report.md").exists()
+    assert main(["run", "--profile", "quick"]) == status
+    assert (tmp_path / "report.md").exists()  # partial results still get their report

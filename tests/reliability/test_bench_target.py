@@ -76,22 +76,46 @@ def test_a_run_stopped_by_sigterm_stops_what_it_started_and_says_so(
     run = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert run.stderr is not None
-        # A step's progress line ends when the step does: after the first, the second
-        # step's Locust starts, and three seconds later it is under way.
+        # A step's progress line ends when the step does; the second step's Locust then
+        # starts: wait until it runs, and stop the bench in the middle of that step.
         for line in run.stderr:
             if line.startswith("[1/"):
                 break
-        time.sleep(3)
-        locusts = [p for p in psutil.Process(run.pid).children(recursive=True)]
-        assert locusts, "the step's Locust should be running"
+        locusts = _wait_for_locust(run.pid)
         run.send_signal(signal.SIGTERM)
         tail = run.communicate(timeout=60)[1]
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
-    assert run.returncode == 130, tail
+    assert run.returncode == 143, tail  # 128 + SIGTERM
     assert "interrupted: partial results in" in tail
-    assert not [p for p in locusts if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not [p for p in locusts if _alive(p)], "the step's Locust outlived the bench"
     results = read_results(out)
     assert "interrupted before the end: the results are partial" in results.notes
     assert (out / "report.md").exists()  # the partial results still get their report
+
+
+def _wait_for_locust(pid: int, timeout_s: float = 30.0) -> list[psutil.Process]:
+    """The Locust processes under ``pid``, once there are any."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [p for p in psutil.Process(pid).children(recursive=True) if _is_locust(p)]
+        if found:
+            time.sleep(1.0)  # under way, not just started
+            return found
+        time.sleep(0.1)
+    raise AssertionError("no Locust process appeared under the bench")
+
+
+def _is_locust(process: psutil.Process) -> bool:
+    try:
+        return "locust" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
