@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
 from fastapi_app.head import HeadAsGet
-from fastapi_app.pitfalls import build_pitfall_router
-from fastapi_app.routes import build_router
+from fastapi_app.pitfalls import add_pitfall_routes
+from fastapi_app.routes import add_routes
 from shared.config import Settings, get_settings
 from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
 from shared.service import SearchService
@@ -76,9 +76,11 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         redoc_url=None,
     )
     app.state.settings = settings
-    # The workshop's pitfall routes (none unless a switch is on) shadow the twin's own.
-    app.include_router(build_pitfall_router(settings))
-    app.include_router(build_router(settings))
+    # On the app's own router, not included: an included router costs every request a walk
+    # through it (see fastapi_app/routes.py). The workshop's pitfall routes (none unless a
+    # switch is on) come first, so they shadow the twin's own.
+    add_pitfall_routes(app.router, settings)
+    add_routes(app.router, settings)
     install_error_handlers(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(

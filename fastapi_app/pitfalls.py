@@ -17,7 +17,7 @@ The fourth switch, ``pitfall_default_threadpool``, is in the lifespan (fastapi_a
 """
 
 # No `from __future__ import annotations`: FastAPI resolves the handlers' annotations at
-# run time, and the request model is made inside build_pitfall_router.
+# run time, and the request model is made inside add_pitfall_routes.
 
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from shared.config import Settings
 from shared.errors import BackendUnavailable
 from shared.service import SearchService
 
-__all__ = ["build_pitfall_router"]
+__all__ = ["add_pitfall_routes"]
 
 
 def get_service_in_threadpool(request: Request) -> SearchService:
@@ -44,14 +44,13 @@ def _unavailable(service: SearchService, exc: BackendUnavailable) -> JSONRespons
     return JSONResponse(body, status_code=503)
 
 
-def build_pitfall_router(settings: Settings) -> APIRouter:
-    """The routes of the switches that are on (none when all are off)."""
-    router = APIRouter(include_in_schema=False)
+def add_pitfall_routes(router: APIRouter, settings: Settings) -> None:
+    """The routes of the switches that are on (none when all are off), on ``router``."""
     SearchRequest: Any = request_models(settings).SearchRequest
 
     if settings.pitfall_blocking_in_async:
 
-        @router.post("/search", response_model=SearchResponse)
+        @router.post("/search", response_model=SearchResponse, include_in_schema=False)
         async def search_blocking_the_loop(search_request: SearchRequest, request: Request) -> Any:
             service: SearchService = request.app.state.service
             # The mistake: a blocking call (the model, then Milvus) on the event loop.
@@ -59,7 +58,7 @@ def build_pitfall_router(settings: Settings) -> APIRouter:
 
     if settings.pitfall_sync_handlers:
 
-        @router.get("/health", response_model=HealthOut)
+        @router.get("/health", response_model=HealthOut, include_in_schema=False)
         def health_in_threadpool(request: Request) -> Any:
             service: SearchService = request.app.state.service
             try:
@@ -67,13 +66,13 @@ def build_pitfall_router(settings: Settings) -> APIRouter:
             except BackendUnavailable as exc:
                 return _unavailable(service, exc)
 
-        @router.post("/echo", response_model=SearchRequest)
+        @router.post("/echo", response_model=SearchRequest, include_in_schema=False)
         def echo_in_threadpool(search_request: SearchRequest) -> Any:
             return search_request
 
     elif settings.pitfall_sync_dependency:
 
-        @router.get("/health", response_model=HealthOut)
+        @router.get("/health", response_model=HealthOut, include_in_schema=False)
         async def health_with_sync_dependency(
             service: Annotated[SearchService, Depends(get_service_in_threadpool)],
         ) -> Any:
@@ -81,5 +80,3 @@ def build_pitfall_router(settings: Settings) -> APIRouter:
                 return service.cached_health() or await run_in_threadpool(service.health)
             except BackendUnavailable as exc:
                 return _unavailable(service, exc)
-
-    return router

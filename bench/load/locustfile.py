@@ -458,11 +458,12 @@ class UploadUser(FastHttpUser):
     wait_time = staticmethod(lambda: 3600.0)
 
     def rows(self) -> list[dict[str, Any]]:
-        # The same ids every run: the core upserts, so repeated uploads overwrite these rows
-        # instead of growing the corpus, and nothing has to be deleted afterwards.
+        # Ids under the step's prefix: the orchestrator deletes them after the step, so every
+        # step (and every later run) searches the corpus as it was built. Fixed ids kept
+        # their rows for good: the first run searched 11,572 documents, every later one 11,652.
         cycle = itertools.cycle(pool().documents)
         return [
-            {**doc, "id": f"bench-ingest-{i}"}
+            {**doc, "id": f"bench-{_RUN_ID}-ingest-{i}"}
             for i, doc in enumerate(itertools.islice(cycle, _INGEST_DOCS))
         ]
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Route
 
 import fastapi_app
 from fastapi_app.routes import get_service
@@ -169,3 +171,35 @@ def test_the_threadpool_has_the_settings_blocking_threads(
 
     with TestClient(app) as client:
         assert client.get("/test-only/threads").json() == 3
+
+
+def test_the_routes_sit_on_the_apps_own_router() -> None:
+    # An included router is a branch every request walks (about 6-9 us a /health request in
+    # FastAPI 0.165, tools/route_cost.py): the twin's routes, pitfalls included, must be the
+    # app's own routes, each matched directly.
+    settings = get_settings().model_copy(update={"pitfall_sync_handlers": True})
+    app = fastapi_app.create_app(settings, service=FakeService())  # type: ignore[arg-type]
+    routes = app.router.routes
+    assert all(isinstance(route, Route) for route in routes), [type(r) for r in routes]
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    assert {"/health", "/search", "/documents/{doc_id}", "/ingest/{job_id}"} <= set(paths)
+    # The pitfall's /health is registered first, so it shadows the twin's own.
+    health = [r for r in routes if isinstance(r, APIRoute) and r.path == "/health"]
+    assert [r.endpoint.__name__ for r in health] == ["health_in_threadpool", "health"]
+    assert [r.include_in_schema for r in health] == [False, True]
+    with TestClient(app) as client:
+        assert client.get("/health").json()["documents"] == 42
+
+
+def test_route_cost_counts_cpu_and_refuses_a_failing_app() -> None:
+    from bench.run.floors.bare_fastapi import app as bare
+    from tools.route_cost import cpu_us_per_request
+
+    assert 0 < cpu_us_per_request(bare, 200) < 10_000
+
+    async def not_found(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with pytest.raises(RuntimeError, match="404"):
+        cpu_us_per_request(not_found, 20)
