@@ -77,22 +77,39 @@ class MilvusProcess:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port that no socket uses right now, on any local address."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("", 0))
         return int(sock.getsockname()[1])
 
 
+def _bound_like_milvus(port: int) -> socket.socket | None:
+    """A socket bound to ``port`` as Milvus will bind it, or None if Milvus could not.
+
+    Milvus's servers listen on every address (Go's ``:port``), so the probe binds the
+    wildcard too: a probe on 127.0.0.1 alone passed while another address held the port
+    (seen here: an outbound connection from the machine's own address had 53100, Milvus's
+    root coordinator port, as its source port; the probe passed, Milvus died with "bind:
+    address already in use" three starts in a row). SO_REUSEADDR: lingering TIME_WAIT
+    connections must not count as busy, because Go binds with it and will get the port.
+    Bound, not listening: nothing can connect to a probe.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 def _port_is_free(port: int) -> bool:
-    # SO_REUSEADDR: lingering TIME_WAIT connections must not count as "busy", because the
-    # Go server itself binds with SO_REUSEADDR and will get the port.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+    sock = _bound_like_milvus(port)
+    if sock is None:
+        return False
+    sock.close()
+    return True
 
 
 def _state_file(data_dir: Path) -> Path:
@@ -142,15 +159,7 @@ def _milvus_command(
 
     class _Config(milvus.MilvusServerConfig):  # type: ignore[misc]
         def try_bind_port(self, port: int) -> socket.socket | None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-                sock.listen()
-            except OSError:
-                sock.close()
-                return None
-            return sock
+            return _bound_like_milvus(port)
 
     etcd_client, etcd_peer = _etcd_ports(data_dir)
     # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.

@@ -92,3 +92,17 @@ def test_a_server_that_dies_while_starting_is_started_again_then_reported(
         start_server(settings)
     assert launches.read_text() == "x" * START_ATTEMPTS
     assert server_status(settings)["running"] is False
+
+
+def test_a_port_held_on_another_local_address_is_not_free() -> None:
+    # Milvus listens on every address: a port another local address holds (here a socket on
+    # 127.0.0.2, as an outbound connection from the machine's own address holds its source
+    # port) would make it die with "address already in use", so the probe must refuse it.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.2", 0))
+        port = holder.getsockname()[1]
+        assert milvus_server._port_is_free(port) is False
+        assert milvus_server._bound_like_milvus(port) is None
+    assert milvus_server._port_is_free(port) is True  # released: free again
