@@ -1,11 +1,14 @@
 """What one text-search query costs the model, alone and in batches: the figures behind
 ``TWINBENCH_ENCODE_BATCH_SIZE`` (README, shared/config.py, shared/batcher.py).
 
-Run: ``python -m tools.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]``
+Run: ``python -m tools.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
+[--words N]``
 (about two minutes on 2 cores; run it alone). It takes the benchmark's own text-search
 queries (the seeded request pool of bench/load/pool.py: the first sentence of sampled corpus
 documents), ``--calls`` groups of ``--queries`` each, as a batcher would hand them to the
-model; loads the project's model with ``--threads`` torch threads and warms it up; then times
+model (``--words N``: each query cut to its first N words, to see what the query's length
+does to the gain of batching; the bench's queries are the whole first sentence); loads the
+project's model with ``--threads`` torch threads and warms it up; then times
 every way of encoding once per round, the ways taking turns, for ``--rounds`` rounds, and
 prints each way's median cost per query:
 
@@ -28,7 +31,7 @@ from bench.load.pool import build_pool
 from shared.config import get_settings
 from shared.embedder import SentenceTransformerEmbedder
 
-__all__ = ["main", "per_query_ms"]
+__all__ = ["main", "per_query_ms", "shortened"]
 
 
 def per_query_ms(
@@ -48,6 +51,11 @@ def per_query_ms(
     return {label: statistics.median(values) for label, values in times.items()}
 
 
+def shortened(query: str, words: int) -> str:
+    """The query's first ``words`` words (all of it when ``words`` is 0)."""
+    return " ".join(query.split()[:words]) if words > 0 else query
+
+
 def _tokens(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> list[int]:
     tokenizer = embedder._model.tokenizer
     return [len(tokenizer(text)["input_ids"]) for text in texts]
@@ -59,11 +67,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=32, help="queries a group (default 32)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds a way (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument(
+        "--words", type=int, default=0, help="cut each query to its first N words (default: not)"
+    )
     args = parser.parse_args(argv)
 
     settings = get_settings()
     print("building the request pool (embeds its 200 queries once) ...", flush=True)
-    pool = build_pool().queries
+    pool = [shortened(query, args.words) for query in build_pool().queries]
     size = args.queries
     groups = [pool[i * size : (i + 1) * size] for i in range(args.calls)]
     groups = [group for group in groups if len(group) == size]

@@ -191,15 +191,17 @@ def test_the_routes_sit_on_the_apps_own_router() -> None:
         assert client.get("/health").json()["documents"] == 42
 
 
-def test_route_cost_counts_cpu_and_refuses_a_failing_app() -> None:
-    from bench.run.floors.bare_fastapi import app as bare
-    from tools.route_cost import cpu_us_per_request
+def test_the_in_process_driver_times_and_refuses_a_failing_app() -> None:
+    import asyncio
 
-    assert 0 < cpu_us_per_request(bare, 200) < 10_000
+    from bench.run.floors.bare_fastapi import app as bare
+    from tools.workshop.asgi_cost import per_request_us
+
+    assert 0 < asyncio.run(per_request_us(bare, 200)) < 10_000
 
     async def not_found(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     with pytest.raises(RuntimeError, match="404"):
-        cpu_us_per_request(not_found, 20)
+        asyncio.run(per_request_us(not_found, 20))
