@@ -102,9 +102,10 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     @router.get("/health", response_model=HealthOut, responses=ERROR_503)
     async def health(request: Request) -> Any:
         # The service straight from app.state, not through ServiceDep: solving a dependency
-        # costs about 25 us per request here, a third of a trivial route's whole cost
-        # (an in-process ASGI loop on this 2-core machine, 2026-11-30: 110 us with it, 88
-        # without, FastAPI's bare one-route app 78). Worth it on the route a probe hits.
+        # cost about 22 us per request, a quarter of a trivial route's whole cost (an
+        # in-process ASGI loop on this 2-core machine, 2026-11-30, on a slower day than the
+        # figures above: 110 us with it, 88 without, FastAPI's bare one-route app 78).
+        # Worth it on the route a probe hits.
         service: SearchService = request.app.state.service
         try:
             # The same two steps as the Flask twin: the cached body, else the call that may

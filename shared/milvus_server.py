@@ -92,7 +92,6 @@ def _bound_like_milvus(port: int) -> socket.socket | None:
     root coordinator port, as its source port; the probe passed, Milvus died with "bind:
     address already in use" three starts in a row). SO_REUSEADDR: lingering TIME_WAIT
     connections must not count as busy, because Go binds with it and will get the port.
-    Bound, not listening: nothing can connect to a probe.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -159,7 +158,13 @@ def _milvus_command(
 
     class _Config(milvus.MilvusServerConfig):  # type: ignore[misc]
         def try_bind_port(self, port: int) -> socket.socket | None:
-            return _bound_like_milvus(port)
+            # Held listening until the config is written: two sockets that are only bound
+            # with SO_REUSEADDR may share a port, so a later probe (the fixed client port)
+            # could pass on a port an earlier one (an internal port) just took.
+            sock = _bound_like_milvus(port)
+            if sock is not None:
+                sock.listen()
+            return sock
 
     etcd_client, etcd_peer = _etcd_ports(data_dir)
     # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.

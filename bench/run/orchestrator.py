@@ -55,6 +55,7 @@ from bench.run.milvus import bench_milvus, server_env
 from bench.run.runner import Progress, Runner
 from bench.run.summarize import DISTURBED_CORES, GENERATOR_CPU_LIMIT
 from shared.config import PROJECT_ROOT, Settings
+from shared.errors import BackendUnavailable
 from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
 
@@ -121,6 +122,21 @@ def _opened_store(settings: Settings) -> Iterator[MilvusVectorStore]:
         yield store
     finally:
         store.close()
+
+
+def _remove_leftovers(store: MilvusVectorStore, milvus: dict[str, Any], notes: list[str]) -> None:
+    """Delete what earlier runs wrote and left (ids ``bench-…``; no corpus id has a hyphen
+    after "bench"): a run cut short before its tidy-up, or the upload rows of versions that
+    gave them fixed ids (80 rows kept for good, so the first run searched 11,572 documents and
+    every later one 11,652). Every run then searches the corpus as it was built."""
+    try:
+        removed = store.delete_id_prefix("bench-")
+    except BackendUnavailable as exc:
+        notes.append(f"documents left by earlier runs could not be removed: {exc}")
+        return
+    if removed:
+        milvus["documents"] = milvus.get("documents", removed) - removed
+        notes.append(f"removed {removed} documents left by earlier runs (ids bench-…)")
 
 
 def _wait_all(running: dict[str, Running], notes: list[str]) -> None:
@@ -199,6 +215,7 @@ def _local_stack(
             environment["milvus"] = milvus
             _wait_all(running, notes)
             store = stack.enter_context(_opened_store(settings))
+            _remove_leftovers(store, milvus, notes)
             yield dict(running), store
     finally:
         for label in list(running):

@@ -276,10 +276,17 @@ def test_a_call_past_its_timeout_is_a_503_that_keeps_the_connection(
     store.search(vector, top_k=1, tags=None)
     connection = store._client
     with pytest.raises(BackendUnavailable, match="in time") as raised:
+        # A call that cannot be answered within its 0.1 ms deadline: a Strong search waits
+        # for Milvus's next time tick (up to 200 ms). A plain one-vector search once won the
+        # race against gRPC's deadline timer on a quiet machine and the test failed.
         store._call(
             "search",
             lambda client: client.search(
-                store._collection, data=[vector], limit=1, timeout=0.000_1
+                store._collection,
+                data=[vector] * 16,
+                limit=100,
+                consistency_level="Strong",
+                timeout=0.000_1,
             ),
         )
     # The client's deadline (gRPC) or the proxy's ("context Done"): either, run to run.
@@ -287,3 +294,23 @@ def test_a_call_past_its_timeout_is_a_503_that_keeps_the_connection(
     assert store._client is connection
     store.search(vector, top_k=1, tags=None)  # answered (any hits) on that same connection
     assert store._client is connection
+
+
+def test_a_bench_run_removes_what_earlier_runs_left(service: SearchService) -> None:
+    # The orchestrator's first tidy-up: every "bench-" id (a run cut short, or the fixed
+    # upload ids of earlier versions) goes, corpus-like ids stay, and the count is corrected.
+    from bench.run.orchestrator import _remove_leftovers
+
+    left = [NewDocument(id=f"bench-ingest-{n}", text=f"an old upload row {n}") for n in range(2)]
+    kept = NewDocument(id=unique("benchmark"), text="not ours to remove: no dash after bench")
+    add(service, *left, kept)
+    milvus: dict[str, object] = {"documents": 100}
+    notes: list[str] = []
+    _remove_leftovers(service.store, milvus, notes)
+    assert all(service.store.get(doc.id) is None for doc in left)
+    assert service.store.get(kept.id) is not None
+    assert milvus["documents"] == 98
+    assert notes == ["removed 2 documents left by earlier runs (ids bench-…)"]
+    _remove_leftovers(service.store, milvus, notes)  # nothing left: no note, no change
+    assert milvus["documents"] == 98 and len(notes) == 1
+    service.store.delete(kept.id)
