@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from shared.config import PROJECT_ROOT
+from shared.milvus_server import free_port
 
 __all__ = ["main"]
 
@@ -95,8 +96,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rate", type=float, default=300.0, help="requests/s of a pair")
     args = parser.parse_args(argv)
-
-    from shared.milvus_server import free_port
 
     uvicorn = str(Path(sys.executable).parent / "uvicorn")
     ports = {name: free_port() for name in APPS}

@@ -31,17 +31,17 @@ from fastapi import APIRouter, FastAPI
 from bench.run.floors.bare_fastapi import app as bare_fastapi
 from fastapi_app import create_app
 from fastapi_app.routes import add_routes
-from shared.config import get_settings
+from shared.config import Settings, get_settings
 from shared.service import SearchService
 from tools.workshop.asgi_cost import per_request_us
 
 __all__ = ["main"]
 
 
-def _included(service: SearchService) -> FastAPI:
+def _included(service: SearchService, settings: Settings) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     router = APIRouter()
-    add_routes(router, get_settings())
+    add_routes(router, settings)
     app.include_router(router)
     app.state.service = service
     return app
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         apps: dict[str, Any] = {
             "bare FastAPI": bare_fastapi,
             "twin": twin,
-            "twin, routes included": _included(service),
+            "twin, routes included": _included(service, settings),
         }
         costs: dict[str, list[float]] = {name: [] for name in apps}
         for app in apps.values():
