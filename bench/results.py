@@ -81,6 +81,9 @@ class Step:
     warmup_s: float
     repeat: int
     group: str  # "compare", "sweep", "open" or "single"
+    # The configurations driven at the same time in this step, each at the full load
+    # (``config`` among them); empty: ``config`` alone.
+    together: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -213,7 +216,7 @@ def _latency(data: dict[str, Any] | None) -> LatencySummary | None:
 
 def _run(data: dict[str, Any]) -> RunResult:
     fields = dict(data)
-    fields["step"] = Step(**data["step"])
+    fields["step"] = Step(**{**data["step"], "together": tuple(data["step"].get("together", ()))})
     latency = _latency(data["latency"])
     assert latency is not None
     fields["latency"] = latency

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.analysis.aggregate import shared_config
+from bench.analysis.aggregate import shared_config, usual_config
 from bench.analysis.ingest import MIN_PHASE_SAMPLES, ingest_effect
 from bench.analysis.ratios import Ratio, decompose, paired_ratio
 from bench.results import AppCost, BenchResults
@@ -138,8 +138,10 @@ def _async(results: BenchResults) -> Claim:
         "finished. One run each: indicative, not an interval."
     )
     effects = {}
+    usual = {usual_config(results, app) for app in ("flask", "fastapi")}
     for run in results.runs:
-        if run.step.scenario == "ingest_under_load":
+        # Each twin on its usual server (not the batching comparison's other configurations).
+        if run.step.scenario == "ingest_under_load" and run.step.config in usual:
             effect = ingest_effect(run)
             if effect is not None and effect.finished:
                 effects[run.step.config.split("/")[0]] = effect

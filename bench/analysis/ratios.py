@@ -3,7 +3,9 @@
 A ratio of configuration A to configuration B comes from pairs: A's and B's runs of the same
 repeat, close together in the interleaved order (``bench.plan.steps`` puts a twin right beside
 its bare framework and the two twins side by side; a twin's usual and shared server are six
-steps apart), so most of the machine's drift cancels inside each pair.
+steps apart), so most of the machine's drift cancels inside each pair. Where the profile runs
+a scenario's configurations together (/health), A and B of one server kind were measured in
+the same seconds, and the pair shares all of the drift.
 Its value is the median of the per-pair ratios, with an order-statistic interval over the
 pairs (``bench.stats``). Two measures of speed exist:
 

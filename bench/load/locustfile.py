@@ -4,7 +4,9 @@ Configured by environment variables the orchestrator sets:
 ``TWINBENCH_BENCH_POOL`` (pool.json), ``TWINBENCH_BENCH_SAMPLES`` (where this process writes
 its raw samples), ``TWINBENCH_BENCH_RATE`` (total requests/s for the open model; unset or 0:
 closed model, no think time), ``TWINBENCH_BENCH_RUN_ID`` (prefix of ids this run creates),
-``TWINBENCH_BENCH_INGEST_DOCS`` / ``TWINBENCH_BENCH_INGEST_AFTER_S`` (the ingest job).
+``TWINBENCH_BENCH_INGEST_DOCS`` / ``TWINBENCH_BENCH_INGEST_AFTER_S`` (the ingest job),
+``TWINBENCH_BENCH_TARGETS`` (a JSON list of base URLs: one run drives all of them at once,
+through ``<Class><i>`` copies of each scenario's classes, each at the full rate).
 
 Every request lands in the raw sample file through the request event, with its exact
 latency; Locust's own (bucketed) stats are never read. Each task checks the body, so a fast
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import random
 import time
@@ -29,7 +32,7 @@ from locust.contrib.fasthttp import ResponseContextManager
 from locust.runners import LocalRunner
 
 from bench.load.pool import Pool, cached_pool, load_pool
-from bench.load.samples import SampleWriter
+from bench.load.samples import SampleWriter, target_tag
 from bench.load.schedule import first_send_index, intended_time
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
@@ -40,6 +43,7 @@ _RATE = float(os.environ.get("TWINBENCH_BENCH_RATE", "0") or 0)
 _RUN_ID = os.environ.get("TWINBENCH_BENCH_RUN_ID", "run")
 _INGEST_DOCS = int(os.environ.get("TWINBENCH_BENCH_INGEST_DOCS", "200"))
 _INGEST_AFTER_S = float(os.environ.get("TWINBENCH_BENCH_INGEST_AFTER_S", "2"))
+_TARGETS: list[str] = json.loads(os.environ.get("TWINBENCH_BENCH_TARGETS", "") or "[]")
 _TOP_K = 10
 
 _pool: Pool | None = None
@@ -112,6 +116,8 @@ class BenchUser(FastHttpUser):
     # Keep-alive on, as real clients do; the servers' own keep-alive behaviour is recorded.
     connection_timeout = 10.0
     network_timeout = 30.0
+    # Prefix of every request's name: set on the copies that drive one of several targets.
+    tag = ""
 
     def on_start(self) -> None:
         self.number = next(_user_numbers)
@@ -170,7 +176,7 @@ class BenchUser(FastHttpUser):
         for), or None when the request failed."""
         context = self.pace() if paced else {}
         with self.client.request(
-            method, path, json=json, name=name, catch_response=True, context=context
+            method, path, json=json, name=self.tag + name, catch_response=True, context=context
         ) as response:
             if response.status_code != status:
                 return _fail(response, why)
@@ -363,19 +369,33 @@ class MixedUser(BenchUser):
 
 
 class PointReadUser(BenchUser):
-    """Point reads: GET one document by id (some never written: 404), or DELETE one, each at
-    most once; two requests in eleven are deletes: enough for a DELETE p50, few enough that
-    the deletes do not load Milvus for the twin measured next (with four in ten, that twin's
-    GET p50 rose by 1-2 ms). Run at a low fixed rate: what one read costs, not how many fit. The
+    """Point reads: GET one document by id (two requests in eleven ask for an id never
+    written: 404), or DELETE one, each at most once (two in eleven): enough deletes and
+    missing ids for their p99 in the quick profile's window, few enough deletes that they
+    do not load Milvus for the twin measured next (with four in ten, that twin's GET p50
+    rose by 1-2 ms). Run at a low fixed rate: what one read costs, not how many fit. The
     documents are written once, at the start, in one batch: a read of a document written in the
     last half second waits for Milvus's next time tick (see docs/milvus-backends.md), which is
     the write's cost, not the read's, and the warm-up keeps those out of the measured window.
     """
 
-    # Per user: enough for its share of the deletes with documents left to read. A user
-    # sends 6.25 req/s from the end of its setup through the warm-up, the 10 s window and
-    # the tail (about 15 s): about 95 requests, 17 of them deletes.
-    POOL = 24
+    # The task weights below: two requests in eleven are deletes.
+    DELETE_SHARE = 2 / 11
+
+    def pool_size(self) -> int:
+        """Documents this user stores: half as many again as the deletes it is expected to
+        send over the whole run (setup, warm-up, window and tail) at its share of the rate,
+        so its deletes never run out, and at least 24 to read from. The quick profile's
+        point reads (25 req/s, four users, a 36.5 s run) store 70 each: about 136 deletes
+        in the 30 s window (and as many missing ids), where 24 each capped them at 92.
+        """
+        options = self.environment.parsed_options
+        users = max(int(getattr(options, "num_users", 1) or 1), 1)
+        processes = max(int(getattr(options, "processes", 1) or 1), 1)
+        run_s = float(getattr(options, "run_time", 0) or 0)
+        per_user_rate = _RATE * processes / users  # _RATE is this process's share
+        expected = per_user_rate * run_s * self.DELETE_SHARE
+        return max(24, math.ceil(1.5 * expected) + 8)
 
     def on_start(self) -> None:
         super().on_start()
@@ -390,7 +410,7 @@ class PointReadUser(BenchUser):
                 "text": f"A short document number {i} for the point-read step.",
                 "tags": ["bench"],
             }
-            for i in range(self.POOL)
+            for i in range(self.pool_size())
         ]
         done = self.call(
             "POST",
@@ -403,7 +423,7 @@ class PointReadUser(BenchUser):
         )
         self.mine = [doc["id"] for doc in docs] if done is not None else []
 
-    @task(8)
+    @task(7)
     def read(self) -> None:
         if self.mine:
             self.call(
@@ -414,7 +434,7 @@ class PointReadUser(BenchUser):
                 why="reading a document failed",
             )
 
-    @task(1)
+    @task(2)
     def read_missing(self) -> None:
         self.call(
             "GET",
@@ -541,3 +561,21 @@ class BatchUploadUser(UploadUser):
                 _fail(r, "the batch was not stored with 201")
                 return {"status": f"HTTP {r.status_code}"}
         return {"status": "done", "processed": len(rows), "failed": 0}
+
+
+def _copies_per_target() -> None:
+    """``HealthUser0``, ``HealthUser1``, ...: one copy of every scenario class per target in
+    ``TWINBENCH_BENCH_TARGETS``, with its own host and name tag. Locust paces each class on
+    its own, so every target gets the step's full rate, in the same seconds as the others."""
+    scenarios = [
+        cls
+        for cls in list(globals().values())
+        if isinstance(cls, type) and issubclass(cls, BenchUser) and not cls.__dict__.get("abstract")
+    ]
+    for index, url in enumerate(_TARGETS):
+        for cls in scenarios:
+            name = f"{cls.__name__}{index}"
+            globals()[name] = type(name, (cls,), {"host": url, "tag": target_tag(index)})
+
+
+_copies_per_target()

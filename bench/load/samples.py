@@ -16,9 +16,15 @@ from typing import IO
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SampleWriter", "Samples", "read_samples"]
+__all__ = ["SampleWriter", "Samples", "read_samples", "target_tag"]
 
 HEADER = "start_epoch_s,latency_ms,delay_ms,name,ok\n"
+
+
+def target_tag(index: int) -> str:
+    """The prefix of a request's name when one run drives several servers at once: the
+    samples of all of them land in one file, and the tag says whose each one is."""
+    return f"@{index} "
 
 
 class SampleWriter:
@@ -75,6 +81,14 @@ class Samples:
             self.ok[idx],
             [self.names[i] for i in idx],
         )
+
+    def of_target(self, index: int) -> Samples:
+        """The samples of the ``index``-th server of a run that drove several, their names
+        without the tag."""
+        tag = target_tag(index)
+        mine = self.select(np.array([n.startswith(tag) for n in self.names], dtype=bool))
+        mine.names = [n[len(tag) :] for n in mine.names]
+        return mine
 
     def window(self, begin: float, end: float) -> Samples:
         """The samples whose request started in [begin, end)."""

@@ -75,7 +75,16 @@ class Profile:
     # so a 3 s window holds one or two per user; at one user the p50 needs more samples.
     batching_durations: dict[int, float] = field(default_factory=dict)
     batching_warmups: dict[int, float] = field(default_factory=dict)
+    # Uploads run once beside fixed-rate searches (ingest_rate) on each configuration of
+    # the batching comparison: what an ingest job does to batched searches and naive ones.
+    batching_uploads: tuple[str, ...] = ()
     cpu_quota: float | None = None  # cores per server when the command line says "auto"
+    # Compared scenarios whose configurations on one server kind run at the same time, each
+    # at the full rate, and are read each from its own CPU account: drift of the machine
+    # then falls on every side of a ratio alike. On this 2-core VM, /health costs measured
+    # one after the other moved 0.3 apart from pair to pair; measured at once, 0.05
+    # (python -m tools.pair_noise).
+    together: tuple[str, ...] = ()
     same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
 
 
@@ -84,23 +93,28 @@ PROFILES: dict[str, Profile] = {
     # start-up, about 2.5 of embedding the corpus the first time). /health is compared by CPU per
     # request at 300 requests/s, far below every configuration's saturation and the load
     # generator's ceiling, so the raw and framework floors are measured as well as the
-    # twins; echo and text search at saturation. Three repeats of each comparison: the
-    # report labels their intervals "range of 3 runs" (75 % coverage) and calls the ratios
-    # indicative. `write` is left to `mixed` (which writes too), `search_vector` to the
-    # full profile; the smoke test runs both.
+    # twins: the six configurations on one server kind at once (``together``), five
+    # repeats, so its ratios have 94 % intervals. Echo and text search at saturation, one
+    # configuration at a time, three repeats: the report labels their intervals "range of
+    # 3 runs" (75 % coverage) and calls those ratios indicative. `write` is left to `mixed`
+    # (which writes too), `search_vector` to the full profile; the smoke test runs both.
     "quick": Profile(
         name="quick",
-        repeats=3,
+        repeats=5,
         duration_s=3,
         warmup_s=1,
         compare={"health": 8, "search_text": 8, "echo": 16},
+        compare_repeats={"search_text": 3, "echo": 3},
         compare_rates={"health": 300.0},
-        # Point reads: 10 s at 25 req/s gives the GETs the 100+ samples a p99 needs and the
-        # deletes (two in eleven) the 20+ a p50 needs.
-        step_durations={"health": 2.0, "point_reads": 10.0},
-        # Point reads: each user first stores its 24 short documents in one batch (about a
-        # second, four users on the 0.5-core quota), and a read of a document written in
-        # the last half second waits for Milvus's time tick: the window starts after both.
+        together=("health",),
+        # Point reads: 30 s at 25 req/s gives the GETs of stored documents about 480
+        # samples, and the deletes and the GETs of missing ids (two in eleven each) about
+        # 136 each, past the 100 a p99 needs.
+        step_durations={"health": 4.0, "point_reads": 30.0},
+        # Point reads: each user first stores its short documents in one batch (70 each,
+        # a second or two for four users on the 0.5-core quota), and a read of a document
+        # written in the last half second waits for Milvus's time tick: the window starts
+        # after both.
         step_warmups={"point_reads": 5.0},
         open_fractions=(0.5, 1.2),
         # Point reads first: after `mixed`'s writes Milvus flushes and compacts on the
@@ -121,6 +135,7 @@ PROFILES: dict[str, Profile] = {
         warmup_s=2,
         compare={"health": 16, "echo": 64, "search_vector": 32, "search_text": 16},
         compare_rates={"health": 500.0},
+        together=("health",),
         sweep={"health": [1, 4, 16, 256], "search_text": [1, 4, 64]},
         open_fractions=(0.5, 0.9, 1.2),
         singles={"write": 16, "mixed": 16, "ingest_under_load": 8, "ingest_blocking_under_load": 8},
@@ -142,6 +157,10 @@ PROFILES: dict[str, Profile] = {
         batching_users=(1, 16, 64),
         batching_durations={1: 6.0, 64: 10.0},
         batching_warmups={64: 3.0},
+        # Searches at 20 req/s beside an ingest job of 80 rows: the batcher runs the job's
+        # chunks between search batches (searches first), the naive path beside them.
+        batching_uploads=("ingest_under_load",),
+        ingest_rate=20.0,
         same_server_scenarios=(),
         cpu_quota=1.0,
     ),
@@ -191,5 +210,6 @@ def narrow(
             sweep={k: v for k, v in profile.sweep.items() if k in keep},
             singles={k: v for k, v in profile.singles.items() if k in keep},
             open_fractions=profile.open_fractions if "search_text" in keep else (),
+            batching_uploads=tuple(u for u in profile.batching_uploads if u in keep),
         )
     return profile

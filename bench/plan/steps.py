@@ -131,6 +131,18 @@ _PLACE: dict[str, int] = {
 }
 
 
+def _block(label: str, plans: dict[str, ConfigPlan]) -> tuple[int, int]:
+    """(block, place): block 0 the usual servers, 1 the shared server, 2 anything else."""
+    plan = plans.get(label)
+    # A twin given by URL (--target) has no spec: its app is its label's first part.
+    app = plan.spec.app if plan and plan.spec else label.split("/")[0]
+    if plan is None or app not in _PLACE:
+        return (2, 0)
+    shared = plan.spec is not None and plan.spec.server == SHARED_SERVER
+    block = 0 if plan.usual else 1 if shared else 2
+    return (block, _PLACE[app])
+
+
 def _by_server(labels: list[str], configs: list[ConfigPlan]) -> list[str]:
     """Labels in two blocks, the usual servers' then the shared server's, each ordered
     raw-wsgi, bare-flask, flask, fastapi, bare-fastapi, raw-asgi; anything else after.
@@ -141,19 +153,28 @@ def _by_server(labels: list[str], configs: list[ConfigPlan]) -> list[str]:
     shared server (its server effect) are six steps apart instead of one.
     """
     plans = {p.label: p for p in configs}
+    return sorted(labels, key=lambda label: _block(label, plans))  # stable
 
-    def key(label: str) -> tuple[int, int]:
-        plan = plans.get(label)
-        if plan is None or plan.spec is None or plan.spec.app not in _PLACE:
-            return (2, 0)
-        block = 0 if plan.usual else 1 if plan.spec.server == SHARED_SERVER else 2
-        return (block, _PLACE[plan.spec.app])
 
-    return sorted(labels, key=key)  # stable: equal keys keep their order
+def _together(labels: list[str], configs: list[ConfigPlan]) -> list[tuple[str, ...]]:
+    """The usual servers' block and the shared server's, each one group measured at once;
+    anything else (the full profile's other servers) one at a time."""
+    plans = {p.label: p for p in configs}
+    groups: list[tuple[str, ...]] = []
+    for block in (0, 1):
+        group = tuple(label for label in labels if _block(label, plans)[0] == block)
+        if group:
+            groups.append(group)
+    return groups + [(label,) for label in labels if _block(label, plans)[0] == 2]
+
+
+# The searchers beside an upload in the batching comparison (they share the fixed rate).
+BATCHING_UPLOAD_USERS = 4
 
 
 def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
-    """Text search off and on, per concurrency; repeats outermost, order reversed on odd."""
+    """Text search off and on, per concurrency; repeats outermost, order reversed on odd;
+    then each upload of ``batching_uploads`` once per configuration, in the same order."""
     steps = []
     labels = batching_labels(configs)
     for repeat in range(profile.repeats if profile.batching_users else 0):
@@ -171,6 +192,20 @@ def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
                         "batching",
                     )
                 )
+    for scenario in profile.batching_uploads:
+        for label in labels:
+            steps.append(
+                Step(
+                    scenario,
+                    label,
+                    BATCHING_UPLOAD_USERS,
+                    profile.ingest_rate,
+                    profile.ingest_duration_s,
+                    profile.warmup_s,
+                    0,
+                    "batching-upload",
+                )
+            )
     return steps
 
 
@@ -191,30 +226,37 @@ def _configs_for(scenario: str, profile: Profile, configs: list[ConfigPlan]) -> 
 
 
 def compare_steps(profile: Profile, configs: list[ConfigPlan], users: int | None) -> list[Step]:
-    """Repeats outermost, configurations interleaved and reversed on odd repeats (ABBA...)."""
+    """Repeats outermost, configurations interleaved and reversed on odd repeats (ABBA...);
+    a scenario in ``profile.together`` runs each server block's configurations at once."""
     steps = []
     for repeat in range(profile.repeats):
         for scenario, default_users in profile.compare.items():
             if repeat >= profile.compare_repeats.get(scenario, profile.repeats):
                 continue
             labels = _by_server(_configs_for(scenario, profile, configs), configs)
+            groups = (
+                _together(labels, configs)
+                if scenario in profile.together
+                else [(label,) for label in labels]
+            )
             if repeat % 2:
-                labels.reverse()
+                groups.reverse()
             duration = profile.step_durations.get(scenario, profile.duration_s)
             rate = profile.compare_rates.get(scenario, 0.0)
             # A fixed-rate step needs no warm-up beyond what the servers had before it.
             warmup = min(profile.warmup_s, 0.5) if rate else profile.warmup_s
-            for label in labels:
+            for group in groups:
                 steps.append(
                     Step(
                         scenario,
-                        label,
+                        group[0],
                         users or default_users,
                         rate,
                         duration,
                         warmup,
                         repeat,
                         "compare",
+                        group if len(group) > 1 else (),
                     )
                 )
     return steps

@@ -72,22 +72,33 @@ def _intro(results: BenchResults) -> list[Block]:
         )
     profile = env.get("profile", {})
     repeats = int(profile.get("repeats", 0) or 0)
+    fewer: dict[str, int] = profile.get("compare_repeats", {}) or {}
     intro = (
         f"{len(results.runs)} measured steps over {len(results.configs)} configurations; "
         f"{profile.get('duration_s', '?')} s measured per step after "
-        f"{profile.get('warmup_s', '?')} s of warm-up; "
+        f"{profile.get('warmup_s', '?')} s of warm-up unless a section says otherwise; "
         + (
             "one run of each compared step, so no figure has an interval: every ratio is "
             "indicative only."
             if repeats == 1
-            else f"{repeats} repeats of each comparison, interleaved (ABBA...). "
+            else f"{repeats} repeats of each comparison"
+            + "".join(f" ({n} of {scenario})" for scenario, n in sorted(fewer.items()))
+            + ", interleaved (ABBA...). "
         )
     )
-    if 1 < repeats < 5:
+    together = profile.get("together") or ()
+    if together:
         intro += (
-            f"With {repeats} repeats an interval is the range of {repeats} runs (or "
-            f"pairs) and covers the median only {1 - 2 / 2**repeats:.0%} of the time: "
-            "the ratios below are indicative; the full profile runs 5 repeats."
+            f"{', '.join(together)}: the configurations on one server kind run at the same "
+            "time, each at the step's full rate and each read from its own CPU account, so "
+            "the machine's drift falls on every side of a ratio alike. "
+        )
+    fewest = min([repeats, *fewer.values()]) if repeats else 0
+    if 1 < fewest < 5:
+        intro += (
+            f"With {fewest} repeats an interval is the range of {fewest} runs (or "
+            f"pairs) and covers the median only {1 - 2 / 2**fewest:.0%} of the time: "
+            "those ratios are indicative; five repeats give 94 %."
         )
     blocks.append(Paragraph(intro))
     blocks += [Paragraph(f"Note: {note}") for note in results.notes]
@@ -172,9 +183,10 @@ METHOD = (
     "Percentiles are nearest-rank over every request of the measured window (raw samples "
     "kept in raw/, gzipped), never Locust's rounded statistics. A median over repeats carries "
     "a distribution-free order-statistic interval with its real coverage; a ratio of two "
-    "configurations is the median of per-repeat pairs (run close together in the "
-    "interleaved order: a twin right beside its bare framework, the two twins beside each "
-    "other, a batched run beside its naive one) "
+    "configurations is the median of per-repeat pairs (measured in the same seconds where "
+    "the profile runs a scenario's configurations together, as it does /health; otherwise "
+    "run close together in the interleaved order: a twin right beside its bare framework, "
+    "the two twins beside each other, a batched run beside its naive one) "
     "with the same kind of interval over the pairs. A target is met when the whole interval "
     "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
     "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "

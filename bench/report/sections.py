@@ -168,7 +168,9 @@ def cost_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     blocks: list[Block] = [
         Paragraph(
             "Server CPU per /health request at a fixed rate far below saturation, "
-            "medians over repeats: the raw callable is the server alone; the bare "
+            "medians over repeats (the configurations on one server kind measured at the "
+            "same time, where the profile says so): the raw callable is the server alone; "
+            "the bare "
             "framework app (one route, the same JSON) minus the raw callable is the "
             "framework; the twin minus its bare framework is our own code."
         ),

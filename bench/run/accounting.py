@@ -174,16 +174,26 @@ class Quiet:
     """One short look at the machine before a step."""
 
     foreign_cores: float  # what processes that are not ours used, in cores
-    server_idle_cores: float  # what the idle server used (its baseline)
+    # What each idle server asked about used (its baseline), in the order given.
+    idle_cores: tuple[float, ...] = ()
+
+    @property
+    def server_idle_cores(self) -> float:
+        """The first server's baseline (0 when none was asked about)."""
+        return self.idle_cores[0] if self.idle_cores else 0.0
 
 
-def measure_quiet(account: CpuAccount | None, seconds: float = 0.5) -> Quiet:
-    """Sleep ``seconds`` and see who used the CPU meanwhile."""
+def measure_quiet(*accounts: CpuAccount | None, seconds: float = 0.5) -> Quiet:
+    """Sleep ``seconds`` and see who used the CPU meanwhile: the foreign processes, and
+    each of ``accounts`` (one look for all, so servers measured together share it)."""
     began = time.monotonic()
     others = foreign_cpu_s()
-    server = account.read_s() if account else 0.0
+    before = [account.read_s() if account else 0.0 for account in accounts]
     time.sleep(seconds)
     elapsed = time.monotonic() - began
     foreign = foreign_cpu_s() - others
-    idle = (account.read_s() - server) if account else 0.0
-    return Quiet(max(foreign, 0.0) / elapsed, max(idle, 0.0) / elapsed)
+    idle = [
+        (account.read_s() - start) if account else 0.0
+        for account, start in zip(accounts, before, strict=True)
+    ]
+    return Quiet(max(foreign, 0.0) / elapsed, tuple(max(i, 0.0) / elapsed for i in idle))

@@ -37,7 +37,7 @@ class LoadRun:
 
 def run_locust(
     *,
-    host: str,
+    host: str | None,
     user_classes: list[str],
     users: int,
     run_time_s: float,
@@ -56,8 +56,6 @@ def run_locust(
         "-f",
         str(LOCUSTFILE),
         "--headless",
-        "--host",
-        host,
         "-u",
         str(users),
         "-r",
@@ -75,6 +73,8 @@ def run_locust(
         "--exit-code-on-error",
         "0",
     ]
+    if host is not None:  # None: each user class carries its own host
+        argv += ["--host", host]
     if processes > 1:
         argv += ["--processes", str(processes)]
     argv += user_classes

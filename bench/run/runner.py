@@ -17,6 +17,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -140,108 +141,136 @@ class Runner:
         self.counter = 0
 
     def run(self, step: Step) -> RunResult | None:
-        """Run ``step``; a run that other processes disturbed is run again, once."""
-        target = self.running.get(step.config)
-        self.progress.start(step)
-        if target is None:
-            self.progress.finish(step, None, "skipped: configuration did not start")
-            return None
-        result = self._attempt(step, target)
-        if any(why.startswith("disturbed") for why in result.invalid_reasons):
-            first = "; ".join(result.invalid_reasons)
-            result = self._attempt(step, target)
-            result.notes.append(f"run again after a disturbed attempt ({first})")
-        self.runs.append(result)
-        self.progress.finish(step, result)
-        return result
+        """Run ``step``; a run that other processes disturbed is run again, once.
 
-    def _wait_for_quiet(self, target: Target) -> Quiet:
+        A step with ``together`` drives all those configurations in one Locust run and keeps
+        one result per configuration; the first is returned.
+        """
+        labels = step.together or (step.config,)
+        targets = [self.running.get(label) for label in labels]
+        self.progress.start(step)
+        if any(t is None for t in targets):
+            missing = [label for label, t in zip(labels, targets, strict=True) if t is None]
+            self.progress.finish(step, None, f"skipped: {', '.join(missing)} did not start")
+            return None
+        chosen = [(label, t) for label, t in zip(labels, targets, strict=True) if t is not None]
+        results = self._attempt(step, chosen)
+        if any(why.startswith("disturbed") for r in results for why in r.invalid_reasons):
+            first = "; ".join(sorted({w for r in results for w in r.invalid_reasons}))
+            results = self._attempt(step, chosen)
+            for result in results:
+                result.notes.append(f"run again after a disturbed attempt ({first})")
+        self.runs += results
+        if len(results) == 1:
+            self.progress.finish(step, results[0])
+        else:
+            costs = "  ".join(
+                f"{r.server_cpu_us_per_request:.0f}" + ("" if r.valid else "!") for r in results
+            )
+            self.progress.finish(step, None, f"µs of server CPU per request: {costs}")
+        return results[0]
+
+    def _wait_for_quiet(self, targets: list[Target]) -> Quiet:
         """A short look at the machine before the step: wait (bounded) while it is busy."""
-        quiet = measure_quiet(target.account)
+        accounts = [t.account for t in targets]
+        quiet = measure_quiet(*accounts)
         for _ in range(QUIET_TRIES - 1):
             if quiet.foreign_cores <= DISTURBED_CORES:
                 break
             time.sleep(1.0)
-            quiet = measure_quiet(target.account)
+            quiet = measure_quiet(*accounts)
         return quiet
 
-    def _attempt(self, step: Step, target: Target) -> RunResult:
+    def _attempt(self, step: Step, targets: list[tuple[str, Target]]) -> list[RunResult]:
         self.counter += 1
         run_id = f"{self.counter:03d}-{slug(step.scenario)}-{slug(step.config)}-r{step.repeat}"
         # Document ids must stay within 64 characters: the scenarios get a short tag.
         short_id = f"s{self.counter:03d}"
         samples_dir = self.out / "raw" / run_id
-        quiet = self._wait_for_quiet(target)
-        others = [r for label, r in self.running.items() if label != step.config]
+        quiet = self._wait_for_quiet([t for _, t in targets])
+        measured = {label for label, _ in targets}
+        others = [r for label, r in self.running.items() if label not in measured]
         accounts = [r.account for r in others if r.account is not None]
         idle_before = sum(a.read_s() for a in accounts)
         # Locust's clock starts before its first request (about a second on a busy 2-core
         # machine): the slack keeps the measured window full.
         run_time = step.warmup_s + step.duration_s + TAIL_SLACK_S
         foreign_before, wall_before = foreign_cpu_s(), time.monotonic()
-        batches_before = read_batch_sizes(target.config)
+        batches_before = [read_batch_sizes(t.config) for _, t in targets]
         notes: list[str] = []
         generator_cpu = math.nan
         # A target that is not on this machine has neither memory nor CPU to sample. The
         # metric is the run's (until 2026-11-30 it was left out here, so every run sampled
         # PSS whatever the profile or --memory said).
-        memory = (
-            MemorySampler(target.pid, sample_interval_s(step.duration_s), metric=self.memory_metric)
-            if target.pid and self.memory_metric != "off"
+        memories = [
+            MemorySampler(t.pid, sample_interval_s(step.duration_s), metric=self.memory_metric)
+            if t.pid and self.memory_metric != "off"
             else None
-        )
-        server_cpu = CpuSeries(target.account) if target.account is not None else None
+            for _, t in targets
+        ]
+        server_cpus = [CpuSeries(t.account) if t.account is not None else None for _, t in targets]
+        first = targets[0][1]
         with contextlib.ExitStack() as sampling:
-            for sampler in (memory, server_cpu):
+            for sampler in (*memories, *server_cpus):
                 if sampler is not None:
                     sampling.enter_context(sampler)
-            if isinstance(target, Running) and target.in_process:
+            if isinstance(first, Running) and first.in_process:
                 # Threads equal to the twins' threads for blocking work: a like-for-like floor.
-                target.run_in_process(target.config.threads, run_time, samples_dir)
+                first.run_in_process(first.config.threads, run_time, samples_dir)
             else:
-                load = self._locust(step, target, run_time, samples_dir, short_id)
+                load = self._locust(step, [t for _, t in targets], run_time, samples_dir, short_id)
                 if load.returncode not in (0, None):
                     notes.append(f"locust exited with {load.returncode}: {load.log_tail[-300:]}")
-        batch_sizes = self._batches_since(target, batches_before)
-        samples = read_samples(samples_dir)
-        if not target.in_process and len(samples):
-            begin = float(samples.start[0]) + step.warmup_s
+        every_sample = read_samples(samples_dir)
+        if not first.in_process and len(every_sample):
+            begin = float(every_sample.start[0]) + step.warmup_s
             generator_cpu = load.sampler.busiest_share(begin, begin + step.duration_s)
         events = _read_events(samples_dir)
         if step.scenario in UPLOADS:
-            _wait_for_ingest(target.url, events)
+            _wait_for_ingest(first.url, events)
         idle = sum(a.read_s() for a in accounts) - idle_before
         # Every process outside our tree, by its own CPU times (bench/run/accounting.py).
         foreign = foreign_cpu_s() - foreign_before
         foreign_cores = max(foreign, 0.0) / max(time.monotonic() - wall_before, 1e-3)
-        result = summarize_run(
-            step,
-            samples,
-            run_id=run_id,
-            generator_cpu=generator_cpu,
-            server_cpu_between=server_cpu.between if server_cpu else lambda a, b: math.nan,
-            server_idle_cores=quiet.server_idle_cores,
-            foreign_cores=foreign_cores,
-            idle_servers_cpu_s=idle,
-            events=events,
-            notes=notes,
-            generator_ceiling_rps=self.generator_ceiling_rps,
-        )
-        if quiet.foreign_cores > DISTURBED_CORES:
-            result.notes.append(
-                f"the machine was still busy before the step ({quiet.foreign_cores:.2f} cores)"
+        together = len(targets) > 1
+        if together:
+            notes.append(
+                f"measured at the same time as {len(targets) - 1} other configurations, "
+                f"each at {step.rate:g} req/s: " + ", ".join(label for label, _ in targets)
             )
-        # Times relative to the measured window; with no request to place it, the window is
-        # taken to start one warm-up after the sampler did.
-        result.batch_sizes = batch_sizes
-        if memory is not None:
-            begin = result.started_at or (
-                memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
+        results = []
+        for index, (label, target) in enumerate(targets):
+            server_cpu = server_cpus[index]
+            result = summarize_run(
+                replace(step, config=label),
+                every_sample.of_target(index) if together else every_sample,
+                run_id=f"{run_id}-{slug(label)}" if together else run_id,
+                generator_cpu=generator_cpu,
+                server_cpu_between=server_cpu.between if server_cpu else lambda a, b: math.nan,
+                server_idle_cores=quiet.idle_cores[index],
+                foreign_cores=foreign_cores,
+                idle_servers_cpu_s=idle,
+                events=events,
+                notes=list(notes),
+                generator_ceiling_rps=self.generator_ceiling_rps,
             )
-            result.memory = memory.series(begin)
-        self._remove_written(short_id, result)
+            if quiet.foreign_cores > DISTURBED_CORES:
+                result.notes.append(
+                    f"the machine was still busy before the step ({quiet.foreign_cores:.2f} cores)"
+                )
+            result.batch_sizes = self._batches_since(target, batches_before[index])
+            memory = memories[index]
+            # Times relative to the measured window; with no request to place it, the window
+            # is taken to start one warm-up after the sampler did.
+            if memory is not None:
+                begin = result.started_at or (
+                    memory.samples[0][0] + step.warmup_s if memory.samples else 0.0
+                )
+                result.memory = memory.series(begin)
+            results.append(result)
+        self._remove_written(short_id, results[0])
         _compress(samples_dir)
-        return result
+        return results
 
     def _batches_since(self, target: Target, before: dict[int, int]) -> dict[int, int]:
         """The batches a batching server formed during the step (its counters are written
@@ -255,9 +284,16 @@ class Runner:
         }
 
     def _locust(
-        self, step: Step, target: Target, run_time: float, samples_dir: Path, short_id: str
+        self,
+        step: Step,
+        targets: list[Target],
+        run_time: float,
+        samples_dir: Path,
+        short_id: str,
     ) -> LoadRun:
-        processes = self.cpus.generator_processes if step.users >= 4 else 1
+        users = step.users * len(targets)
+        processes = self.cpus.generator_processes if users >= 4 else 1
+        classes = SCENARIOS[step.scenario]
         env = {
             **os.environ,
             "TWINBENCH_BENCH_POOL": str(self.pool_path),
@@ -269,10 +305,17 @@ class Runner:
             "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + UPLOAD_MARGIN_S),
             "PYTHONPATH": str(PROJECT_ROOT),
         }
+        host: str | None = targets[0].url
+        if len(targets) > 1:
+            # One copy of the scenario's classes per target, each with its own host (no
+            # --host, which would override them all), each paced at the full rate.
+            env["TWINBENCH_BENCH_TARGETS"] = json.dumps([t.url for t in targets])
+            classes = [f"{cls}{i}" for i in range(len(targets)) for cls in classes]
+            host = None
         return run_locust(
-            host=target.url,
-            user_classes=SCENARIOS[step.scenario],
-            users=step.users,
+            host=host,
+            user_classes=classes,
+            users=users,
             run_time_s=run_time,
             env=env,
             samples_dir=samples_dir,

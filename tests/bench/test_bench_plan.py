@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.load.samples import SampleWriter, read_samples
+from bench.load.samples import SampleWriter, read_samples, target_tag
 from bench.plan.profiles import PROFILES, narrow
 from bench.plan.steps import (
     batching_labels,
@@ -58,23 +58,56 @@ def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:
     assert "core/in-process" in first
 
 
-def test_each_twin_runs_beside_its_floors_on_the_same_server() -> None:
+def test_health_runs_each_server_kinds_six_configurations_together() -> None:
+    profile = PROFILES["quick"]
+    steps = [
+        s
+        for s in compare_steps(profile, plan_configs(profile, APPS, 1), None)
+        if s.scenario == "health"
+    ]
+    assert len(steps) == 2 * profile.repeats  # one step per server kind and repeat
+    for repeat in (0, 1):
+        groups = [set(s.together) for s in steps if s.repeat == repeat]
+        usual = {
+            f"{app}/{server}/1wx4t"
+            for app, server in (
+                ("raw-wsgi", "gunicorn-gthread"),
+                ("bare-flask", "gunicorn-gthread"),
+                ("flask", "gunicorn-gthread"),
+                ("fastapi", "uvicorn"),
+                ("bare-fastapi", "uvicorn"),
+                ("raw-asgi", "uvicorn"),
+            )
+        }
+        shared = {
+            f"{app}/granian/1wx4t"
+            for app in ("raw-wsgi", "bare-flask", "flask", "fastapi", "bare-fastapi", "raw-asgi")
+        }
+        # ABBA over the two blocks as over single configurations.
+        assert groups == ([usual, shared] if repeat == 0 else [shared, usual])
+    assert all(s.config == s.together[0] and s.rate == 300.0 for s in steps)
+
+
+def test_a_scenario_not_run_together_keeps_one_configuration_per_step() -> None:
     profile = PROFILES["quick"]
     steps = compare_steps(profile, plan_configs(profile, APPS, 1), None)
-    for repeat in (0, 1):
-        order = [s.config for s in steps if s.scenario == "health" and s.repeat == repeat]
-        groups = [("flask", "gunicorn-gthread"), ("flask", "granian")]
-        groups += [("fastapi", "uvicorn"), ("fastapi", "granian")]
-        for twin, server in groups:
-            bare, raw = {
-                "flask": ("bare-flask", "raw-wsgi"),
-                "fastapi": ("bare-fastapi", "raw-asgi"),
-            }[twin]
-            spots = [order.index(f"{app}/{server}/1wx4t") for app in (twin, bare, raw)]
-            assert max(spots) - min(spots) == 2, order  # three steps back to back
-        for server in ("granian",):  # the two twins on one server, side by side
-            spots = [order.index(f"{app}/{server}/1wx4t") for app in ("flask", "fastapi")]
-            assert abs(spots[0] - spots[1]) == 1, order
+    assert all(not s.together for s in steps if s.scenario != "health")
+    # Echo and text search keep three repeats where /health has five.
+    assert {s.repeat for s in steps if s.scenario == "echo"} == {0, 1, 2}
+    assert {s.repeat for s in steps if s.scenario == "health"} == {0, 1, 2, 3, 4}
+
+
+def test_samples_of_several_targets_split_by_their_tags(tmp_path: Path) -> None:
+    writer = SampleWriter(tmp_path)
+    for i in range(6):
+        writer.add(1000.0 + i, float(i), 0.0, f"{target_tag(i % 2)}/health", True)
+    writer.close()
+    samples = read_samples(tmp_path)
+    first, second = samples.of_target(0), samples.of_target(1)
+    assert list(first.latency_ms) == [0.0, 2.0, 4.0]
+    assert list(second.latency_ms) == [1.0, 3.0, 5.0]
+    assert first.names == ["/health"] * 3 and second.names == ["/health"] * 3
+    assert len(samples.of_target(2)) == 0
 
 
 def test_each_batched_configuration_runs_right_after_its_partner() -> None:
@@ -88,6 +121,15 @@ def test_each_batched_configuration_runs_right_after_its_partner() -> None:
                 if label.endswith("+batched"):
                     partner = order[index - 1] if repeat == 0 else order[index + 1]
                     assert partner == label.removesuffix("+batched"), order
+
+
+def test_the_batching_profile_runs_an_upload_on_every_configuration_it_compares() -> None:
+    profile = PROFILES["batching"]
+    configs = plan_configs(profile, APPS, 1)
+    uploads = [s for s in batching_steps(profile, configs) if s.group == "batching-upload"]
+    assert [s.config for s in uploads] == batching_labels(configs)
+    assert all(s.scenario == "ingest_under_load" and s.rate == 20.0 for s in uploads)
+    assert any(s.config.endswith("+batched") for s in uploads)
 
 
 def test_a_batched_configuration_without_a_partner_still_runs_last() -> None:
@@ -175,14 +217,17 @@ def test_the_ceiling_is_extrapolated_from_an_unsaturated_generator() -> None:
 def test_batching_steps_give_the_slow_concurrencies_longer_windows() -> None:
     # At 64 users a search takes about 2 s: a 3 s window would hold one or two per user.
     profile = PROFILES["batching"]
-    steps = batching_steps(profile, plan_configs(profile, APPS, 1))
-    by_users = {s.users: (s.duration_s, s.warmup_s) for s in steps}
+    configs = plan_configs(profile, APPS, 1)
+    steps = batching_steps(profile, configs)
+    by_users = {s.users: (s.duration_s, s.warmup_s) for s in steps if s.group == "batching"}
     assert by_users == {1: (6.0, 1), 16: (3, 1), 64: (10.0, 3.0)}
     # --duration sets every measured window, the per-concurrency ones included.
     narrowed = narrow(profile, duration_s=4.0)
-    assert {s.duration_s for s in batching_steps(narrowed, plan_configs(narrowed, APPS, 1))} == {
-        4.0
-    }
+    steps = batching_steps(narrowed, plan_configs(narrowed, APPS, 1))
+    assert {s.duration_s for s in steps if s.group == "batching"} == {4.0}
+    # The uploads keep the time their job needs; --scenarios can leave them out.
+    narrowed = narrow(profile, scenarios=("search_text",))
+    assert not [s for s in batching_steps(narrowed, configs) if s.group != "batching"]
 
 
 def test_memory_is_sampled_as_rss_except_in_the_soak() -> None:
