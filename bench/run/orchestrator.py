@@ -135,7 +135,7 @@ def _remove_leftovers(store: MilvusVectorStore, milvus: dict[str, Any], notes: l
         notes.append(f"documents left by earlier runs could not be removed: {exc}")
         return
     if removed:
-        milvus["documents"] = milvus.get("documents", removed) - removed
+        milvus["documents"] -= removed
         notes.append(f"removed {removed} documents left by earlier runs (ids bench-…)")
 
 

@@ -205,3 +205,24 @@ def test_the_in_process_driver_times_and_refuses_a_failing_app() -> None:
 
     with pytest.raises(RuntimeError, match="404"):
         asyncio.run(per_request_us(not_found, 20))
+
+
+def test_a_405_lists_the_methods_of_routes_inside_an_included_router() -> None:
+    # The twin registers its routes on the app's own router, but an app that includes a
+    # router (tools/route_cost.py builds one) must answer the same Allow header.
+    from fastapi import APIRouter, FastAPI
+
+    from fastapi_app.errors import allowed_methods, install_error_handlers
+
+    router = APIRouter()
+    router.add_api_route("/items/{item_id}", lambda item_id: {}, methods=["GET"])
+    router.add_api_route("/items/{item_id}", lambda item_id: None, methods=["DELETE"])
+    router.add_api_route("/items/batch", lambda: {}, methods=["POST"])
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    assert allowed_methods(app.routes, "/items/7") == ["DELETE", "GET", "HEAD"]
+    assert allowed_methods(app.routes, "/items/batch") == ["POST"]
+    response = TestClient(app).put("/items/7")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
