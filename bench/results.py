@@ -86,6 +86,11 @@ class Step:
     together: tuple[str, ...] = ()
 
     @property
+    def shown(self) -> str:
+        """What the step drives, for a progress line: its configuration, or how many at once."""
+        return f"{len(self.together)} configs at once" if self.together else self.config
+
+    @property
     def key(self) -> str:
         load = f"r{self.rate:g}" if self.rate else f"u{self.users}"
         return f"{self.scenario}|{self.config}|{load}|{self.group}"

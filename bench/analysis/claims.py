@@ -139,8 +139,9 @@ def _async(results: BenchResults) -> Claim:
     )
     effects = {}
     usual = {usual_config(results, app) for app in ("flask", "fastapi")}
-    for run in results.runs:
-        # Each twin on its usual server (not the batching comparison's other configurations).
+    # Each twin on its usual server, from its own upload step where the profile has one
+    # (sorted last, so it wins), else from the batching comparison's naive partner.
+    for run in sorted(results.runs, key=lambda r: r.step.group == "single"):
         if run.step.scenario == "ingest_under_load" and run.step.config in usual:
             effect = ingest_effect(run)
             if effect is not None and effect.finished:

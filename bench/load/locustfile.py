@@ -5,6 +5,8 @@ Configured by environment variables the orchestrator sets:
 its raw samples), ``TWINBENCH_BENCH_RATE`` (total requests/s for the open model; unset or 0:
 closed model, no think time), ``TWINBENCH_BENCH_RUN_ID`` (prefix of ids this run creates),
 ``TWINBENCH_BENCH_INGEST_DOCS`` / ``TWINBENCH_BENCH_INGEST_AFTER_S`` (the ingest job),
+``TWINBENCH_BENCH_USER_RATE`` / ``TWINBENCH_BENCH_RUN_S`` (one user's share of the rate and
+the run's length, which size the point reads' documents),
 ``TWINBENCH_BENCH_TARGETS`` (a JSON list of base URLs: one run drives all of them at once,
 through ``<Class><i>`` copies of each scenario's classes, each at the full rate).
 
@@ -41,6 +43,8 @@ _DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / ".data" / "locust-sampl
 _SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "") or _DEFAULT_SAMPLES)
 _RATE = float(os.environ.get("TWINBENCH_BENCH_RATE", "0") or 0)
 _RUN_ID = os.environ.get("TWINBENCH_BENCH_RUN_ID", "run")
+_USER_RATE = float(os.environ.get("TWINBENCH_BENCH_USER_RATE", "0") or 0)
+_RUN_S = float(os.environ.get("TWINBENCH_BENCH_RUN_S", "0") or 0)
 _INGEST_DOCS = int(os.environ.get("TWINBENCH_BENCH_INGEST_DOCS", "200"))
 _INGEST_AFTER_S = float(os.environ.get("TWINBENCH_BENCH_INGEST_AFTER_S", "2"))
 _TARGETS: list[str] = json.loads(os.environ.get("TWINBENCH_BENCH_TARGETS", "") or "[]")
@@ -389,12 +393,8 @@ class PointReadUser(BenchUser):
         point reads (25 req/s, four users, a 36.5 s run) store 70 each: about 136 deletes
         in the 30 s window (and as many missing ids), where 24 each capped them at 92.
         """
-        options = self.environment.parsed_options
-        users = max(int(getattr(options, "num_users", 1) or 1), 1)
-        processes = max(int(getattr(options, "processes", 1) or 1), 1)
-        run_s = float(getattr(options, "run_time", 0) or 0)
-        per_user_rate = _RATE * processes / users  # _RATE is this process's share
-        expected = per_user_rate * run_s * self.DELETE_SHARE
+        # From the runner, not Locust's options: a forked worker process has no run time.
+        expected = _USER_RATE * _RUN_S * self.DELETE_SHARE
         return max(24, math.ceil(1.5 * expected) + 8)
 
     def on_start(self) -> None:

@@ -132,11 +132,12 @@ _PLACE: dict[str, int] = {
 
 
 def _block(label: str, plans: dict[str, ConfigPlan]) -> tuple[int, int]:
-    """(block, place): block 0 the usual servers, 1 the shared server, 2 anything else."""
+    """(block, place): block 0 the usual servers, 1 the shared server (one worker each),
+    2 anything else."""
     plan = plans.get(label)
     # A twin given by URL (--target) has no spec: its app is its label's first part.
     app = plan.spec.app if plan and plan.spec else label.split("/")[0]
-    if plan is None or app not in _PLACE:
+    if plan is None or app not in _PLACE or (plan.spec is not None and plan.spec.workers != 1):
         return (2, 0)
     shared = plan.spec is not None and plan.spec.server == SHARED_SERVER
     block = 0 if plan.usual else 1 if shared else 2
@@ -150,7 +151,8 @@ def _by_server(labels: list[str], configs: list[ConfigPlan]) -> list[str]:
     Each twin then runs right beside its bare framework (the targeted ratio) and the two
     twins beside each other (the FastAPI/Flask gap on either server), where the
     configuration order put them four to six steps apart. The price: a twin's usual and
-    shared server (its server effect) are six steps apart instead of one.
+    shared server (its server effect) are six steps apart instead of one. A scenario the
+    profile runs together (``_together``) takes each block as one step instead.
     """
     plans = {p.label: p for p in configs}
     return sorted(labels, key=lambda label: _block(label, plans))  # stable

@@ -89,9 +89,10 @@ def _intro(results: BenchResults) -> list[Block]:
     together = profile.get("together") or ()
     if together:
         intro += (
-            f"{', '.join(together)}: the configurations on one server kind run at the same "
-            "time, each at the step's full rate and each read from its own CPU account, so "
-            "the machine's drift falls on every side of a ratio alike. "
+            f"{', '.join(together)}: the one-worker configurations on their usual servers "
+            "run at the same time, then those on the shared server, each at the step's full "
+            "rate and each read from its own CPU account, so the machine's drift falls on "
+            "every side of a ratio alike. "
         )
     fewest = min([repeats, *fewer.values()]) if repeats else 0
     if 1 < fewest < 5:
@@ -183,10 +184,7 @@ METHOD = (
     "Percentiles are nearest-rank over every request of the measured window (raw samples "
     "kept in raw/, gzipped), never Locust's rounded statistics. A median over repeats carries "
     "a distribution-free order-statistic interval with its real coverage; a ratio of two "
-    "configurations is the median of per-repeat pairs (measured in the same seconds where "
-    "the profile runs a scenario's configurations together, as it does /health; otherwise "
-    "run close together in the interleaved order: a twin right beside its bare framework, "
-    "the two twins beside each other, a batched run beside its naive one) "
+    "configurations is the median of per-repeat pairs ({pairs}) "
     "with the same kind of interval over the pairs. A target is met when the whole interval "
     "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
     "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "
@@ -214,7 +212,19 @@ def method_text(results: BenchResults) -> str:
         if described
         else "Server memory was not sampled. "
     )
-    return METHOD.format(memory=memory)
+    together = (results.environment.get("profile", {}) or {}).get("together") or ()
+    one_by_one = (
+        "run close together in the interleaved order: a twin right beside its bare "
+        "framework, the two twins beside each other, a batched run beside its naive one"
+    )
+    pairs = (
+        f"{', '.join(together)}: measured in the same seconds, the one-worker "
+        f"configurations on their usual servers at once, then those on the shared server; "
+        f"other scenarios {one_by_one}"
+        if together
+        else one_by_one
+    )
+    return METHOD.format(memory=memory, pairs=pairs)
 
 
 def _figures(results: BenchResults, plot_dir: Path) -> list[Block]:

@@ -2,9 +2,10 @@
 (``shared.servers``, exact argv) and the in-process floor worker.
 
 All configurations stay up for the whole run, pinned to the server CPUs, each in its own
-CPU-quota group; only one is under load at a time (the others idle, and the run records
-the CPU they used meanwhile). That keeps restarts (seconds of model loading) out of the
-time budget and lets repeats interleave configurations without restarting them.
+CPU-quota group; only the step's configurations are under load (one, or the group a
+profile runs together), the others idle, and the run records the CPU they used meanwhile.
+That keeps restarts (seconds of model loading) out of the time budget and lets repeats
+interleave configurations without restarting them.
 """
 
 from __future__ import annotations

@@ -409,7 +409,7 @@ def describe_plan(options: RunOptions) -> str:
     ]
     lines += [f"  config {p.label} ({p.role})" for p in plans]
     lines += [
-        f"  {s.group:<8} {s.scenario:<26} {s.config:<36} "
+        f"  {s.group:<8} {s.scenario:<26} {s.shown:<36} "
         f"{f'{s.rate:g} req/s' if s.rate else f'{s.users} users':>12}  repeat {s.repeat + 1}"
         for s in steps
     ]

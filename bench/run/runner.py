@@ -1,5 +1,6 @@
-"""One step at a time: drive a configuration with Locust (or the in-process floor), then
-turn the step's raw samples into a :class:`RunResult` and tidy up what the step wrote.
+"""One step at a time: drive a configuration (or a group of them at once) with Locust, or
+the in-process floor, then turn the step's raw samples into one :class:`RunResult` per
+configuration and tidy up what the step wrote.
 
 Around each step the runner reads the CPU every party used (the server under load, the idle
 configurations, Milvus, the generator, itself), so what other processes on the machine did
@@ -62,7 +63,7 @@ class Progress:
     def start(self, step: Step) -> None:
         load = f"{step.rate:g} req/s" if step.rate else f"{step.users} users"
         print(
-            f"[{self.done + 1}/{self.total}] {step.scenario:<17} {step.config:<32} "
+            f"[{self.done + 1}/{self.total}] {step.scenario:<17} {step.shown:<32} "
             f"{load:<12} repeat {step.repeat + 1} ({step.group}) ...",
             end="",
             file=sys.stderr,
@@ -183,7 +184,9 @@ class Runner:
 
     def _attempt(self, step: Step, targets: list[tuple[str, Target]]) -> list[RunResult]:
         self.counter += 1
-        run_id = f"{self.counter:03d}-{slug(step.scenario)}-{slug(step.config)}-r{step.repeat}"
+        what = "together" if len(targets) > 1 else slug(step.config)
+        # The raw samples' folder; with several configurations, each result's id adds its own.
+        run_id = f"{self.counter:03d}-{slug(step.scenario)}-{what}-r{step.repeat}"
         # Document ids must stay within 64 characters: the scenarios get a short tag.
         short_id = f"s{self.counter:03d}"
         samples_dir = self.out / "raw" / run_id
@@ -292,7 +295,11 @@ class Runner:
         short_id: str,
     ) -> LoadRun:
         users = step.users * len(targets)
-        processes = self.cpus.generator_processes if users >= 4 else 1
+        # Several targets: one Locust process. Locust hands equal-weight classes to its
+        # worker processes in turn, so with P processes each target's users would sit on
+        # one process that paces them at rate / P (measured against Locust 2.47's dispatch).
+        together = len(targets) > 1
+        processes = self.cpus.generator_processes if users >= 4 and not together else 1
         classes = SCENARIOS[step.scenario]
         env = {
             **os.environ,
@@ -301,12 +308,15 @@ class Runner:
             # Each Locust process paces its own users: it gets its share of the rate.
             "TWINBENCH_BENCH_RATE": str(step.rate / processes),
             "TWINBENCH_BENCH_RUN_ID": short_id,
+            # What a user needs to size its own work: its share of the rate, the run's length.
+            "TWINBENCH_BENCH_USER_RATE": str(step.rate / max(step.users, 1)),
+            "TWINBENCH_BENCH_RUN_S": f"{run_time:.1f}",
             "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
             "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + UPLOAD_MARGIN_S),
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         host: str | None = targets[0].url
-        if len(targets) > 1:
+        if together:
             # One copy of the scenario's classes per target, each with its own host (no
             # --host, which would override them all), each paced at the full rate.
             env["TWINBENCH_BENCH_TARGETS"] = json.dumps([t.url for t in targets])

@@ -88,6 +88,24 @@ def test_health_runs_each_server_kinds_six_configurations_together() -> None:
     assert all(s.config == s.together[0] and s.rate == 300.0 for s in steps)
 
 
+def test_only_one_worker_configurations_run_together() -> None:
+    # The full profile on a machine with 2 server CPUs adds 2-worker twins on the shared
+    # server: those run one at a time, beside no one.
+    profile = PROFILES["full"]
+    configs = plan_configs(profile, APPS, 2)
+    steps = [s for s in compare_steps(profile, configs, None) if s.scenario == "health"]
+    grouped = {label for s in steps for label in s.together}
+    alone = {s.config for s in steps if not s.together}
+    assert len(grouped) == 12 and all(label.endswith("/1wx4t") for label in grouped)
+    assert any("/2w" in label for label in alone), alone
+    assert not grouped & alone
+
+
+def test_narrowing_the_scenarios_narrows_what_runs_together_and_the_repeats() -> None:
+    narrowed = narrow(PROFILES["quick"], scenarios=("echo",))
+    assert narrowed.together == () and narrowed.compare_repeats == {"echo": 3}
+
+
 def test_a_scenario_not_run_together_keeps_one_configuration_per_step() -> None:
     profile = PROFILES["quick"]
     steps = compare_steps(profile, plan_configs(profile, APPS, 1), None)
