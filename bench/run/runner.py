@@ -297,7 +297,7 @@ class Runner:
         users = step.users * len(targets)
         # Several targets: one Locust process. Locust hands equal-weight classes to its
         # worker processes in turn, so with P processes each target's users would sit on
-        # one process that paces them at rate / P (measured against Locust 2.47's dispatch).
+        # one process that paces them at rate / P (Locust 2.47's dispatch, read in its source).
         together = len(targets) > 1
         processes = self.cpus.generator_processes if users >= 4 and not together else 1
         classes = SCENARIOS[step.scenario]
