@@ -1,5 +1,7 @@
 """Is a /health cost pair steadier when both sides run at once? Sequential against
-simultaneous pairs of two servers, by CPU per request: evidence for the bench's next design.
+simultaneous pairs of two servers, by CPU per request: the evidence behind the bench's
+``together`` steps, which now run each /health block at once (each configuration at the full
+rate, where this probe halves it).
 
 Run: ``python -m tools.pair_noise [--rounds 6] [--seconds 6] [--rate 300]`` (about two
 minutes; run it alone; no Milvus needed). It starts the bench's raw ASGI floor and its bare
@@ -7,7 +9,7 @@ FastAPI app under uvicorn, both pinned to CPU 0, and drives them from this proce
 CPU 1, with keep-alive connections at a fixed rate. Each round measures one pair twice:
 
 * ``sequential``: the raw floor alone at ``--rate`` for ``--seconds``, then the bare app alone,
-  as the bench's compare steps do today;
+  as the bench's compare steps did before 2026-12-01 (echo and text search still do);
 * ``simultaneous``: both at once, each at half the rate, over the same window.
 
 A server's CPU is the sum of its threads' time on a CPU (/proc/<pid>/task/*/schedstat,
