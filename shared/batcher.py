@@ -28,9 +28,12 @@ Ray Serve's ``@serve.batch``:
 * **Shutdown**: :meth:`SearchBatcher.close` refuses new searches, answers those queued, then
   stops; any it could not serve in time get ServiceBusy. Nothing waits forever.
 * **Ingest shares the model**: ingest jobs encode through :meth:`encode_background` in chunks
-  of :data:`INGEST_CHUNK` texts that run between search batches (searches first, one chunk
-  after each batch while both wait), so a search waits behind at most one chunk, and a job
-  still progresses under a steady search load.
+  that run between search batches (searches first, one chunk after each batch while both
+  wait), so a search waits behind at most one chunk, and a job still progresses under a
+  steady search load. A chunk is sized by time, not by count: as many texts as the model
+  encodes in about ``ingest_slice_s`` (at least one, at most :data:`INGEST_CHUNK_MAX`), by
+  the seconds per character the job's earlier chunks took. A fixed 8 texts let one chunk of
+  long paragraphs hold the model for 110-240 ms, and doubled searches' p95 beside a job.
 
 :meth:`SearchBatcher.stats` counts the batch sizes formed; with ``stats_dir`` set, the worker
 also writes them to ``<stats_dir>/batches-<pid>.json`` (at most once a second, and on close)
@@ -55,20 +58,25 @@ from typing import Any
 
 import numpy as np
 
-from shared.config import Settings
+from shared.config import INGEST_SLICE_S, Settings
 from shared.documents import SearchResult
 from shared.embedder import Embedder, Vectors
 from shared.errors import ServiceBusy
 from shared.vector_store import VectorStore
 
-__all__ = ["SearchBatcher", "BatchStats", "INGEST_CHUNK", "STATS_EVERY_S"]
+__all__ = [
+    "SearchBatcher",
+    "BatchStats",
+    "INGEST_CHUNK_MAX",
+    "STATS_EVERY_S",
+    "ingest_chunk_size",
+]
 
 log = logging.getLogger(__name__)
 
-# Texts per ingest model call. Measured on this machine: 8 of the demo corpus's longest
-# paragraphs encode in less time than one full batch of 32 short queries, so a search waits
-# behind an ingest job about as long as behind one more batch.
-INGEST_CHUNK = 8
+# The most texts in one ingest chunk, whatever the slice allows (the model's gain from
+# batching long texts is small: 314 us a token in chunks of 8 against 365 in chunks of 4).
+INGEST_CHUNK_MAX = 8
 STATS_EVERY_S = 1.0
 # Weight of the newest batch in the running mean of a batch's duration (for Retry-After).
 _SMOOTHING = 0.2
@@ -108,6 +116,7 @@ class BatchStats:
     searches: int = 0  # taken into a batch (answered or failed)
     milvus_calls: int = 0
     ingest_chunks: int = 0
+    ingest_texts: int = 0  # texts in those chunks
     rejected: int = 0  # refused at once: the queue was full, or the batcher closed
     timed_out: int = 0
     failed: int = 0  # answered with the model's or Milvus's error
@@ -125,6 +134,7 @@ class BatchStats:
             "sizes": {str(size): self.sizes[size] for size in sorted(self.sizes)},
             "milvus_calls": self.milvus_calls,
             "ingest_chunks": self.ingest_chunks,
+            "ingest_texts": self.ingest_texts,
             "rejected": self.rejected,
             "timed_out": self.timed_out,
             "failed": self.failed,
@@ -147,16 +157,20 @@ class SearchBatcher:
         max_wait_s: float = 0.0,
         queue_bound: int = 256,
         timeout_s: float = 10.0,
+        ingest_slice_s: float = INGEST_SLICE_S,
         stats_dir: Path | None = None,
     ) -> None:
         if max_batch < 1 or queue_bound < 1 or max_wait_s < 0 or timeout_s <= 0:
             raise ValueError("max_batch and queue_bound >= 1, max_wait_s >= 0, timeout_s > 0")
+        if ingest_slice_s <= 0:
+            raise ValueError("ingest_slice_s > 0")
         self._embedder = embedder
         self._store = store
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.queue_bound = queue_bound
         self.timeout_s = timeout_s
+        self.ingest_slice_s = ingest_slice_s
         self._stats_dir = stats_dir
         # One lock for the queues, the counters and the worker's state; held only for
         # moments (never across the model or Milvus), so taking it on an event loop is fine.
@@ -168,6 +182,8 @@ class SearchBatcher:
         self._closing = False
         self._worker: threading.Thread | None = None
         self._batch_s = 0.0  # running mean of a batch's duration
+        # Running mean of an ingest call's seconds per character; None until one has run.
+        self._ingest_s_per_char: float | None = None
         self._stats_due: float | None = None  # when the stats file is next written
         self._stats_lock = threading.Lock()  # one writer of the stats file at a time
         self._sizes: Counter[int] = Counter()
@@ -184,6 +200,7 @@ class SearchBatcher:
             max_wait_s=settings.search_batch_wait_s,
             queue_bound=settings.search_queue_bound,
             timeout_s=settings.search_batch_timeout_s,
+            ingest_slice_s=settings.search_batch_ingest_slice_s,
             stats_dir=settings.search_batch_stats_dir,
         )
 
@@ -244,8 +261,11 @@ class SearchBatcher:
         job running at shutdown goes on as it always has.
         """
         parts: list[Vectors] = []
-        for start in range(0, len(texts), INGEST_CHUNK):
-            chunk = _Chunk(list(texts[start : start + INGEST_CHUNK]))
+        start = 0
+        while start < len(texts):
+            next_texts = texts[start : start + INGEST_CHUNK_MAX]
+            chunk = _Chunk(list(next_texts[: self._chunk_size(next_texts)]))
+            start += len(chunk.texts)
             with self._ready:
                 queued = not self._closing
                 if queued:
@@ -256,6 +276,11 @@ class SearchBatcher:
         if not parts:
             return self._embedder.encode([])
         return np.concatenate(parts)
+
+    def _chunk_size(self, texts: Sequence[str]) -> int:
+        with self._lock:
+            s_per_char = self._ingest_s_per_char
+        return ingest_chunk_size(texts, s_per_char=s_per_char, slice_s=self.ingest_slice_s)
 
     def queued(self) -> tuple[int, int]:
         """Searches and ingest chunks waiting now (not yet taken by the worker)."""
@@ -270,6 +295,7 @@ class SearchBatcher:
                 searches=counts["searches"],
                 milvus_calls=counts["milvus_calls"],
                 ingest_chunks=counts["ingest_chunks"],
+                ingest_texts=counts["ingest_texts"],
                 rejected=counts["rejected"],
                 timed_out=counts["timed_out"],
                 failed=counts["failed"],
@@ -448,13 +474,20 @@ class SearchBatcher:
     def _encode_chunk(self, chunk: _Chunk) -> None:
         if not chunk.future.set_running_or_notify_cancel():
             return
+        started = time.perf_counter()
         try:
             vectors = self._embedder.encode(chunk.texts)
         except Exception as exc:  # noqa: BLE001 - the job's, to report as a failed batch
             chunk.future.set_exception(exc)
             return
+        s_per_char = (time.perf_counter() - started) / sum(_chars(text) for text in chunk.texts)
         with self._lock:
             self._counts["ingest_chunks"] += 1
+            self._counts["ingest_texts"] += len(chunk.texts)
+            previous = self._ingest_s_per_char
+            self._ingest_s_per_char = (
+                s_per_char if previous is None else previous + _SMOOTHING * (s_per_char - previous)
+            )
             self._mark_stats_dirty()
         chunk.future.set_result(vectors)
 
@@ -477,6 +510,32 @@ class SearchBatcher:
                 os.replace(tmp, path)  # atomic: a reader never sees half a file
             except OSError as exc:
                 log.warning("could not write the batch stats to %s: %s", path, exc)
+
+
+def ingest_chunk_size(texts: Sequence[str], *, s_per_char: float | None, slice_s: float) -> int:
+    """How many of ``texts`` (from the first) the next ingest chunk takes.
+
+    As many as the model encodes in ``slice_s`` at ``s_per_char`` seconds per character
+    (a text's cost grows with its tokens; characters stand for them), at least one and at
+    most :data:`INGEST_CHUNK_MAX`. With no measure yet (``None``: no chunk has run), one
+    text, whose call gives the first measure.
+    """
+    if not texts:
+        return 0
+    if s_per_char is None:
+        return 1
+    size, cost = 0, 0.0
+    for text in texts[:INGEST_CHUNK_MAX]:
+        cost += _chars(text) * s_per_char
+        if size and cost > slice_s:
+            break
+        size += 1
+    return size
+
+
+def _chars(text: str) -> int:
+    """A text's size for the ingest slice; an empty text still costs the model a pass."""
+    return max(1, len(text))
 
 
 def _elapsed_ms(started: float) -> float:

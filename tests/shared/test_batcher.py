@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shared.batcher import INGEST_CHUNK, SearchBatcher
+from shared.batcher import INGEST_CHUNK_MAX, SearchBatcher, ingest_chunk_size
 from shared.config import Settings, get_settings
 from shared.corpus import build_corpus
 from shared.documents import NewDocument, SearchHit, SearchResult
@@ -482,8 +482,10 @@ def test_close_gives_up_on_a_stuck_worker_and_fails_what_is_queued(
 def test_ingest_chunks_run_between_search_batches(
     service: SearchService, rig_factory: Callable[..., Rig]
 ) -> None:
-    rig = rig_factory(max_batch=2)
-    texts = [f"ingested paragraph {n} about gardening and tools" for n in range(3 * INGEST_CHUNK)]
+    # A slice far longer than any chunk: after the first (one text, which measures), chunks
+    # are as large as they may be.
+    rig = rig_factory(max_batch=2, ingest_slice_s=10.0)
+    texts = [f"ingested paragraph {n} about gardening and tools" for n in range(17)]
     blocker = rig.hold()
     job = in_thread(lambda: rig.batcher.encode_background(texts))
     rig.wait_queued(0, 1)
@@ -499,8 +501,45 @@ def test_ingest_chunks_run_between_search_batches(
     # While searches wait, no two ingest chunks run in a row: a search waits behind one.
     last_search = len(kinds) - 1 - kinds[::-1].index("search")
     assert "ingest,ingest" not in ",".join(kinds[:last_search]), kinds
-    assert all(len(call) <= INGEST_CHUNK for call in rig.batches() if call[0] in texts)
-    assert rig.batcher.stats().ingest_chunks == 3
+    assert [len(call) for call in rig.batches() if call[0] in texts] == [1, 8, 8]
+    stats = rig.batcher.stats()
+    assert stats.ingest_chunks == 3 and stats.ingest_texts == 17
+
+
+def test_an_ingest_chunk_is_one_text_when_every_text_outlasts_the_slice(
+    service: SearchService, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(ingest_slice_s=1e-9)
+    texts = [f"a paragraph on soil number {n}" for n in range(5)]
+    vectors = rig.batcher.encode_background(texts)
+    np.testing.assert_allclose(vectors, service.embedder.encode(texts), atol=1e-5)
+    assert [len(call) for call in rig.model.calls] == [1, 1, 1, 1, 1]
+    stats = rig.batcher.stats()
+    assert stats.ingest_chunks == 5 and stats.ingest_texts == 5
+
+
+@pytest.mark.parametrize(
+    ("lengths", "s_per_char", "size"),
+    [
+        ([10, 10, 10], None, 1),  # nothing measured yet: one text, to measure
+        ([10] * 20, 1e-9, INGEST_CHUNK_MAX),  # never more than the cap
+        ([10, 10, 10, 10], 0.001, 2),  # 10 ms a text, 25 ms a slice: two fit
+        ([100, 10, 10], 0.001, 1),  # one long text fills the slice alone
+        ([10, 10, 100, 10], 0.001, 2),  # the long one waits for the next chunk
+        ([1000], 0.001, 1),  # a text longer than the slice still goes, alone
+        ([], 0.001, 0),
+    ],
+)
+def test_an_ingest_chunk_takes_the_texts_that_fit_its_slice(
+    lengths: list[int], s_per_char: float | None, size: int
+) -> None:
+    texts = ["x" * n for n in lengths]
+    assert ingest_chunk_size(texts, s_per_char=s_per_char, slice_s=0.025) == size
+
+
+def test_an_ingest_slice_must_be_positive(service: SearchService) -> None:
+    with pytest.raises(ValueError, match="ingest_slice_s"):
+        SearchBatcher(embedder=service.embedder, store=service.store, ingest_slice_s=0)
 
 
 def test_an_ingest_job_encodes_through_the_batcher_when_batching_is_on(
@@ -508,7 +547,13 @@ def test_an_ingest_job_encodes_through_the_batcher_when_batching_is_on(
 ) -> None:
     spy = ModelSpy(service.embedder)
     batched = SearchService(
-        settings=get_settings(**{**settings.model_dump(), "search_batching": True}),
+        settings=get_settings(
+            **{
+                **settings.model_dump(),
+                "search_batching": True,
+                "search_batch_ingest_slice_s": 10.0,  # chunks as large as they may be
+            }
+        ),
         embedder=spy,
         store=service.store,
         jobs=JobRegistry(tmp_path / "jobs"),
@@ -522,8 +567,9 @@ def test_an_ingest_job_encodes_through_the_batcher_when_batching_is_on(
         batched.jobs.wait_idle()
         record = batched.ingest_status(job.job_id)
         assert record is not None and record.status == "done" and record.processed == 20
-        assert [len(call) for call in spy.calls] == [8, 8, 4]
-        assert batched.batcher is not None and batched.batcher.stats().ingest_chunks == 3
+        # The first chunk measures; the slice from the settings lets the rest fill the cap.
+        assert [len(call) for call in spy.calls] == [1, 8, 8, 3]
+        assert batched.batcher is not None and batched.batcher.stats().ingest_chunks == 4
         found = batched.search_text(query="pruning roses", top_k=50, tags=[tag])
         assert {hit.id for hit in found.hits} == {row["id"] for row in rows}
     finally:
