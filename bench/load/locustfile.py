@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import random
 import time
@@ -35,7 +34,7 @@ from locust.runners import LocalRunner
 
 from bench.load.pool import Pool, cached_pool, load_pool
 from bench.load.samples import SampleWriter, target_tag
-from bench.load.schedule import first_send_index, intended_time
+from bench.load.schedule import documents_for_deletes, first_send_index, intended_time
 
 _POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
 # Run by hand, the samples go under the project's (git-ignored) data directory.
@@ -387,15 +386,11 @@ class PointReadUser(BenchUser):
     DELETE_SHARE = 2 / 11
 
     def pool_size(self) -> int:
-        """Documents this user stores: half as many again as the deletes it is expected to
-        send over the whole run (setup, warm-up, window and tail) at its share of the rate,
-        so its deletes never run out, and at least 24 to read from. The quick profile's
-        point reads (25 req/s, four users, a 36.5 s run) store 70 each: about 136 deletes
-        in the 30 s window (and as many missing ids), where 24 each capped them at 92.
-        """
+        """Documents this user stores, from its share of the rate and the run's length."""
         # From the runner, not Locust's options: a forked worker process has no run time.
-        expected = _USER_RATE * _RUN_S * self.DELETE_SHARE
-        return max(24, math.ceil(1.5 * expected) + 8)
+        return documents_for_deletes(
+            user_rate=_USER_RATE, run_s=_RUN_S, delete_share=self.DELETE_SHARE
+        )
 
     def on_start(self) -> None:
         super().on_start()

@@ -113,7 +113,7 @@ PROFILES: dict[str, Profile] = {
         # samples, and the deletes and the GETs of missing ids (two in eleven each) about
         # 136 each, past the 100 a p99 needs.
         step_durations={"health": 4.0, "point_reads": 30.0},
-        # Point reads: each user first stores its short documents in one batch (70 each,
+        # Point reads: each user first stores its short documents in one batch (71 each,
         # a second or two for four users on the 0.5-core quota), and a read of a document
         # written in the last half second waits for Milvus's time tick: the window starts
         # after both.

@@ -177,11 +177,6 @@ class Quiet:
     # What each idle server asked about used (its baseline), in the order given.
     idle_cores: tuple[float, ...] = ()
 
-    @property
-    def server_idle_cores(self) -> float:
-        """The first server's baseline (0 when none was asked about)."""
-        return self.idle_cores[0] if self.idle_cores else 0.0
-
 
 def measure_quiet(*accounts: CpuAccount | None, seconds: float = 0.5) -> Quiet:
     """Sleep ``seconds`` and see who used the CPU meanwhile: the foreign processes, and
