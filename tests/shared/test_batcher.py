@@ -62,12 +62,16 @@ class ModelSpy:
 
 
 class StoreSpy:
-    """The real store; records each search request, and fails those filtered by ``outage``."""
+    """The real store; records each search request, fails those filtered by ``outage``, and
+    holds those filtered by ``slow`` until ``release`` (as a wait for a time tick would)."""
 
     def __init__(self, store: VectorStore) -> None:
         self._store = store
         self.requests: list[tuple[int, int, tuple[str, ...]]] = []  # (vectors, top_k, tags)
         self.outage: str | None = None
+        self.slow: str | None = None
+        self.entered = threading.Event()
+        self.release = threading.Event()
 
     def search_many(
         self, vectors: Sequence[Sequence[float]], *, top_k: int, tags: Sequence[str] | None
@@ -75,6 +79,9 @@ class StoreSpy:
         self.requests.append((len(vectors), top_k, tuple(tags or ())))
         if self.outage is not None and self.outage in (tags or ()):
             raise BackendUnavailable("Milvus did not answer the search in time (injected)")
+        if self.slow is not None and self.slow in (tags or ()):
+            self.entered.set()
+            assert self.release.wait(WAIT_S), "the test never released the Milvus request"
         return self._store.search_many(vectors, top_k=top_k, tags=tags)
 
     def __getattr__(self, name: str) -> Any:
@@ -120,6 +127,7 @@ def rig_factory(service: SearchService) -> Iterator[Callable[..., Rig]]:
     yield make
     for rig in made:
         rig.model.release.set()
+        rig.store.release.set()
         rig.batcher.close(timeout_s=WAIT_S)
 
 
@@ -363,6 +371,33 @@ def test_a_search_that_waits_too_long_gives_up_and_leaves_the_queue(
     rig.model.release.set()
     assert rig.batcher.submit("the worker goes on", top_k=1).result(WAIT_S) is not None
     assert rig.batcher.stats().timed_out == 2
+
+
+def test_a_batch_waiting_on_milvus_does_not_hold_up_the_next_one(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    rig = rig_factory()
+    rig.store.slow = "waits-for-a-tick"
+    waiting = rig.batcher.submit("held in Milvus", top_k=1, tags=["waits-for-a-tick"])
+    assert rig.store.entered.wait(WAIT_S), "the worker never sent the request"
+    later = rig.batcher.submit("sent after it", top_k=1)
+    assert later.result(WAIT_S).hits is not None  # encoded and searched meanwhile
+    assert not waiting.done()
+    rig.store.release.set()
+    assert waiting.result(WAIT_S).hits == []  # no document has that tag
+
+
+def test_close_waits_for_the_milvus_requests_in_flight(rig_factory: Callable[..., Rig]) -> None:
+    rig = rig_factory()
+    rig.store.slow = "waits-for-a-tick"
+    waiting = rig.batcher.submit("held in Milvus", top_k=1, tags=["waits-for-a-tick"])
+    assert rig.store.entered.wait(WAIT_S)
+    closing = in_thread(rig.batcher.close)
+    time.sleep(0.3)
+    assert not closing.done() and not waiting.done()
+    rig.store.release.set()
+    closing.result(WAIT_S)
+    assert waiting.result(0).hits == []  # answered before close returned
 
 
 # --- from asyncio ----------------------------------------------------------------------------
