@@ -10,7 +10,9 @@ import psutil
 import pytest
 
 from bench.run.accounting import measure_quiet, own_cpu_s
+from bench.run.milvus import SETTLED_CORES, wait_until_settled
 from bench.run.orchestrator import BusyMachine, _check_quiet
+from bench.run.sampling import process_tree_cpu_s
 
 QUIET = {"background_cores": 0.02, "busiest_processes": []}
 BUSY = {"background_cores": 0.95, "busiest_processes": ["pid 42 (95 %): yes"]}
@@ -92,3 +94,40 @@ def test_our_own_loopback_traffic_is_not_foreign_load() -> None:
         server.kill()
         server.wait(10)
     assert quiet.foreign_cores < 0.05, quiet
+
+
+# --- Milvus settles after a load before the first step ----------------------------------------
+BUSY_THEN_IDLE = (
+    "import time\nend = time.time() + {busy_s}\nwhile time.time() < end: pass\ntime.sleep(60)"
+)
+
+
+def _spinner(busy_s: float) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", BUSY_THEN_IDLE.format(busy_s=busy_s)])
+
+
+def test_the_run_waits_until_a_busy_process_is_idle() -> None:
+    proc = _spinner(busy_s=2.0)
+    try:
+        waited_s, cores = wait_until_settled(
+            lambda: process_tree_cpu_s(proc.pid), window_s=0.5, limit_s=30.0
+        )
+        assert waited_s >= 1.5  # it saw the busy seconds and waited them out
+        assert cores <= SETTLED_CORES
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_run_gives_up_on_a_process_that_stays_busy() -> None:
+    proc = _spinner(busy_s=60.0)
+    try:
+        started = time.monotonic()
+        waited_s, cores = wait_until_settled(
+            lambda: process_tree_cpu_s(proc.pid), window_s=0.5, limit_s=1.5
+        )
+        assert cores > SETTLED_CORES and 1.5 <= waited_s < 10
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()
+        proc.wait()
