@@ -26,10 +26,9 @@ BENCH_DATA = PROJECT_ROOT / ".data" / "bench"
 COLLECTION = "bench_documents"
 
 # After loading the corpus (or replaying its log on a restart) Milvus seals, indexes and
-# compacts segments for a while, on the servers' core. Measured on this 2-core machine from a
-# fresh clone (2026-12-01): the steps started right after a fresh load ran at a third to half
-# the throughput of the same steps a few minutes later. So the run waits until Milvus's CPU
-# over a few seconds is down to what an idle Milvus uses (a few hundredths of a core here).
+# compacts segments for a while, on the servers' core, and that work is not what a step
+# measures. So the run waits until Milvus's CPU over a few seconds is down to what an idle
+# Milvus uses (0.02-0.03 cores on this 2-core machine, measured on the loaded bench corpus).
 SETTLED_CORES = 0.15
 SETTLE_WINDOW_S = 3.0
 SETTLE_LIMIT_S = 300.0
