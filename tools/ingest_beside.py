@@ -1,7 +1,7 @@
 """What an ingest job does to the text searches beside it, in one process, batched or not.
 
 Run: ``python -m tools.ingest_beside [--rounds 2] [--rows 80] [--rate 20]
-[--consistency Session Bounded]`` (about five minutes on 2 cores; run it alone).
+[--consistency Session Bounded]`` (about three minutes on 2 cores; run it alone).
 
 The bench's ``ingest_under_load`` step measures this over HTTP, through each twin, one run
 each; this probe takes HTTP, the servers and their spread away to see the core alone. It
