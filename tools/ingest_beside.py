@@ -39,8 +39,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bench.load.pool import build_pool
 from bench.run.cpu import pin_current
+from bench.stats import percentile
 from shared.config import Settings, get_settings
 from shared.embedder import SentenceTransformerEmbedder
 from shared.jobs import JobRegistry
@@ -68,14 +71,9 @@ class Phase:
 
 def during_the_job(sent: Sequence[tuple[float, float]], start_s: float, end_s: float) -> Phase:
     """``sent``: (intended send time, latency ms) per search; the ones sent during the job."""
-    latencies = sorted(ms for at, ms in sent if start_s <= at <= end_s)
-    if not latencies:
-        return Phase(0, float("nan"), float("nan"))
-
-    def rank(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-
-    return Phase(len(latencies), rank(0.5), rank(0.95))
+    latencies = np.sort([ms for at, ms in sent if start_s <= at <= end_s])
+    # The report's own nearest-rank percentiles, so the figures read alike.
+    return Phase(len(latencies), percentile(latencies, 50), percentile(latencies, 95))
 
 
 def one_round(
