@@ -97,10 +97,10 @@ clean:
 
 # The workshop (docs/workshop): prepare a laptop offline, then check every lab's prediction.
 workshop: $(STAMP)
-	$(PY) -m tools.workshop prepare
+	$(PY) -m workshop prepare
 
 workshop-check: $(STAMP)
-	$(PY) -m tools.workshop check $(if $(LAB),--lab $(LAB))
+	$(PY) -m workshop check $(if $(LAB),--lab $(LAB))
 
 # Locust's own web UI against a running twin (make serve-flask / make serve-fastapi first),
 # on the loopback address only; pick a user class in the page.

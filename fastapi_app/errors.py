@@ -43,7 +43,7 @@ def _flat(routes: Sequence[BaseRoute]) -> Iterator[Route]:
     for route in routes:
         # Recent FastAPI keeps an included router whole (its routes under original_router).
         # The twin registers its routes on the app's own router; an app that includes one
-        # without a prefix (tools/route_cost.py builds such a variant) has the same paths.
+        # without a prefix (studies/route_cost.py builds such a variant) has the same paths.
         included = getattr(route, "original_router", None)
         if included is not None:
             yield from _flat(included.routes)

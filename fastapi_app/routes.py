@@ -85,7 +85,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     """The twin's handlers, on ``router``: the app's own (``app.router``), not one included.
 
     FastAPI 0.165 keeps an included router as a branch that every request walks before it
-    reaches a route. Measured in process on this 2-core machine (``python -m tools.route_cost``,
+    reaches a route. Measured in process on this 2-core machine (``python -m studies.route_cost``,
     2026-12-01, per /health request, median of 5 rounds): FastAPI's bare one-route app 31.8
     us, the twin with these routes on its own router 37.4 us, the same handlers included (and
     no middleware) 45.1 us. Flask copies a blueprint's rules into the app's map once, at

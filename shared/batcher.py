@@ -3,7 +3,7 @@
 On text search the model is the cost. On one thread of this 2-core machine a query of the
 bench's pool (22 tokens on average) costs 18-22 ms to encode alone and 11-13 ms in a call
 of 32 (passes of 4 sorted by length, ``Settings.encode_batch_size``; measured with
-``python -m tools.encode_cost``). Under concurrency the gap grows:
+``python -m studies.encode_cost``). Under concurrency the gap grows:
 four requests encoding at once on one core cost each other cache and GIL. So instead of
 each request encoding its own query, callers queue it here and one worker thread serves
 the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and
@@ -20,7 +20,7 @@ Ray Serve's ``@serve.batch``:
   threads and goes on to the next batch. A request can wait on Milvus for a while: under
   Session consistency, one sent after this process wrote waits for Milvus to apply the write
   (a time tick, 200-400 ms), and with the worker waiting too, every search queued behind it
-  waited as well. Measured with ``python -m tools.ingest_beside`` (searches at 20/s beside an
+  waited as well. Measured with ``python -m studies.ingest_beside`` (searches at 20/s beside an
   ingest job, Session): p95 213 ms batched against 83 naive while the worker waited (two
   rounds); 205 against 170 with the pool (five rounds). The naive p95 itself moves a lot
   from run to run, with where the ticks fall.

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Texts per forward pass. A model call pads every text of a pass to the longest, and
     # sentence-transformers sorts a call's texts by length before splitting it into passes:
-    # small passes keep the padding small. Measured with tools/encode_cost.py on this 2-core
+    # small passes keep the padding small. Measured with studies/encode_cost.py on this 2-core
     # machine (2026-11-30, one torch thread, 4 x 32 of the bench's queries, 22 tokens on
     # average, 82 at most; three runs, the last with the ways taking turns): 10.9-12.9 ms a
     # query in passes of 4, 12.1-14.4 in passes of 8, 12.8-14.9 in passes of 16, 16.6-19.1

@@ -684,7 +684,8 @@ def _load_and_wait(client: Any, collection: str, *, wait_s: float, timeout: floa
     """Have the collection loaded and wait, at most ``wait_s``, until a Strong query succeeds.
 
     After a restart Milvus restores the collection by itself and says "Loading" for a while
-    (27 s measured with 3000 rows, tools/recovery_probe.py), during which searches fail. It
+    (measured after a SIGKILL; docs/failure-behaviour.md keeps the figures), during which
+    searches fail. It
     answers searches about a second before ``get_load_state`` says Loaded, and pymilvus's
     own ``load_collection`` polls that state (in 0.5 s steps, up to its timeout): so the
     load is only asked for, when Milvus says NotLoad, and never waited for. What is waited

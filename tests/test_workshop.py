@@ -13,8 +13,8 @@ import re
 import pytest
 
 from shared.config import PROJECT_ROOT, Settings
-from tools.workshop.checks import CHECKS, _asgi_costs, _seconds, _threads
-from tools.workshop.labs import LABS, Lab
+from workshop.checks import CHECKS, _asgi_costs, _seconds, _threads
+from workshop.labs import LABS, Lab
 
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
 

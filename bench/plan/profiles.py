@@ -82,9 +82,9 @@ class Profile:
     # Compared scenarios whose one-worker configurations run at the same time, those on
     # their usual servers in one step and those on the shared server in another, each at
     # the full rate, and are read each from its own CPU account: drift of the machine
-    # then falls on every side of a ratio alike. On this 2-core VM, /health costs measured
-    # one after the other moved 0.3 apart from pair to pair; measured at once, 0.05
-    # (python -m tools.pair_noise).
+    # then falls on every side of a ratio alike: /health cost pairs measured one after the
+    # other spread several times wider than pairs measured at once (a pair-noise probe,
+    # since retired; its figures are in docs/method.md).
     together: tuple[str, ...] = ()
     same_server_scenarios: tuple[str, ...] = ("health", "echo", "search_text")
 

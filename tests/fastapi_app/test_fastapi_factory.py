@@ -175,7 +175,7 @@ def test_the_threadpool_has_the_settings_blocking_threads(
 
 def test_the_routes_sit_on_the_apps_own_router() -> None:
     # An included router is a branch every request walks (in FastAPI 0.165, 45.1 against
-    # 37.4 us a /health request, tools/route_cost.py): the twin's routes, pitfalls included,
+    # 37.4 us a /health request, studies/route_cost.py): the twin's routes, pitfalls included,
     # must be the app's own routes, each matched directly.
     settings = get_settings().model_copy(update={"pitfall_sync_handlers": True})
     app = fastapi_app.create_app(settings, service=FakeService())  # type: ignore[arg-type]
@@ -195,7 +195,7 @@ def test_the_in_process_driver_times_and_refuses_a_failing_app() -> None:
     import asyncio
 
     from bench.run.floors.bare_fastapi import app as bare
-    from tools.workshop.asgi_cost import per_request_us
+    from workshop.asgi_cost import per_request_us
 
     assert 0 < asyncio.run(per_request_us(bare, 200)) < 10_000
 
@@ -209,7 +209,7 @@ def test_the_in_process_driver_times_and_refuses_a_failing_app() -> None:
 
 def test_a_405_lists_the_methods_of_routes_inside_an_included_router() -> None:
     # The twin registers its routes on the app's own router, but an app that includes a
-    # router (tools/route_cost.py builds one) must answer the same Allow header.
+    # router (studies/route_cost.py builds one) must answer the same Allow header.
     from fastapi import APIRouter, FastAPI
 
     from fastapi_app.errors import allowed_methods, install_error_handlers

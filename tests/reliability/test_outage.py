@@ -35,7 +35,7 @@ from shared.vector_store import MilvusVectorStore
 BOUND_S = MILVUS_TIMEOUT_S + TIMEOUT_SLACK_S  # "503 within about" the timeout
 RECOVERY_S = 60.0
 # A twin serves a search within this long of the core's own first success after a restart
-# (measured: well under a second; tools/recovery_probe.py).
+# (measured well under a second; docs/failure-behaviour.md keeps the figures).
 BEHIND_CORE_S = 5.0
 POLL_S = 0.2
 SEARCH = {"query": "what happens when the database is down", "top_k": 3}

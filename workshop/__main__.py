@@ -1,4 +1,4 @@
-"""``python -m tools.workshop prepare | check [--lab N ...] | asgi-cost``.
+"""``python -m workshop prepare | check [--lab N ...] | asgi-cost``.
 
 ``prepare`` (``make workshop``) readies a laptop with no network: the embedded Milvus, the
 demo corpus from the embedding cache, the model warmed once, Locust's request pool; then it
@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from tools.workshop.labs import LABS, lab_by_number
+from workshop.labs import LABS, lab_by_number
 
 __all__ = ["main"]
 
@@ -20,7 +20,7 @@ __all__ = ["main"]
 def prepare() -> int:
     from bench.load.pool import cached_pool
     from shared.service import SearchService
-    from tools.workshop.room import Room
+    from workshop.room import Room
 
     began = time.monotonic()
     with Room() as room:
@@ -39,8 +39,8 @@ def prepare() -> int:
 
 
 def check(numbers: list[int]) -> int:
-    from tools.workshop.checks import check_lab
-    from tools.workshop.room import Room
+    from workshop.checks import check_lab
+    from workshop.room import Room
 
     labs = [lab_by_number(n) for n in numbers] if numbers else list(LABS)
     held = 0
@@ -63,7 +63,7 @@ def check(numbers: list[int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.workshop", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m workshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="ready this machine for the workshop, offline")
     checker = sub.add_parser("check", help="run every lab and judge its prediction")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return prepare()
     if args.command == "check":
         return check(args.lab)
-    from tools.workshop.asgi_cost import main as asgi_cost
+    from workshop.asgi_cost import main as asgi_cost
 
     return asgi_cost()
 

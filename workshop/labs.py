@@ -147,7 +147,7 @@ LABS: tuple[Lab, ...] = (
                 TWINBENCH_PITFALL_BLOCKING_IN_ASYNC="1",
                 PYTHONASYNCIODEBUG="1",
             ),
-            _c(".venv/bin/python -m tools.workshop asgi-cost"),
+            _c(".venv/bin/python -m workshop asgi-cost"),
             _c(f"{LOCUST} -u 32 -r 32 -t 5s --host $FASTAPI SearchVectorUser"),
             _c(THREADS),
             _c(

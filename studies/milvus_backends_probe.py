@@ -1,6 +1,6 @@
 """Measure the two embedded Milvus backends on this machine, to choose the project's defaults.
 
-Run: ``python -m tools.milvus_backends_probe [--backends milvus milvus-lite] [--json out.json]``.
+Run: ``python -m studies.milvus_backends_probe [--backends milvus milvus-lite] [--json out.json]``.
 A one-off study, not part of the benchmark harness; it builds its collections with the
 store's own schema (:func:`shared.vector_store.collection_schema`) and quotes filter values
 with the store's own :func:`shared.documents.quote_string` beside the alternatives it tests.
@@ -726,7 +726,7 @@ def log_summary(path: Path) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.milvus_backends_probe",
+        prog="python -m studies.milvus_backends_probe",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

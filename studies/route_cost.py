@@ -1,11 +1,11 @@
 """What one ``GET /health`` costs in process, through FastAPI's bare app and through the twin:
 the figures behind the comments in fastapi_app/routes.py.
 
-Run: ``python -m tools.route_cost [--requests 3000] [--rounds 5]`` with Milvus up (``make
+Run: ``python -m studies.route_cost [--requests 3000] [--rounds 5]`` with Milvus up (``make
 milvus-up``; under a minute on 2 cores; run it alone, pinned for steadier figures:
-``taskset -c 0 python -m tools.route_cost``). Each app is an ASGI callable driven straight
+``taskset -c 0 python -m studies.route_cost``). Each app is an ASGI callable driven straight
 from an event loop in this process, one request after another, no server and no socket
-(the driver of ``python -m tools.workshop asgi-cost``), so the figure is the app's own time
+(the driver of ``python -m workshop asgi-cost``), so the figure is the app's own time
 per request and none of the server's. The apps take turns within each round, and each app's
 median over the rounds is printed:
 
@@ -33,7 +33,7 @@ from fastapi_app import create_app
 from fastapi_app.routes import add_routes
 from shared.config import Settings, get_settings
 from shared.service import SearchService
-from tools.workshop.asgi_cost import per_request_us
+from workshop.asgi_cost import per_request_us
 
 __all__ = ["main"]
 
@@ -48,7 +48,9 @@ def _included(service: SearchService, settings: Settings) -> FastAPI:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m studies.route_cost", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)

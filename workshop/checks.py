@@ -1,6 +1,6 @@
 """``make workshop-check``: each lab's commands, run as written, and its prediction judged.
 
-Every lab check runs its lab's command lines (tools/workshop/labs.py) with bash, against
+Every lab check runs its lab's command lines (workshop/labs.py) with bash, against
 twins started with the settings each command names, and reads the figure the prediction is
 about: from the command's own output, from the exact per-request samples the scenarios file
 writes, or from the twin's log. One line per lab: predicted, measured, holds or not.
@@ -22,8 +22,8 @@ import numpy as np
 from bench.load.samples import read_samples
 from bench.stats import percentile
 from shared.config import PROJECT_ROOT
-from tools.workshop.labs import Command, Lab
-from tools.workshop.room import WORK_DIR, Room, Twin, lab_environment, run_line, samples_dir
+from workshop.labs import Command, Lab
+from workshop.room import WORK_DIR, Room, Twin, lab_environment, run_line, samples_dir
 
 __all__ = ["Outcome", "CHECKS", "check_lab"]
 

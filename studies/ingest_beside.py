@@ -1,6 +1,6 @@
 """What an ingest job does to the text searches beside it, in one process, batched or not.
 
-Run: ``python -m tools.ingest_beside [--rounds 2] [--rows 80] [--rate 20]
+Run: ``python -m studies.ingest_beside [--rounds 2] [--rows 80] [--rate 20]
 [--consistency Session Bounded]`` (about three minutes on 2 cores; run it alone).
 
 The bench's ``ingest_under_load`` step measures this over HTTP, through each twin, one run
@@ -137,7 +137,7 @@ def _rows(documents: list[dict[str, object]], count: int) -> list[dict[str, obje
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.ingest_beside", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m studies.ingest_beside", description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rows", type=int, default=80, help="rows in each ingest job")
     parser.add_argument("--rate", type=float, default=20.0, help="searches per second")

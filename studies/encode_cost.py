@@ -1,7 +1,7 @@
 """What one text-search query costs the model, alone and in batches: the figures behind
 ``TWINBENCH_ENCODE_BATCH_SIZE`` (README, shared/config.py, shared/batcher.py).
 
-Run: ``python -m tools.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
+Run: ``python -m studies.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
 [--words N]``
 (about two minutes on 2 cores; run it alone). It takes the benchmark's own text-search
 queries (the seeded request pool of bench/load/pool.py: the first sentence of sampled corpus
@@ -62,7 +62,9 @@ def _tokens(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m studies.encode_cost", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--calls", type=int, default=4, help="groups of queries (default 4)")
     parser.add_argument("--queries", type=int, default=32, help="queries a group (default 32)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds a way (default 3)")

@@ -1,4 +1,4 @@
-"""``python -m tools.workshop asgi-cost``: what a FastAPI /health costs, in process, per request.
+"""``python -m workshop asgi-cost``: what a FastAPI /health costs, in process, per request.
 
 The FastAPI twin is built three times on one real service (the model and Milvus behind it):
 as built, with plain-``def`` handlers (``TWINBENCH_PITFALL_SYNC_HANDLERS``) and with a

@@ -1,0 +1,1 @@
+"""Studies: one-off probes, each behind one document (the index is studies/README.md)."""
