@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,9 @@ __all__ = [
     "stop_server",
     "server_status",
     "free_port",
+    "client_token",
+    "backend_dir",
+    "locked",
 ]
 
 START_TIMEOUT_S = 120.0
@@ -70,6 +76,9 @@ class MilvusProcess:
     data_dir: str
     started_at: float
     log_file: str
+    # Started by a command for its own use (make serve-*, the workshop), to be stopped by the
+    # last such command to leave; not by make milvus-up, whose server stays until milvus-down.
+    on_demand: bool = False
 
     @property
     def uri(self) -> str:
@@ -115,7 +124,7 @@ def _state_file(data_dir: Path) -> Path:
     return data_dir / "state.json"
 
 
-def _backend_dir(settings: Settings, backend: str) -> Path:
+def backend_dir(settings: Settings, backend: str) -> Path:
     return Path(settings.data_dir) / ("milvus" if backend == "milvus" else "milvus-lite")
 
 
@@ -170,6 +179,9 @@ def _milvus_command(
     # Passed to the constructor (not set()), so a busy port fails loudly instead of drifting.
     config = _Config(data_dir=str(data_dir), proxy_port=port, etcd_port=etcd_client)
     config.set("proxy.timeTickInterval", time_tick_ms)
+    # Milvus 2.3 listens on every interface and has no setting to bind loopback only, so its
+    # client port asks for a password: the one in this data directory (see _secure).
+    config.set("authorization_enabled", True)
     # Other internal ports are picked free at start, so two servers (tests beside a dev
     # server) can run at once; only the client port is fixed.
     config.resolve()
@@ -223,8 +235,11 @@ def _lite_command(data_dir: Path, port: int) -> tuple[list[str], dict[str, str],
     return [*argv, "--port", str(port)], os.environ.copy(), data_dir
 
 
-def _wait_until_serving(proc: subprocess.Popen[bytes], port: int, log_file: Path) -> None:
-    """Block until a real client call succeeds, not merely until the port opens."""
+def _wait_until_serving(
+    proc: subprocess.Popen[bytes], port: int, log_file: Path, data_dir: Path, *, secure: bool
+) -> None:
+    """Block until a real client call succeeds, not merely until the port opens; then, with
+    ``secure`` (Milvus, not milvus-lite), make sure root's password is our secret."""
     from pymilvus import MilvusClient
 
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -236,27 +251,110 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], port: int, log_file: Path
                 f"Milvus exited with code {proc.returncode} while starting:\n{tail}"
             )
         if _tcp_answers(port):
-            try:
-                client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=2)
-                client.list_collections(timeout=2)
-                client.close()
+            for token in _tokens_to_try(data_dir):
+                try:
+                    client = MilvusClient(uri=f"http://127.0.0.1:{port}", token=token, timeout=2)
+                    client.list_collections(timeout=2)
+                    client.close()
+                except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+                    last_error = str(exc)[:200]
+                    continue
+                if secure:
+                    _secure(port, token, data_dir)
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-                last_error = str(exc)[:200]
         time.sleep(0.25)
     raise MilvusStartError(f"Milvus did not answer within {START_TIMEOUT_S:.0f} s ({last_error})")
 
 
+# Milvus's built-in first password for root; replaced by a secret of our own at the first start.
+_DEFAULT_ROOT = "root:Milvus"
+
+
+def _secret_file(data_dir: Path) -> Path:
+    return data_dir / "root-password"
+
+
+def _tokens_to_try(data_dir: Path) -> list[str]:
+    """Our secret when we have set one, and Milvus's default (a data directory made before
+    authentication was turned on, or a first start interrupted before the change)."""
+    secret = _secret_file(data_dir)
+    tokens = [f"root:{secret.read_text().strip()}"] if secret.exists() else []
+    return [*tokens, _DEFAULT_ROOT]
+
+
+def _secure(port: int, token: str, data_dir: Path) -> None:
+    """Replace Milvus's default root password with a random secret kept in the data
+    directory (mode 0600: readable by this user only), once per data directory."""
+    if token != _DEFAULT_ROOT:
+        return
+    from pymilvus import MilvusClient
+
+    secret = secrets.token_urlsafe(24)
+    pending = _secret_file(data_dir).with_suffix(".new")
+    pending.unlink(missing_ok=True)
+    descriptor = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    client = MilvusClient(uri=f"http://127.0.0.1:{port}", token=token, timeout=10)
+    try:
+        client.update_password("root", "Milvus", secret, timeout=10)
+    finally:
+        client.close()
+    pending.replace(_secret_file(data_dir))
+
+
+def client_token(settings: Settings) -> str:
+    """The token a client of the Milvus ``settings`` name uses: ``MILVUS_TOKEN`` for an
+    external one; for the embedded one, root and the secret in its data directory (empty
+    for milvus-lite, which listens on 127.0.0.1 only and has no authentication)."""
+    if not settings.embedded_milvus or settings.milvus_token:
+        return settings.milvus_token
+    if settings.milvus_backend != "milvus":
+        return ""
+    secret = _secret_file(backend_dir(settings, settings.milvus_backend).resolve())
+    with contextlib.suppress(OSError):
+        return f"root:{secret.read_text().strip()}"
+    return _DEFAULT_ROOT
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if need be), held for the block, across
+    processes; the kernel releases it if the holder dies."""
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def start_server(
-    settings: Settings | None = None, *, backend: str | None = None, port: int | None = None
+    settings: Settings | None = None,
+    *,
+    backend: str | None = None,
+    port: int | None = None,
+    on_demand: bool = False,
 ) -> MilvusProcess:
-    """Start the embedded Milvus (or return the one already running) and wait until it serves."""
+    """Start the embedded Milvus (or return the one already running) and wait until it serves.
+
+    One start at a time per data directory, across processes: two commands started together
+    (``make serve-flask`` beside ``make serve-fastapi``) would otherwise both find no server
+    and both launch one on the same data. ``on_demand`` records that a command started it
+    for its own use (:func:`shared.launcher.milvus_for`), not ``make milvus-up``.
+    """
     settings = settings or get_settings()
     backend = backend or settings.milvus_backend
     port = port or settings.milvus_port
-    data_dir = _backend_dir(settings, backend).resolve()
+    data_dir = backend_dir(settings, backend).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    with locked(data_dir / "start.lock"):
+        return _start_locked(settings, backend, port, data_dir, on_demand)
 
+
+def _start_locked(
+    settings: Settings, backend: str, port: int, data_dir: Path, on_demand: bool
+) -> MilvusProcess:
     running = _read_state(data_dir)
     if running and _pid_alive(running.pid):
         return running
@@ -279,6 +377,7 @@ def start_server(
             argv, env, cwd = _lite_command(data_dir, port)
         try:
             state = _launch(argv, env, cwd, backend=backend, port=port, data_dir=data_dir)
+            state = replace(state, on_demand=on_demand)
             break
         except MilvusExitedEarly as exc:
             if attempt == START_ATTEMPTS:
@@ -313,7 +412,7 @@ def _launch(
             start_new_session=True,
         )
     try:
-        _wait_until_serving(proc, port, log_file)
+        _wait_until_serving(proc, port, log_file, data_dir, secure=backend == "milvus")
     except BaseException:
         _terminate(proc.pid)
         raise
@@ -349,7 +448,7 @@ def stop_server(
 ) -> bool:
     """Stop the embedded Milvus if it runs; True when something was stopped."""
     settings = settings or get_settings()
-    data_dir = _backend_dir(settings, backend or settings.milvus_backend).resolve()
+    data_dir = backend_dir(settings, backend or settings.milvus_backend).resolve()
     state = _read_state(data_dir)
     if state is None:
         return False
@@ -368,7 +467,7 @@ def server_status(
     if not settings.embedded_milvus:
         return {"mode": "external", "uri": settings.milvus_uri}
     backend = backend or settings.milvus_backend
-    state = _read_state(_backend_dir(settings, backend).resolve())
+    state = _read_state(backend_dir(settings, backend).resolve())
     if state is None or not _pid_alive(state.pid):
         return {"mode": "embedded", "backend": backend, "running": False}
     return {"mode": "embedded", "running": True, "uri": state.uri, **asdict(state)}
@@ -397,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
         took = time.perf_counter() - began
         print(f"{state.backend} serving at {state.uri} (pid {state.pid}, ready in {took:.1f} s)")
         print(f"data and log: {state.data_dir}")
+        if state.backend == "milvus":
+            print(
+                f"clients log in as root with the password in {_secret_file(Path(state.data_dir))}"
+            )
     elif args.action == "stop":
         print("stopped" if stop_server(settings, backend=args.backend) else "not running")
     else:

@@ -2,20 +2,21 @@
 
 Starts the embedded Milvus if none runs (unless ``MILVUS_URI`` names one), loads the demo
 corpus if the collection lacks it, then runs the server in the foreground. On Ctrl-C it
-stops the server, and Milvus too if this command started it: nothing is left running.
+stops the server; the embedded Milvus stops with the last command that uses it (both twins
+served side by side share one), unless ``make milvus-up`` started it: nothing is left running.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
-import subprocess
 import sys
 
 from shared.config import Settings, get_settings
 from shared.corpus import ensure_corpus_loaded
-from shared.milvus_server import server_status, start_server, stop_server
+from shared.launcher import OwnedProcess, milvus_for
 from shared.servers import SERVER_KINDS, ServerSpec, server_argv
 
 __all__ = ["main", "serve_spec"]
@@ -56,13 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (from a supervisor, `timeout`, CI) must run the clean-up below, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     settings = get_settings()
-    started_milvus = False
-    if settings.embedded_milvus and not server_status(settings).get("running"):
-        state = start_server(settings)
-        started_milvus = True
-        print(f"started {state.backend} at {state.uri}", file=sys.stderr)
-    server: subprocess.Popen[bytes] | None = None
-    try:
+    with contextlib.ExitStack() as stack:
+        if stack.enter_context(milvus_for(settings)):
+            # "started <backend> at <uri>": the tests look for this line.
+            print(
+                f"started {settings.milvus_backend} at {settings.effective_milvus_uri} "
+                "(stopped when the last command using it stops)",
+                file=sys.stderr,
+            )
         if not args.no_demo_data:
             ensure_corpus_loaded(settings)
         spec = serve_spec(
@@ -76,20 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         command = server_argv(spec)
         print(f"serving the {args.app} twin at http://{spec.host}:{spec.port}  (docs: /docs)")
         print("$ " + " ".join(command), file=sys.stderr)
-        server = subprocess.Popen(command, env={**os.environ, **spec.env()})
-        return server.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if started_milvus:
-            stop_server(settings)
-            print("stopped the Milvus this command started", file=sys.stderr)
+        # In our process group: Ctrl-C in the terminal reaches the server as it reaches us.
+        server = OwnedProcess(
+            command, log_path=None, env={**os.environ, **spec.env()}, own_group=False
+        )
+        stack.callback(server.stop, 30.0)
+        try:
+            return server.proc.wait()
+        except KeyboardInterrupt:
+            return 0
 
 
 if __name__ == "__main__":

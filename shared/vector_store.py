@@ -161,9 +161,13 @@ class MilvusVectorStore:
     def _connect(self, load_wait_s: float) -> Any:
         from pymilvus import MilvusClient
 
+        from shared.milvus_server import client_token
+
         client = MilvusClient(
             uri=self._settings.effective_milvus_uri,
-            token=self._settings.milvus_token,
+            # Read at every connection: the embedded Milvus's secret appears at its first start,
+            # which a server started beside it may be waiting for.
+            token=client_token(self._settings),
             timeout=self._timeout,
         )
         try:

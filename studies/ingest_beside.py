@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import shutil
 import statistics
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from bench.stats import percentile
 from shared.config import Settings, get_settings
 from shared.embedder import SentenceTransformerEmbedder
 from shared.jobs import JobRegistry
-from shared.milvus_server import free_port, start_server, stop_server
+from shared.launcher import own_milvus
 from shared.service import SearchService
 from shared.vector_store import MilvusVectorStore
 
@@ -147,15 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     pool = build_pool()
-    data_dir = Path(tempfile.mkdtemp(prefix="ingest-beside-"))
-    base = get_settings(
-        data_dir=data_dir, milvus_port=free_port(), collection="ingest_beside", torch_threads=1
-    )
     # Milvus on the second CPU (it inherits the affinity it starts with), the service on the
     # first, as the bench gives a server one core.
     pin_current((1,))
-    try:
-        start_server(base, port=base.milvus_port)
+    with own_milvus(collection="ingest_beside", torch_threads=1) as base:
         pin_current((0,))
         embedder = SentenceTransformerEmbedder(
             name=base.model_name, torch_threads=1, batch_size=base.encode_batch_size
@@ -177,9 +171,6 @@ def main(argv: list[str] | None = None) -> int:
                         f"(n={phase.n}), job {job_s:.1f} s, {chunks} chunks",
                         file=sys.stderr,
                     )
-    finally:
-        stop_server(base)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
     print(f"searches at {args.rate:g}/s beside an ingest job of {args.rows} rows, one process,")
     print(f"one core, medians of {args.rounds} rounds:")

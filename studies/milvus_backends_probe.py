@@ -55,6 +55,7 @@ from shared.documents import quote_string
 from shared.milvus_server import (
     MilvusProcess,
     _port_is_free,
+    client_token,
     free_port,
     start_server,
     stop_server,
@@ -523,7 +524,7 @@ def _probe_backend(
         assert isinstance(state, MilvusProcess)
         time.sleep(2.0)
         res["rss_idle_mb"] = tree_rss_mb(state.pid)
-        client = MilvusClient(uri=state.uri)
+        client = MilvusClient(uri=state.uri, token=client_token(settings))
 
         log(f"{backend}: filter escaping")
         res["escaping"] = escaping_probe(client)
@@ -596,7 +597,7 @@ def _probe_backend(
             res["port_taken_after_stop_by"] = holder
             port = free_port()
         res["restart_s"], state = timed(lambda: start_server(settings, backend=backend, port=port))
-        client = MilvusClient(uri=state.uri)
+        client = MilvusClient(uri=state.uri, token=client_token(settings))
         res["load_state_after_restart"] = load_state(client, COLLECTION)
         with quiet_pymilvus():
             try:

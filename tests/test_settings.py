@@ -28,7 +28,7 @@ import fastapi_app
 import flask_app
 from shared.config import PROJECT_ROOT, Settings
 from shared.jobs import JobRegistry
-from shared.milvus_server import free_port, start_server, stop_server
+from shared.launcher import own_milvus
 from shared.service import SearchService, build_document
 from shared.vector_store import MilvusVectorStore
 
@@ -111,14 +111,12 @@ def lite_service(
     service: SearchService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SearchService]:
     """The session's model over a milvus-lite server of this module's own."""
-    lite = Settings(
+    with own_milvus(
         data_dir=tmp_path_factory.mktemp("lite"),
+        throwaway=True,
         milvus_backend="milvus-lite",
-        milvus_port=free_port(),
         collection="lite_contract",
-    )
-    start_server(lite)
-    try:
+    ) as lite:
         store = MilvusVectorStore(settings=lite, dimension=service.embedder.dimension)
         store.connect()
         lite_svc = SearchService(
@@ -130,8 +128,6 @@ def lite_service(
         yield lite_svc
         lite_svc.jobs.wait_idle()
         lite_svc.close()
-    finally:
-        stop_server(lite)
 
 
 @pytest.fixture(params=["flask", "fastapi"])

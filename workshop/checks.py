@@ -343,9 +343,10 @@ def lab7(room: Room, lab: Lab) -> Outcome:
 
 
 def _locust_ui_answers(command: Command, twin: Twin) -> bool:
-    from bench.run.procs import Child, http_json
+    from bench.run.procs import http_json
+    from shared.launcher import OwnedProcess
 
-    child = Child(
+    child = OwnedProcess(
         ["bash", "-c", command.line],
         log_path=WORK_DIR / "logs" / "locust-ui.log",
         env=lab_environment(**_urls(twin)),

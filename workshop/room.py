@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run.procs import Child, wait_healthy
 from shared.config import PROJECT_ROOT, Settings, get_settings
-from shared.milvus_server import free_port, server_status, start_server, stop_server
+from shared.launcher import OwnedProcess, free_port, milvus_for, wait_until_healthy
 
 __all__ = ["Room", "Twin", "WORK_DIR", "run_line"]
 
@@ -40,10 +39,10 @@ class Twin:
 
     app: str
     url: str
-    child: Child
+    child: OwnedProcess
 
     def log(self) -> str:
-        return self.child.log_path.read_text(errors="replace")
+        return self.child.log_tail(None)
 
 
 def lab_environment(**extra: str) -> dict[str, str]:
@@ -82,19 +81,18 @@ class Room:
     def __enter__(self) -> Room:
         from shared.corpus import ensure_corpus_loaded
 
-        if self.settings.embedded_milvus and not server_status(self.settings).get("running"):
-            start_server(self.settings)
-            self.started_milvus = True
-        ensure_corpus_loaded(self.settings)
+        self.started_milvus = self._stack.enter_context(milvus_for(self.settings))
+        try:
+            ensure_corpus_loaded(self.settings)
+        except BaseException:
+            self._stack.close()
+            raise
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self._stack.close()
-        finally:
-            if self.started_milvus:
-                stop_server(self.settings)
+        # Last in, first out: the twins stop before the Milvus this room started, if any.
+        self._stack.close()
 
     @contextlib.contextmanager
     def twin(self, app: str, settings: dict[str, str], pinned: str = "") -> Iterator[Twin]:
@@ -120,10 +118,10 @@ class Room:
         log = WORK_DIR / "logs" / f"{name[:120]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
-        child = Child(argv, log_path=log, env=lab_environment(**settings), cwd=PROJECT_ROOT)
+        child = OwnedProcess(argv, log_path=log, env=lab_environment(**settings), cwd=PROJECT_ROOT)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_healthy(f"{url}/health", child, timeout_s=180)
+            wait_until_healthy(f"{url}/health", child, timeout_s=180)
             yield Twin(app, url, child)
         finally:
             child.stop(grace_s=30)

@@ -24,9 +24,9 @@ from bench.plan.steps import ConfigPlan
 from bench.results import ServerConfig, slug
 from bench.run.accounting import CpuAccount
 from bench.run.cpu import CgroupCap, CpuPlan, pin_process
-from bench.run.procs import Child, http_json, wait_healthy
+from bench.run.procs import http_json
 from bench.run.sampling import process_tree
-from shared.milvus_server import free_port
+from shared.launcher import OwnedProcess, free_port, wait_until_healthy
 from shared.servers import ServerSpec, server_argv
 
 __all__ = [
@@ -61,7 +61,7 @@ class Running:
     """
 
     config: ServerConfig
-    child: Child
+    child: OwnedProcess
     port: int | None
     cap: CgroupCap | None
     account: CpuAccount | None
@@ -132,7 +132,7 @@ def start_config(
     try:
         if plan.spec is None:
             argv = [sys.executable, "-m", "bench.run.inprocess", "--pool", str(pool_path)]
-            child = Child(argv, log_path=log_path, env=env, pipes=True)
+            child = OwnedProcess(argv, log_path=log_path, env=env, pipes=True)
             spec = ServerSpec(app="core", server="in-process")
         else:
             port = free_port()
@@ -140,7 +140,7 @@ def start_config(
             stats = (("TWINBENCH_SEARCH_BATCH_STATS_DIR", str(batch_stats_dir(logs, plan.label))),)
             spec = replace(plan.spec, port=port, app_env=plan.spec.app_env + stats)
             argv = server_argv(spec)
-            child = Child(argv, log_path=log_path, env={**env, **spec.env()})
+            child = OwnedProcess(argv, log_path=log_path, env={**env, **spec.env()})
     except BaseException:
         if cap is not None:
             cap.remove()
@@ -167,7 +167,7 @@ def start_config(
 def wait_ready(running: Running, timeout_s: float = 240.0) -> None:
     """Healthy over HTTP (servers) or "ready" on stdout (the in-process worker)."""
     if not running.in_process:
-        wait_healthy(f"{running.url}/health", running.child, timeout_s)
+        wait_until_healthy(f"{running.url}/health", running.child, timeout_s=timeout_s)
         if running.config.role == "twin":
             # One real search loads anything lazy before the first measured request.
             http_json("POST", f"{running.url}/search", {"query": "warm up", "top_k": 1}, timeout=60)
@@ -176,7 +176,7 @@ def wait_ready(running: Running, timeout_s: float = 240.0) -> None:
         raise RuntimeError(f"the in-process worker failed:\n{running.child.log_tail()}")
 
 
-def _readline(child: Child, timeout_s: float) -> str:
+def _readline(child: OwnedProcess, timeout_s: float) -> str:
     """One line from a worker's stdout, or "" when it died or stayed silent too long."""
     stdout = child.proc.stdout
     assert stdout is not None

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.run.cpu import preexec_for
-from bench.run.procs import Child
 from bench.run.sampling import CpuSampler
+from shared.launcher import OwnedProcess
 
 __all__ = ["LoadRun", "run_locust"]
 
@@ -79,7 +79,7 @@ def run_locust(
         argv += ["--processes", str(processes)]
     argv += user_classes
     began = time.monotonic()
-    child = Child(argv, log_path=log_path, env=env, preexec=preexec_for(cpus, None))
+    child = OwnedProcess(argv, log_path=log_path, env=env, preexec=preexec_for(cpus, None))
     try:
         with CpuSampler(child.pid) as sampler:
             code = child.wait(run_time_s + 60)

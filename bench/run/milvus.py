@@ -66,7 +66,6 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 @contextlib.contextmanager
 def bench_milvus(
-    port: int,
     server_cpus: tuple[int, ...],
     own_cpus: tuple[int, ...],
     *,
@@ -81,38 +80,46 @@ def bench_milvus(
     servers start there, so their models load while Milvus replays its log (~25 s after a
     restart, during which the check only waits).
     """
-    from shared.milvus_server import MilvusStartError, server_status, start_server, stop_server
+    from shared.launcher import own_milvus
+    from shared.milvus_server import MilvusStartError, server_status
 
-    settings = bench_settings(port, collection)
-    info: dict[str, object] = {"port": port, "data_dir": str(settings.data_dir)}
+    info: dict[str, object] = {"data_dir": str(BENCH_DATA)}
     began = time.monotonic()
-    ours = True
-    # Children inherit our affinity: pin ourselves to the server CPUs while Milvus starts.
-    pin_current(server_cpus)
-    try:
-        state = start_server(settings)
-    except MilvusStartError as exc:
-        # Milvus 2.3's embedded etcd always binds 2380, so a second embedded Milvus cannot
-        # start beside a running one: measure against that one (not pinned, not ours).
-        existing = server_status(get_settings())
-        if not existing.get("running"):
-            raise
-        ours = False
-        settings = bench_settings(int(existing["port"]), collection)
-        info["pid"] = existing.get("pid")
-        info["shared_milvus"] = (
-            f"could not start a Milvus of our own ({str(exc).splitlines()[0][:120]}); reused "
-            f"the running one on port {existing['port']}, which is neither pinned nor ours"
-        )
-        print(f"  {info['shared_milvus']}", file=sys.stderr)
-    finally:
-        pin_current(own_cpus)
-    if ours and state.port != port:  # one left running by an interrupted run: use it
-        settings = bench_settings(state.port, collection)
-    info.update(port=settings.milvus_port, start_s=round(time.monotonic() - began, 1))
-    if ours:
-        info.update(backend=state.backend, pid=state.pid)
-    try:
+    with contextlib.ExitStack() as stack:
+        ours = True
+        # Children inherit our affinity: pin ourselves to the server CPUs while Milvus starts.
+        pin_current(server_cpus)
+        try:
+            settings = stack.enter_context(
+                own_milvus(
+                    data_dir=BENCH_DATA,
+                    throwaway=False,
+                    collection=collection,
+                    torch_threads=1,
+                    access_log=False,
+                )
+            )
+        except MilvusStartError as exc:
+            # Milvus 2.3's embedded etcd always binds 2380, so a second embedded Milvus cannot
+            # start beside a running one: measure against that one (not pinned, not ours).
+            existing = server_status(get_settings())
+            if not existing.get("running"):
+                raise
+            ours = False
+            settings = bench_settings(int(existing["port"]), collection)
+            info["pid"] = existing.get("pid")
+            info["shared_milvus"] = (
+                f"could not start a Milvus of our own ({str(exc).splitlines()[0][:120]}); "
+                f"reused the running one on port {existing['port']}, which is neither pinned "
+                "nor ours"
+            )
+            print(f"  {info['shared_milvus']}", file=sys.stderr)
+        finally:
+            pin_current(own_cpus)
+        info.update(port=settings.milvus_port, start_s=round(time.monotonic() - began, 1))
+        if ours:
+            state = server_status(settings)
+            info.update(backend=state.get("backend"), pid=state.get("pid"))
         if on_started is not None:
             on_started(settings)
         began = time.monotonic()
@@ -127,14 +134,11 @@ def bench_milvus(
             finally:
                 pin_current(own_cpus)
         info["corpus_s"] = round(time.monotonic() - began, 1)
-        if ours and state.pid:
-            pid = state.pid
+        pid = info.get("pid")
+        if ours and isinstance(pid, int):
             waited_s, cores = wait_until_settled(lambda: process_tree_cpu_s(pid))
             info.update(settle_s=round(waited_s, 1), settle_cores=round(cores, 3))
         yield settings, info
-    finally:
-        if ours:
-            stop_server(settings)
 
 
 def wait_until_settled(

@@ -56,7 +56,6 @@ from bench.run.runner import Progress, Runner
 from bench.run.summarize import DISTURBED_CORES, GENERATOR_CPU_LIMIT
 from shared.config import PROJECT_ROOT, Settings
 from shared.errors import BackendUnavailable
-from shared.milvus_server import free_port
 from shared.vector_store import MilvusVectorStore
 
 __all__ = ["RunOptions", "run_bench", "describe_plan", "BusyMachine", "Interrupted"]
@@ -208,7 +207,7 @@ def _local_stack(
     try:
         with contextlib.ExitStack() as stack:
             settings, milvus = stack.enter_context(
-                bench_milvus(free_port(), cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
+                bench_milvus(cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
             )
             print(f"  milvus ready: {milvus}", file=sys.stderr)
             environment["settings"] = settings.model_dump_public()

@@ -20,15 +20,14 @@ from reliability_support import TWINS, LiveServer, server_env
 
 import fastapi_app
 from shared.config import Settings, get_settings
-from shared.milvus_server import MilvusStartError, free_port, start_server, stop_server
+from shared.launcher import free_port
+from shared.milvus_server import MilvusStartError, start_server, stop_server
 from shared.service import SearchService
 
 if TYPE_CHECKING:
     from conftest import AppClient
 
 TWIN_PARAMS = [pytest.param(app, id=app) for app in TWINS]
-# Milvus gets this long to shut down cleanly at the end; then the launcher SIGKILLs it.
-MILVUS_STOP_GRACE_S = 10.0
 ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
 
 
@@ -93,7 +92,8 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     finally:
         for server in servers.values():
             server.stop()
-        stop_server(milvus, grace_s=MILVUS_STOP_GRACE_S)
+        # Throwaway data (deleted with the temp dir): no next start to spare, so SIGKILL.
+        stop_server(milvus, grace_s=0.0)
 
 
 @pytest.fixture(params=TWIN_PARAMS)

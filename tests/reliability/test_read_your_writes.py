@@ -18,7 +18,7 @@ import httpx
 import pytest
 from reliability_support import LiveServer, collection_of, server_env, wait_for_job
 
-from shared.milvus_server import free_port
+from shared.launcher import free_port
 
 DIRECTIONS = [
     pytest.param(("flask", "fastapi"), id="flask-to-fastapi"),

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from reliability_support import READY_TIMEOUT_S, STOP_TIMEOUT_S
 
 from shared.config import PROJECT_ROOT, Settings
 from shared.embedder import default_model_path
-from shared.milvus_server import free_port, server_status
+from shared.launcher import TWIN_STOP_GRACE_S, OwnedProcess, free_port, wait_until_healthy
+from shared.milvus_server import client_token, server_status
 from shared.servers import served_env
 
 BODY_LIMIT = 4096
@@ -38,16 +37,19 @@ UPLOAD_LIMIT = 8192
 class Served:
     """One ``python -m shared.serve`` process, its port, and its output so far."""
 
-    proc: subprocess.Popen[bytes]
+    process: OwnedProcess
     port: int
-    log_path: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def returncode(self) -> int | None:
+        return self.process.proc.returncode
+
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.process.log_tail(None)
 
 
 def session_milvus_env(settings: Settings, collection: str, **extra: str) -> dict[str, str]:
@@ -64,34 +66,13 @@ def session_milvus_env(settings: Settings, collection: str, **extra: str) -> dic
 def serve(app: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
     """``python -m shared.serve APP`` until healthy; SIGTERM (its own clean-up) at the end."""
     port = free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - the project's own command
-            [sys.executable, "-m", "shared.serve", app, "--no-demo-data", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = Served(proc, port, log_path)
+    argv = [sys.executable, "-m", "shared.serve", app, "--no-demo-data", "--port", str(port)]
+    process = OwnedProcess(argv, log_path=log_path, env=env, cwd=PROJECT_ROOT)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, served.log()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{served.url}/health", timeout=5).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, served.log()
-            time.sleep(0.3)
-        yield served
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", process, what="shared.serve")
+        yield Served(process, port)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S + 10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        process.stop(grace_s=TWIN_STOP_GRACE_S + 10)
 
 
 def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
@@ -100,7 +81,9 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
     uri = settings.effective_milvus_uri  # the session's Milvus, "external" to this command
     env = served_env(
         MILVUS_URI=uri,
-        MILVUS_TOKEN="root:Milvus",  # Milvus without auth accepts any token
+        # The session's Milvus asks for a password (root's, a secret in its data directory):
+        # the twin must pass on the token it is given.
+        MILVUS_TOKEN=client_token(settings),
         TWINBENCH_DATA_DIR=str(tmp_path / "data"),
         TWINBENCH_COLLECTION="serve_external",
         TWINBENCH_BLOCKING_THREADS="3",
@@ -132,7 +115,7 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
         command = next(line for line in served.log().splitlines() if line.startswith("$ "))
         assert "--threads 3" in command and "--access-logfile -" in command, command
         assert '"POST /search HTTP/1.1" 200' in served.log(), served.log()[-2000:]
-    assert served.proc.returncode == 0, served.log()[-2000:]
+    assert served.returncode == 0, served.log()[-2000:]
     assert not (tmp_path / "data" / "milvus").exists()  # no embedded Milvus was started
     assert "started milvus" not in served.log()
     assert server_status(settings)["running"]  # and the external one was left running

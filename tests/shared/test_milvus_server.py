@@ -1,4 +1,5 @@
-"""The embedded Milvus launcher: status, and a second server beside the session's one."""
+"""The embedded Milvus launcher: status, a second server beside the session's one, and the
+password its client port asks for."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shared.milvus_server import (
     START_ATTEMPTS,
     MilvusExitedEarly,
     MilvusStartError,
+    client_token,
     free_port,
     server_status,
     start_server,
@@ -70,7 +72,7 @@ def test_a_second_embedded_server_starts_beside_the_first(
         assert server_status(second)["running"] is True
         assert server_status(settings)["running"] is True
     finally:
-        stop_server(second, grace_s=10)
+        stop_server(second, grace_s=0.0)  # throwaway data: SIGKILL, nothing to spare
     assert server_status(second)["running"] is False
 
 
@@ -106,3 +108,49 @@ def test_a_port_held_on_another_local_address_is_not_free() -> None:
         assert milvus_server._port_is_free(port) is False
         assert milvus_server._bound_like_milvus(port) is None
     assert milvus_server._port_is_free(port) is True  # released: free again
+
+
+def _listening(pid: int) -> dict[int, set[str]]:
+    """The TCP ports process ``pid`` listens on, each with the addresses it is bound to."""
+    import psutil
+
+    found: dict[int, set[str]] = {}
+    for conn in psutil.Process(pid).net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN:
+            found.setdefault(conn.laddr.port, set()).add(conn.laddr.ip)
+    return found
+
+
+def test_the_embedded_milvus_client_port_asks_for_the_secret_in_its_data_dir(
+    settings: Settings,
+) -> None:
+    from pymilvus import MilvusClient
+
+    status = server_status(settings)
+    ports = _listening(int(status["pid"]))
+    # Milvus 2.3 binds every interface and cannot be told otherwise: what guards its client
+    # port is the password. (Its etcd, configured by us, stays on loopback.)
+    assert settings.milvus_port in ports, ports
+    etcd_client, etcd_peer = map(
+        int, re.findall(r"\d+", (Path(status["data_dir"]) / "etcd-ports.json").read_text())
+    )
+    assert ports.get(etcd_client) == {"127.0.0.1"}, ports
+    secret = Path(status["data_dir"]) / "root-password"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    uri = f"http://127.0.0.1:{settings.milvus_port}"
+    for wrong in ("", "root:Milvus", "root:not-the-secret"):
+        with pytest.raises(Exception) as refused:
+            client = MilvusClient(uri=uri, token=wrong, timeout=5)
+            client.list_collections(timeout=5)
+        # pymilvus words a refused login as "illegal connection params"; the right token
+        # succeeding just below shows the server was there all along.
+        assert re.search(
+            r"(?i)auth|password|credential|illegal connection params", str(refused.value)
+        )
+    token = client_token(settings)
+    assert token == f"root:{secret.read_text().strip()}"
+    client = MilvusClient(uri=uri, token=token, timeout=5)
+    try:
+        assert isinstance(client.list_collections(timeout=5), list)  # logged in
+    finally:
+        client.close()
