@@ -10,7 +10,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
 .PHONY: help install test fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
-        milvus-status demo-data lint clean \
+        milvus-status demo-data lint lock clean \
         workshop workshop-check locust-ui
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make demo-data    load the demo corpus (stdlib docstrings) into Milvus"
 	@echo "make fuzz         schemathesis --checks all against both live twins (FUZZ_EXAMPLES=100 per operation)"
 	@echo "make lint         ruff (lint and format) + mypy"
+	@echo "make lock         rewrite requirements.lock from the versions installed in .venv"
 	@echo "make workshop     ready this machine for the workshop (docs/workshop), offline"
 	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (~5 min)"
 	@echo "make locust-ui TWIN=flask|fastapi   Locust's web UI on http://127.0.0.1:8089"
@@ -30,11 +31,13 @@ help:
 install: $(STAMP)
 
 # torch first, pinned: that exact version is the CPU wheel on this machine's disk; any
-# other spelling pulls a multi-GB CUDA build when sentence-transformers asks for torch.
-$(STAMP): pyproject.toml
+# other spelling pulls a multi-GB CUDA build when sentence-transformers asks for torch
+# (elsewhere, take it from PyTorch's CPU index first: see README). Then the project, with
+# every other package held to the versions in requirements.lock (a pip constraints file).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install "torch==2.13.0" $(PIP_FILTER)
-	$(PIP) install -e ".[bench,dev,lite]" $(PIP_FILTER)
+	$(PIP) install -c requirements.lock -e ".[bench,dev,lite]" $(PIP_FILTER)
 	$(PY) -c "import torch, sentence_transformers, pymilvus, milvus, flask, fastapi"
 	@# locust monkey-patches ssl with gevent: it must be imported first, in its own process.
 	$(PY) -c "import locust"
@@ -51,6 +54,15 @@ test: $(STAMP)
 # `make test` (15 examples per operation); a new random seed each time.
 fuzz: $(STAMP)
 	TWINBENCH_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(PY) -m pytest tests/reliability/test_fuzz.py -q
+
+# Write requirements.lock from what .venv holds now (after a deliberate upgrade, say). The
+# local label of torch's CPU build (+cpu) is dropped: ==2.13.0 matches that build, and the
+# same pin resolves on indexes that carry no such label.
+lock:
+	{ echo "# Exact versions twinbench is tested and benchmarked with; used as pip constraints"; \
+	  echo "# by make install. Rewrite with: make lock"; \
+	  $(PY) -m pip freeze --exclude-editable --disable-pip-version-check \
+	    | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > requirements.lock
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
