@@ -61,6 +61,8 @@ def server_env(settings: Settings) -> dict[str, str]:
         TWINBENCH_ACCESS_LOG="false",
         TWINBENCH_COLLECTION=settings.collection,
         PYTHONPATH=str(PROJECT_ROOT),
+        # Empty for our own Milvus, whose servers find its password in the data directory.
+        **({"TWINBENCH_MILVUS_TOKEN": settings.milvus_token} if settings.milvus_token else {}),
     )
 
 
@@ -81,7 +83,7 @@ def bench_milvus(
     restart, during which the check only waits).
     """
     from shared.launcher import own_milvus
-    from shared.milvus_server import MilvusStartError, server_status
+    from shared.milvus_server import MilvusStartError, client_token, server_status
 
     info: dict[str, object] = {"data_dir": str(BENCH_DATA)}
     began = time.monotonic()
@@ -106,7 +108,10 @@ def bench_milvus(
             if not existing.get("running"):
                 raise
             ours = False
-            settings = bench_settings(int(existing["port"]), collection)
+            # Its password is in its own data directory, not the bench's: pass it on.
+            settings = bench_settings(int(existing["port"]), collection).model_copy(
+                update={"milvus_token": client_token(get_settings())}
+            )
             info["pid"] = existing.get("pid")
             info["shared_milvus"] = (
                 f"could not start a Milvus of our own ({str(exc).splitlines()[0][:120]}); "
