@@ -324,6 +324,12 @@ class MilvusVectorStore:
             if not self._create_missing:
                 return
             self._create_collection(client)
+        elif not client.list_indexes(self._collection, timeout=self._timeout):
+            # Creating a collection and its index are two calls: a process that stopped (or
+            # timed out) between them left a collection that can never load. Finish the job.
+            index = vector_index(client, self._settings.index_type)
+            client.create_index(self._collection, index, timeout=max(self._timeout, 30.0))
+            log.warning("collection %s had no vector index; created it", self._collection)
         # Load on every start, not only after an insert: this is what keeps search working
         # after a Milvus restart. Loading a loaded collection is a cheap no-op.
         _load_and_wait(client, self._collection, wait_s=load_wait_s, timeout=self._timeout)

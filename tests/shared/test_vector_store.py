@@ -314,3 +314,32 @@ def test_a_bench_run_removes_what_earlier_runs_left(service: SearchService) -> N
     _remove_leftovers(service.store, milvus, notes)  # nothing left: no note, no change
     assert milvus["documents"] == 98 and len(notes) == 1
     service.store.delete(kept.id)
+
+
+def test_a_collection_left_without_its_index_is_repaired_at_connect(
+    settings: Settings, service: SearchService
+) -> None:
+    # What a process that stopped between "create collection" and "create index" leaves.
+    from pymilvus import MilvusClient
+
+    from shared.milvus_server import client_token
+    from shared.vector_store import collection_schema
+
+    half = with_collection(settings, f"half_{uuid.uuid4().hex[:12]}")
+    raw = MilvusClient(uri=settings.effective_milvus_uri, token=client_token(settings))
+    try:
+        schema = collection_schema(raw, dimension=service.embedder.dimension, max_tags=10)
+        raw.create_collection(half.collection, schema=schema, timeout=30)
+        assert raw.list_indexes(half.collection) == []
+        store = MilvusVectorStore(settings=half, dimension=service.embedder.dimension)
+        store.connect()
+        try:
+            doc = NewDocument(id=unique("half"), text="repaired and searchable")
+            store.upsert([doc], service.embedder.encode([doc.text]))
+            assert store.count(strong=True) == 1
+            assert raw.list_indexes(half.collection) != []
+        finally:
+            store.close()
+    finally:
+        raw.drop_collection(half.collection)
+        raw.close()
