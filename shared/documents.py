@@ -161,15 +161,20 @@ def new_document_id() -> str:
     return uuid.uuid4().hex
 
 
-def validate_row(raw: Mapping[str, Any], settings: Settings) -> NewDocument | str:
-    """A valid document, or a sentence that says what is wrong with the row."""
+def validate_row(
+    raw: Mapping[str, Any], settings: Settings, *, default_id: str | None = None
+) -> NewDocument | str:
+    """A valid document, or a sentence that says what is wrong with the row.
+
+    A row without an id gets ``default_id``, or a random one.
+    """
     check = _RowCheck()
     unknown = sorted(set(raw) - {"id", "title", "text", "tags"})
     check.require(not unknown, f"unknown fields {unknown}; allowed: id, title, text, tags")
 
     doc_id = raw.get("id")
     if doc_id in (None, ""):
-        doc_id = new_document_id()
+        doc_id = default_id or new_document_id()
     elif not isinstance(doc_id, str) or not _ID_RE.fullmatch(doc_id):
         check.require(False, "id must be 1-64 characters of A-Z a-z 0-9 _ . -")
 

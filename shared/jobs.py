@@ -1,16 +1,20 @@
 """Ingest jobs: a registry on disk that every worker process shares, and a runner thread.
 
 A job's record is a JSON file under ``<data_dir>/jobs/<collection>/``, rewritten atomically
-after every batch, so any worker (gunicorn runs several) can answer ``GET /ingest/{id}``,
-and a job whose process died (SIGKILL, crash) is reported as ``interrupted`` with how far it
-got instead of "running" forever. Rows counted as processed were acknowledged by Milvus
-before the count was written, so they survive the crash; re-submitting the same file
-upserts the same ids and is idempotent.
+after every batch, so any worker (gunicorn runs several) can answer ``GET /ingest/{id}``.
+What a job ingests (its payload) is written to disk, and synced, before the job is
+acknowledged, so an accepted job survives its process: a server that stops (SIGTERM: the
+runner finishes the chunk in hand and leaves the rest queued) or dies (SIGKILL, a crash) is
+followed by one that resumes the job from the last chunk it recorded (:meth:`JobRegistry.
+resume_orphans`). Rows counted as processed were acknowledged by Milvus before the count was
+written, and rows are upserted by id, so a chunk run twice stores each row once. Only a job
+whose payload is missing (written by an older version) is reported ``interrupted``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -25,7 +29,7 @@ from typing import Any, Literal
 
 from shared.errors import CoreError
 
-__all__ = ["JobRecord", "JobRegistry", "JobStatus", "UNEXPECTED_JOB_ERROR"]
+__all__ = ["JobPaused", "JobRecord", "JobRegistry", "JobStatus", "UNEXPECTED_JOB_ERROR"]
 
 log = logging.getLogger(__name__)
 # What a client reads of a job stopped by an unexpected error; the trace goes to the log.
@@ -33,6 +37,13 @@ UNEXPECTED_JOB_ERROR = "the job stopped on an unexpected error; the server log h
 
 JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 _JOB_ID_CHARS = set("0123456789abcdef")
+# How long close() waits for the chunk in hand (a chunk is seconds of model work at most).
+CLOSE_WAIT_S = 60.0
+
+
+class JobPaused(Exception):
+    """Raised by a job's work between chunks when the registry is closing: the job is left
+    queued, where it stopped, for the next server to resume."""
 
 
 def _process_token(pid: int) -> str:
@@ -56,6 +67,11 @@ class JobRecord:
     created_at: float = 0.0
     updated_at: float = 0.0
     owner: str = ""
+    # Where the job stands in its rows (every row before it is processed or failed), what
+    # its payload is ("upload" or "rows") and an upload's file name.
+    cursor: int = 0
+    kind: str = ""
+    filename: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public view of a job (the contract of ``GET /ingest/{job_id}``)."""
@@ -81,15 +97,41 @@ class JobRegistry:
         self._queue: queue.Queue[tuple[str, Callable[[str], None]]] = queue.Queue()
         self._runner: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._closing = threading.Event()
 
     def _path(self, job_id: str) -> Path:
         return self._dir / f"{job_id}.json"
+
+    def payload_path(self, job_id: str) -> Path:
+        return self._dir / f"{job_id}.payload"
 
     def save(self, record: JobRecord) -> None:
         record = replace(record, updated_at=time.time())
         tmp = self._path(record.job_id).with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(asdict(record)))
         os.replace(tmp, self._path(record.job_id))  # atomic: readers never see half a file
+        if record.status in ("done", "failed"):
+            self.payload_path(record.job_id).unlink(missing_ok=True)
+
+    def _write_payload(self, job_id: str, payload: bytes) -> None:
+        """The payload on disk, synced, before the job is acknowledged: a crash of the
+        process, or of the machine, cannot take an accepted job with it."""
+        tmp = self.payload_path(job_id).with_suffix(".payload-tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.payload_path(job_id))
+
+    def payload(self, job_id: str) -> bytes | None:
+        try:
+            return self.payload_path(job_id).read_bytes()
+        except OSError:
+            return None
+
+    def stopping(self) -> bool:
+        """True once the registry is closing: a job's work stops at the next chunk."""
+        return self._closing.is_set()
 
     def get(self, job_id: str) -> JobRecord | None:
         # Job ids are our own uuid4 hex; anything else cannot name a file of ours.
@@ -100,6 +142,9 @@ class JobRegistry:
         except (OSError, ValueError, TypeError):
             return None
         if record.status in ("queued", "running") and not self._owner_alive(record.owner):
+            if self.payload_path(job_id).exists():
+                # Its payload is safe on disk: the next server to start resumes it.
+                return replace(record, status="queued")
             record = replace(
                 record,
                 status="interrupted",
@@ -117,8 +162,19 @@ class JobRegistry:
             return False
         return _process_token(int(pid_text)) == owner
 
-    def submit(self, total: int, work: Callable[[str], None]) -> JobRecord:
-        """Record a queued job and hand ``work(job_id)`` to this process's runner thread."""
+    def submit(
+        self,
+        total: int,
+        work: Callable[[str], None],
+        *,
+        payload: bytes | None = None,
+        kind: str = "",
+        filename: str | None = None,
+    ) -> JobRecord:
+        """Record a queued job and hand ``work(job_id)`` to this process's runner thread.
+
+        With a ``payload``, the job is resumable: the payload is on disk before this returns.
+        """
         now = time.time()
         record = JobRecord(
             job_id=uuid.uuid4().hex,
@@ -127,11 +183,43 @@ class JobRegistry:
             created_at=now,
             updated_at=now,
             owner=_process_token(os.getpid()),
+            kind=kind,
+            filename=filename,
         )
+        if payload is not None:
+            self._write_payload(record.job_id, payload)
         self.save(record)
-        self._queue.put((record.job_id, work))
-        self._ensure_runner()
+        self._enqueue(record.job_id, work)
         return record
+
+    def resume_orphans(self, work_for: Callable[[JobRecord], Callable[[str], None]]) -> list[str]:
+        """Take over the queued and running jobs whose process is gone and whose payload is
+        on disk, and queue them here; ``work_for(record)`` gives each one's work. Returns
+        their ids. Several processes starting at once each take a job at most once: the
+        claim is made under a lock on the directory."""
+        resumed: list[str] = []
+        with open(self._dir / ".claim.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for path in sorted(self._dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+                try:
+                    record = JobRecord(**json.loads(path.read_text()))
+                except (OSError, ValueError, TypeError):
+                    continue
+                if record.status not in ("queued", "running") or self._owner_alive(record.owner):
+                    continue
+                if not self.payload_path(record.job_id).exists():
+                    continue  # reported interrupted by get()
+                mine = replace(record, status="queued", owner=_process_token(os.getpid()))
+                self.save(mine)
+                self._enqueue(mine.job_id, work_for(mine))
+                resumed.append(mine.job_id)
+        for job_id in resumed:
+            log.info("resumed ingest job %s of a server that stopped", job_id)
+        return resumed
+
+    def _enqueue(self, job_id: str, work: Callable[[str], None]) -> None:
+        self._queue.put((job_id, work))
+        self._ensure_runner()
 
     def _ensure_runner(self) -> None:
         with self._start_lock:
@@ -143,10 +231,16 @@ class JobRegistry:
                 self._runner.start()
 
     def _run_forever(self) -> None:
-        while True:
-            job_id, work = self._queue.get()
+        while not self._closing.is_set():
             try:
-                work(job_id)
+                job_id, work = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                if not self._closing.is_set():
+                    work(job_id)
+            except JobPaused:
+                log.info("ingest job %s paused for shutdown; the next server resumes it", job_id)
             except Exception as exc:  # noqa: BLE001 - a job failure must not kill the runner
                 # The core's own errors say what a client may read; anything else is a bug,
                 # whose message may hold internals: logged with its trace, not shown.
@@ -162,5 +256,13 @@ class JobRegistry:
                 self._queue.task_done()
 
     def wait_idle(self) -> None:
-        """Block until every submitted job has finished (tests, graceful shutdown)."""
+        """Block until every submitted job has finished (tests)."""
         self._queue.join()
+
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Stop taking jobs: the one running stops after its chunk in hand, and it and the
+        queued ones stay queued on disk for the next server (graceful shutdown)."""
+        self._closing.set()
+        runner = self._runner
+        if runner is not None and runner is not threading.current_thread():
+            runner.join(wait_s)

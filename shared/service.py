@@ -7,6 +7,7 @@ comes back. Nothing here knows about HTTP; failures are :mod:`shared.errors` typ
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import math
 import time
@@ -32,7 +33,7 @@ from shared.embedder import Embedder, SentenceTransformerEmbedder, Vectors
 from shared.errors import BackendUnavailable, UnservableRequest
 from shared.health import HealthCache
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
-from shared.jobs import JobRecord, JobRegistry
+from shared.jobs import JobPaused, JobRecord, JobRegistry
 from shared.vector_store import MilvusVectorStore, VectorStore
 
 __all__ = ["SearchService", "build_document"]
@@ -96,9 +97,14 @@ class SearchService:
         except BackendUnavailable as exc:
             log.warning("starting without Milvus (%s); requests answer 503 until it is back", exc)
         jobs = JobRegistry(settings.data_dir / "jobs" / settings.collection)
-        return cls(settings=settings, embedder=embedder, store=store, jobs=jobs)
+        service = cls(settings=settings, embedder=embedder, store=store, jobs=jobs)
+        service.resume_ingest_jobs()
+        return service
 
     def close(self) -> None:
+        # The ingest job in hand finishes its chunk first, while Milvus is still open; the
+        # rest stays queued on disk for the next server.
+        self.jobs.close()
         if self.batcher is not None:
             self.batcher.close()  # answers the searches queued, while Milvus is still open
         self.store.close()
@@ -214,17 +220,35 @@ class SearchService:
         The OpenAPI documents type the file as binary, so any bytes are accepted here; a
         file that cannot be read at all (not UTF-8, empty, a CSV without a ``text`` column)
         makes its job ``failed``, with the reason in its ``message``, as a bad row makes a
-        row error. ``total`` is 0 until the job has read the file.
+        row error. ``total`` is 0 until the job has read the file. The file is on disk
+        before the job is acknowledged (see :mod:`shared.jobs`).
         """
-        return self.jobs.submit(0, lambda job_id: self._run_ingest(job_id, data, filename))
+        return self.jobs.submit(
+            0, self._ingest_work, payload=data, kind="upload", filename=filename
+        )
 
     def submit_documents(self, documents: Sequence[Any]) -> JobRecord:
         """Queue a JSON list of any values: each is validated as a row, like a file's."""
         rows = parse_json_list(documents)
-        return self.jobs.submit(len(rows), lambda job_id: self._run_ingest(job_id, rows))
+        payload = json.dumps(list(documents), ensure_ascii=False).encode()
+        return self.jobs.submit(len(rows), self._ingest_work, payload=payload, kind="rows")
 
     def ingest_status(self, job_id: str) -> JobRecord | None:
         return self.jobs.get(job_id)
+
+    def resume_ingest_jobs(self) -> list[str]:
+        """Take over the jobs a stopped server left queued or running (at start)."""
+        return self.jobs.resume_orphans(lambda record: self._ingest_work)
+
+    def _ingest_work(self, job_id: str) -> None:
+        """A job's work, from its payload on disk: the same for a new and a resumed job."""
+        record = self.jobs.get(job_id)
+        payload = self.jobs.payload(job_id)
+        assert record is not None and payload is not None, "a job is saved before it is queued"
+        if record.kind == "rows":
+            self._run_ingest(job_id, parse_json_list(json.loads(payload)))
+        else:
+            self._run_ingest(job_id, payload, record.filename)
 
     def _run_ingest(
         self, job_id: str, rows_or_file: list[ParsedRow] | bytes, filename: str | None = None
@@ -239,33 +263,49 @@ class SearchService:
         )
         record = replace(record, status="running", total=len(rows))
         self.jobs.save(record)
-        errors: list[RowError] = []
-        for start in range(0, len(rows), INGEST_BATCH):
+        # Errors of the rows before the cursor (a resumed job) are kept as they were.
+        errors = [RowError(line=e["line"], reason=e["reason"]) for e in record.errors]
+        failed = record.failed
+        for start in range(record.cursor, len(rows), INGEST_BATCH):
+            if self.jobs.stopping():
+                # Shutting down: the chunks done are recorded; the rest waits, queued.
+                self.jobs.save(replace(record, status="queued"))
+                raise JobPaused(job_id)
             valid: list[NewDocument] = []
             valid_lines: list[int] = []  # kept so a failed batch can name its rows
+            chunk_errors: list[RowError] = []
             for row in rows[start : start + INGEST_BATCH]:
-                checked = validate_row(row.fields, self.settings) if row.fields else row.problem
+                # A row without an id gets one made of the job and its line, not a random
+                # one: a chunk run again after a restart upserts the same rows.
+                checked = (
+                    validate_row(row.fields, self.settings, default_id=f"{job_id}-{row.line}")
+                    if row.fields
+                    else row.problem
+                )
                 if isinstance(checked, NewDocument):
                     valid.append(checked)
                     valid_lines.append(row.line)
                 else:
-                    errors.append(RowError(line=row.line, reason=checked))
+                    chunk_errors.append(RowError(line=row.line, reason=checked))
             try:
                 self._load_batch_with_retry(valid)
             except BackendUnavailable:
                 raise  # Milvus gone for good: the job fails, saying so
             except Exception:  # noqa: BLE001 - one bad batch must not sink the job
                 log.exception("ingest job %s: a batch of %d rows failed", job_id, len(valid))
-                errors += [
+                chunk_errors += [
                     RowError(line=line, reason="the row could not be embedded or stored")
                     for line in valid_lines
                 ]
                 valid = []
+            failed += len(chunk_errors)
+            errors += chunk_errors
             record = replace(
                 record,
                 processed=record.processed + len(valid),
-                failed=len(errors),
+                failed=failed,
                 errors=[e.to_json() for e in errors[: self.settings.max_reported_row_errors]],
+                cursor=min(start + INGEST_BATCH, len(rows)),
             )
             self.jobs.save(record)
         # One flush per job, not per batch: it seals the new rows so searches stop scanning

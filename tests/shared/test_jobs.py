@@ -1,4 +1,5 @@
-"""The ingest job registry: records on disk, a runner thread, and jobs of dead processes."""
+"""The ingest job registry: records and payloads on disk, a runner thread, and the jobs of
+dead processes: resumed when their payload is on disk, interrupted otherwise."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shared.errors import BackendUnavailable
-from shared.jobs import UNEXPECTED_JOB_ERROR, JobRecord, JobRegistry
+from shared.jobs import UNEXPECTED_JOB_ERROR, JobPaused, JobRecord, JobRegistry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,3 +161,98 @@ def test_ids_that_are_not_ours_name_no_job(tmp_path: Path, job_id: str) -> None:
 
 def test_an_unknown_well_formed_id_names_no_job(tmp_path: Path) -> None:
     assert JobRegistry(tmp_path).get("f" * 32) is None
+
+
+# --- acknowledged jobs survive their process ------------------------------------------------
+def _orphan(registry: JobRegistry, payload: bytes) -> JobRecord:
+    """A job that a process now gone had running, with its payload on disk."""
+    release = threading.Event()
+    job = registry.submit(4, lambda job_id: release.wait(30), payload=payload, kind="rows")
+    release.set()
+    registry.wait_idle()
+    record = registry.get(job.job_id)
+    assert record is not None
+    dead = replace(record, status="running", owner="1:not-a-start-time", cursor=2, processed=2)
+    registry.save(dead)
+    return dead
+
+
+def test_the_payload_is_on_disk_when_the_job_is_acknowledged_and_gone_when_done(
+    tmp_path: Path,
+) -> None:
+    registry = JobRegistry(tmp_path)
+    seen: list[bytes | None] = []
+
+    def work(job_id: str) -> None:
+        seen.append(registry.payload(job_id))
+        record = registry.get(job_id)
+        assert record is not None
+        registry.save(replace(record, status="done"))
+
+    release = threading.Event()
+    blocker = registry.submit(1, lambda job_id: release.wait(30))
+    job = registry.submit(1, work, payload=b'[{"text": "kept"}]', kind="rows")
+    # Acknowledged while still queued behind another: its payload is already on disk.
+    assert registry.payload_path(job.job_id).read_bytes() == b'[{"text": "kept"}]'
+    release.set()
+    registry.wait_idle()
+    assert seen == [b'[{"text": "kept"}]']
+    assert not registry.payload_path(job.job_id).exists()
+    assert registry.get(blocker.job_id) is not None
+
+
+def test_a_job_of_a_dead_process_with_its_payload_reads_queued_and_is_resumed_once(
+    tmp_path: Path,
+) -> None:
+    first = JobRegistry(tmp_path)
+    orphan = _orphan(first, b"[1, 2, 3, 4]")
+    read = JobRegistry(tmp_path).get(orphan.job_id)
+    assert read is not None and read.status == "queued", read  # not interrupted: resumable
+    ran: list[tuple[str, int, bytes | None]] = []
+    second = JobRegistry(tmp_path)
+
+    def work_for(record: JobRecord) -> Callable[[str], None]:
+        def work(job_id: str) -> None:
+            ran.append((job_id, record.cursor, second.payload(job_id)))
+            current = second.get(job_id)
+            assert current is not None
+            second.save(replace(current, status="done", processed=4, cursor=4))
+
+        return work
+
+    assert second.resume_orphans(work_for) == [orphan.job_id]
+    # Another process starting at the same time finds nothing left to take.
+    assert JobRegistry(tmp_path).resume_orphans(work_for) == []
+    second.wait_idle()
+    assert ran == [(orphan.job_id, 2, b"[1, 2, 3, 4]")]
+    done = JobRegistry(tmp_path).get(orphan.job_id)
+    assert done is not None and (done.status, done.processed) == ("done", 4)
+
+
+def test_closing_pauses_the_job_in_hand_between_chunks_and_leaves_it_queued(
+    tmp_path: Path,
+) -> None:
+    registry = JobRegistry(tmp_path)
+    in_chunk = threading.Event()
+    chunks: list[int] = []
+
+    def work(job_id: str) -> None:
+        for chunk in range(100):
+            if registry.stopping():
+                record = registry.get(job_id)
+                assert record is not None
+                registry.save(replace(record, status="queued", cursor=chunk))
+                raise JobPaused(job_id)
+            chunks.append(chunk)
+            in_chunk.set()
+            time.sleep(0.05)
+
+    job = registry.submit(100, work, payload=b"[]", kind="rows")
+    queued_behind = registry.submit(1, lambda job_id: chunks.append(-1), payload=b"[]")
+    assert in_chunk.wait(30)
+    registry.close()
+    record = registry.get(job.job_id)
+    assert record is not None and record.status == "queued"
+    assert 0 < record.cursor < 100 and record.cursor == len(chunks)
+    assert -1 not in chunks  # the job queued behind it was not started
+    assert registry.payload_path(queued_behind.job_id).exists()
