@@ -139,7 +139,7 @@ def lite_client(
     request: pytest.FixtureRequest, lite_service: SearchService, pytestconfig: pytest.Config
 ) -> Iterator[AppClient]:
     root = pytestconfig.pluginmanager.get_plugin(
-        str(Path(__file__).resolve().parent / "conftest.py")
+        str(Path(__file__).resolve().parent.parent / "conftest.py")
     )
     if request.param == "flask":
         yield root.flask_client(flask_app.create_app(lite_service.settings, lite_service))
