@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import TWIN_PARAMS
 
 # tests/shared, tests/flask_app and tests/fastapi_app mirror the project's packages and have
 # no __init__.py; pytest puts tests/ on sys.path, where they would be found as empty
@@ -184,7 +185,7 @@ def fastapi_app_client(settings: Settings, service: SearchService) -> Iterator[A
         yield fastapi_client(test_client)
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def client(request: pytest.FixtureRequest) -> AppClient:
     """Each contract test runs once against each twin."""
     fixture: AppClient = request.getfixturevalue(f"{request.param}_app_client")
@@ -218,7 +219,7 @@ def unreachable_service(
     down.close()
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def unreachable_client(
     request: pytest.FixtureRequest, unreachable_service: SearchService
 ) -> Iterator[AppClient]:
@@ -238,7 +239,7 @@ def keyed_service(settings: Settings, service: SearchService) -> SearchService:
     )
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def keyed_client(
     request: pytest.FixtureRequest, keyed_service: SearchService
 ) -> Iterator[AppClient]:

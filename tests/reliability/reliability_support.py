@@ -17,14 +17,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from shared.config import PROJECT_ROOT, Settings
 from shared.servers import DEFAULT_SERVER, ServerSpec, served_env, server_argv
 
-TWINS = ("flask", "fastapi")
 # Model loading takes 5-15 s per start on a busy 2-core machine; Milvus may still be starting.
 READY_TIMEOUT_S = 180.0
 # gunicorn and uvicorn are given 20 s of graceful shutdown by server_argv; past that, SIGKILL.
@@ -183,20 +181,6 @@ def _group_alive(pgid: int) -> bool:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 return True
     return False
-
-
-def wait_for_job(http: httpx.Client, job_id: str, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Poll ``GET /ingest/{job_id}`` until the job is neither queued nor running."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        reply = http.get(f"/ingest/{job_id}")
-        assert reply.status_code == 200, reply.text
-        body: dict[str, Any] = reply.json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"ingest job {job_id} still {body['status']} after {timeout_s} s")
-        time.sleep(0.1)
 
 
 def stored_ids(milvus: Settings, *, collection: str, prefix: str) -> list[str]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from reliability_support import TWINS, LiveServer, collection_of, stored_ids, wait_for_job
+from reliability_support import LiveServer, collection_of, stored_ids
+from support import TWIN_PARAMS, wait_for_job
 
 # Enough for dozens of 64-row batches, so the kill lands mid-job; every row is embedded twice.
 ROWS = 2_000
@@ -58,7 +59,7 @@ def wait_until_partly_processed(http: Any, job_id: str, timeout_s: float = 120.0
     raise AssertionError(f"job {job_id} processed nothing within {timeout_s} s")
 
 
-@pytest.fixture(scope="module", params=[pytest.param(app, id=app) for app in TWINS])
+@pytest.fixture(scope="module", params=TWIN_PARAMS)
 def crash(request: pytest.FixtureRequest, live_stack: Any) -> CrashOutcome:
     server: LiveServer = live_stack.servers[request.param]
     server.ensure_running()
