@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Quiet pip's noise about this machine's extra (empty) local indexes.
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: help install test fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
+.PHONY: help install test test-fast fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint lock clean \
         workshop workshop-check locust-ui
 
@@ -17,6 +17,7 @@ help:
 	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
 	@echo "make bench-full | bench-soak | bench-batching   the longer profiles"
 	@echo "make test         run the test suite (starts and stops its own Milvus)"
+	@echo "make test-fast    the inner loop: the tests that need no Milvus and no live server"
 	@echo "make serve-flask  serve the Flask twin on 127.0.0.1:8001 (gunicorn)"
 	@echo "make serve-fastapi serve the FastAPI twin on 127.0.0.1:8002 (uvicorn)"
 	@echo "make milvus-up | milvus-down | milvus-status   the embedded Milvus server"
@@ -44,11 +45,12 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 # The gates first (lint, format, types), as any of them failing fails the run; then the suite.
-test: $(STAMP)
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy
+test: lint
 	$(PY) -m pytest
+
+# The tests marked `live` (tests/conftest.py) are left out: no Milvus, no twin server started.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not live" -q
 
 # `schemathesis run --checks all` against both live twins, longer than the bounded run in
 # `make test` (15 examples per operation); a new random seed each time.

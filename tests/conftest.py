@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import TWIN_PARAMS
 
 # tests/shared, tests/flask_app and tests/fastapi_app mirror the project's packages and have
 # no __init__.py; pytest puts tests/ on sys.path, where they would be found as empty
@@ -177,7 +178,7 @@ def fastapi_app_client(settings: Settings, service: SearchService) -> Iterator[A
         yield fastapi_client(test_client)
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def client(request: pytest.FixtureRequest) -> AppClient:
     """Each contract test runs once against each twin."""
     fixture: AppClient = request.getfixturevalue(f"{request.param}_app_client")
@@ -211,7 +212,7 @@ def unreachable_service(
     down.close()
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def unreachable_client(
     request: pytest.FixtureRequest, unreachable_service: SearchService
 ) -> Iterator[AppClient]:
@@ -231,8 +232,56 @@ def keyed_service(settings: Settings, service: SearchService) -> SearchService:
     )
 
 
-@pytest.fixture(params=[pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")])
+@pytest.fixture(params=TWIN_PARAMS)
 def keyed_client(
     request: pytest.FixtureRequest, keyed_service: SearchService
 ) -> Iterator[AppClient]:
     yield from twin_client(request.param, keyed_service)
+
+
+# --- the fast lane: `make test-fast` runs `-m "not live"`, no Milvus and no live server -------
+# A test is live when its fixtures reach the session's Milvus (`settings`, or `client`, which
+# reaches it through request.getfixturevalue where pytest's fixture closure cannot see it),
+# when it lives in tests/reliability (live servers), or when it starts servers of its own.
+LIVE_FIXTURES = frozenset({"settings", "client"})
+LIVE_FOLDERS = frozenset({"reliability"})
+STARTS_SERVERS = frozenset({"bench/test_bench_smoke.py"})  # both twins on their servers
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def is_live(item: pytest.Item) -> bool:
+    where = (
+        item.path.relative_to(TESTS_DIR).as_posix() if item.path.is_relative_to(TESTS_DIR) else ""
+    )
+    return (
+        not LIVE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        or where.partition("/")[0] in LIVE_FOLDERS
+        or where in STARTS_SERVERS
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_live(item):
+            item.add_marker(pytest.mark.live)
+
+
+class FastLaneGuard:
+    """In the fast lane, a test that still reaches the session's Milvus errors in its setup
+    instead of starting one: a fixture of its reaches ``settings`` where ``is_live`` cannot see.
+
+    A plugin of its own, not a hook of this conftest: pytest asks a conftest only about
+    fixtures of the nodes under its folder, and a session fixture belongs to the session.
+    """
+
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        if fixturedef.argname == "settings":
+            pytest.fail(
+                "this test reaches the session's Milvus but is not marked live: add the "
+                "fixture that reaches it to LIVE_FIXTURES in tests/conftest.py"
+            )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "not live" in config.option.markexpr:
+        config.pluginmanager.register(FastLaneGuard(), "fast-lane-guard")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from reliability_support import TWINS, LiveServer, server_env
+from reliability_support import LiveServer, server_env
+from support import TWIN_PARAMS, TWINS
 
 import fastapi_app
 from shared.config import Settings, get_settings
@@ -27,7 +28,6 @@ from shared.service import SearchService
 if TYPE_CHECKING:
     from conftest import AppClient
 
-TWIN_PARAMS = [pytest.param(app, id=app) for app in TWINS]
 ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -23,7 +21,6 @@ from shared.launcher import TWIN_STOP_GRACE_S, TwinProcess
 from shared.milvus_server import client_token
 from shared.servers import DEFAULT_SERVER, ServerSpec, served_env
 
-TWINS = ("flask", "fastapi")
 # How long a graceful stop may take: the launcher's own limit.
 STOP_TIMEOUT_S = TWIN_STOP_GRACE_S
 DIM = 384
@@ -75,20 +72,6 @@ class LiveServer(TwinProcess):
         """
         reply = httpx.get(f"{self.url}/health", timeout=10)
         assert reply.status_code == 200, reply.text[:300]
-
-
-def wait_for_job(http: httpx.Client, job_id: str, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Poll ``GET /ingest/{job_id}`` until the job is neither queued nor running."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        reply = http.get(f"/ingest/{job_id}")
-        assert reply.status_code == 200, reply.text
-        body: dict[str, Any] = reply.json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"ingest job {job_id} still {body['status']} after {timeout_s} s")
-        time.sleep(0.1)
 
 
 def stored_ids(milvus: Settings, *, collection: str, prefix: str) -> list[str]:

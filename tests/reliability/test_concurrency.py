@@ -13,7 +13,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from reliability_support import DIM, LiveServer, collection_of, stored_ids, wait_for_job
+from reliability_support import DIM, LiveServer, collection_of, stored_ids
+from support import wait_for_job
 
 WRITERS = 20
 JOBS = 3

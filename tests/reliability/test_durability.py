@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from reliability_support import TWINS, LiveServer, collection_of, stored_ids, wait_for_job
+from reliability_support import LiveServer, collection_of, stored_ids
+from support import TWINS, wait_for_job
 
 # Ten of the service's 64-row chunks: the kill comes within milliseconds of the first chunk
 # being counted, with nine still to embed (each takes tens of milliseconds even on the

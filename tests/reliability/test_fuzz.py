@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_support import TWINS, LiveServer
+from reliability_support import LiveServer
+from support import TWIN_PARAMS
 
 from shared.config import PROJECT_ROOT
 
@@ -113,7 +114,7 @@ def schemathesis_run(server: LiveServer, workdir: Path) -> FuzzRun:
     )
 
 
-@pytest.fixture(scope="module", params=[pytest.param(app, id=app) for app in TWINS])
+@pytest.fixture(scope="module", params=TWIN_PARAMS)
 def fuzz_run(
     request: pytest.FixtureRequest, live_stack: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> FuzzRun:

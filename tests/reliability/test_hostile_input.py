@@ -9,12 +9,11 @@ twin must still answer ``GET /health`` with 200. A crash shows up as the 500 a u
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from reliability_support import DIM, leaks
+from support import unique, wait_for_job
 
 if TYPE_CHECKING:
     from conftest import AppClient, Reply
@@ -23,10 +22,6 @@ LIMIT = 1_048_576
 UPLOAD_LIMIT = 32 * LIMIT
 JSON_ENDPOINTS = ["/echo", "/search", "/search/vector", "/documents", "/documents/batch", "/ingest"]
 NESTED = b"[" * 100_000 + b"]" * 100_000
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def assert_refused(reply: Reply, *statuses: int, sent: bytes = b"") -> Any:
@@ -135,7 +130,7 @@ def test_deeply_nested_jsonl_line_is_a_row_error(twin: AppClient) -> None:
     data = NESTED + b'\n{"id": "' + unique("nest").encode() + b'", "text": "fine"}\n'
     reply = twin.post("/ingest", files={"file": ("nested.jsonl", data, "application/jsonl")})
     assert reply.status_code == 202, reply.content[:500]
-    job = wait_for(twin, reply.json()["job_id"])
+    job = wait_for_job(twin, reply.json()["job_id"])
     assert (job["status"], job["processed"], job["failed"]) == ("done", 1, 1), job
     assert job["errors"] == [{"line": 1, "reason": "not valid JSON"}]
     assert_healthy(twin)
@@ -187,7 +182,7 @@ def test_uploaded_file_that_is_not_utf8_fails_its_job_and_loads_nothing(twin: Ap
     data = b'{"id": "' + doc_id.encode() + b'", "text": "ok"}\n{"text": "\xff"}\n'
     reply = twin.post("/ingest", files={"file": ("latin1.jsonl", data, "application/jsonl")})
     assert reply.status_code == 202, reply.content[:500]
-    job = wait_for(twin, reply.json()["job_id"])
+    job = wait_for_job(twin, reply.json()["job_id"])
     assert (job["status"], job["processed"]) == ("failed", 0), job
     assert "not valid UTF-8" in job["message"] and not leaks(job["message"]), job
     assert twin.get(f"/documents/{doc_id}").status_code == 404
@@ -228,7 +223,7 @@ def test_ingest_row_with_a_lone_surrogate_is_a_row_error(twin: AppClient) -> Non
     ).encode()
     reply = post_raw(twin, "/ingest", body, "application/json")
     assert reply.status_code == 202, reply.content[:500]
-    job = wait_for(twin, reply.json()["job_id"])
+    job = wait_for_job(twin, reply.json()["job_id"])
     assert (job["status"], job["processed"], job["failed"]) == ("done", 2, 1), job
     assert [error["line"] for error in job["errors"]] == [2], job
     for doc_id in good:
@@ -364,7 +359,7 @@ def test_ingest_row_whose_id_ends_in_a_newline_is_a_row_error(twin: AppClient) -
     doc_id = unique("newline")
     reply = twin.post("/ingest", json=[{"id": f"{doc_id}\n", "text": "x"}])
     assert reply.status_code == 202, reply.content[:500]
-    job = wait_for(twin, reply.json()["job_id"])
+    job = wait_for_job(twin, reply.json()["job_id"])
     assert (job["status"], job["processed"], job["failed"]) == ("done", 0, 1), job
     assert_healthy(twin)
 
@@ -420,12 +415,3 @@ def test_filter_injection_longer_than_a_tag_is_refused(twin: AppClient) -> None:
     reply = twin.post("/search", json={"query": "x", "tags": [tag]})
     assert assert_refused(reply, 422)["detail"][0]["loc"] == ["body", "tags", 0]
     assert_healthy(twin)
-
-
-def wait_for(client: AppClient, job_id: str, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/ingest/{job_id}").json()
-        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from reliability_support import DIM, TWINS
+from reliability_support import DIM
+from support import TWINS
 
 import fastapi_app
 import flask_app

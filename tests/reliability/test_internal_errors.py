@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from reliability_support import DIM, TWINS, leaks
+from reliability_support import DIM, leaks
+from support import TWIN_PARAMS
 
 import fastapi_app
 import flask_app
@@ -90,7 +91,7 @@ class FaultyStore:
         """The real store belongs to the session."""
 
 
-@pytest.fixture(params=[pytest.param(app, id=app) for app in TWINS])
+@pytest.fixture(params=TWIN_PARAMS)
 def faulty(
     request: pytest.FixtureRequest,
     service: SearchService,

@@ -23,11 +23,11 @@ from reliability_support import (
     DIM,
     MILVUS_TIMEOUT_S,
     TIMEOUT_SLACK_S,
-    TWINS,
     LiveServer,
     collection_of,
     leaks,
 )
+from support import TWIN_PARAMS
 
 from shared.errors import BackendUnavailable
 from shared.vector_store import MilvusVectorStore
@@ -170,7 +170,7 @@ def outage(live_stack: Any) -> dict[str, TwinOutage]:
     return seen
 
 
-@pytest.fixture(params=[pytest.param(app, id=app) for app in TWINS])
+@pytest.fixture(params=TWIN_PARAMS)
 def seen(request: pytest.FixtureRequest, outage: dict[str, TwinOutage]) -> TwinOutage:
     return outage[request.param]
 

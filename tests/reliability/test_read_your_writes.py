@@ -10,13 +10,13 @@ shared write marks make them exact.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from reliability_support import LiveServer, collection_of, server_env, wait_for_job
+from reliability_support import LiveServer, collection_of, server_env
+from support import unique, wait_for_job
 
 from shared.launcher import free_port
 
@@ -52,10 +52,6 @@ def writer_reader(
     writer, reader = request.param
     with servers[writer].http() as write, servers[reader].http() as read:
         yield write, read
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def document(doc_id: str, text: str) -> dict[str, Any]:
@@ -106,7 +102,7 @@ def test_a_batch_and_an_ingest_job_are_read_through_the_other_worker(
     rows = [document(unique("ingest"), f"ingested {i}") for i in range(5)]
     job = write.post("/ingest", json=rows)
     assert job.status_code == 202, job.text
-    assert wait_for_job(write, job.json()["job_id"])["status"] == "done"
+    assert wait_for_job(write, job.json()["job_id"], timeout_s=120)["status"] == "done"
     for row in rows:
         got = read.get(f"/documents/{row['id']}")
         assert got.status_code == 200, got.text

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from reliability_support import DIM, TWINS, LiveServer, leaks
+from reliability_support import DIM, LiveServer, leaks
+from support import TWIN_PARAMS, TWINS
 
 import fastapi_app
 import flask_app
@@ -69,7 +70,7 @@ def test_live_server_listens_on_loopback_only(live: LiveServer) -> None:
 
 
 # --- the API key, from the environment ----------------------------------------------------------
-@pytest.fixture(params=[pytest.param(app, id=app) for app in TWINS])
+@pytest.fixture(params=TWIN_PARAMS)
 def keyed(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,

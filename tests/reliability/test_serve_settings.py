@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from support import wait_for_job
 
 from shared.config import PROJECT_ROOT, Settings
 from shared.embedder import default_model_path
@@ -143,8 +144,9 @@ def test_two_worker_processes_share_their_ingest_job_records(
             if len(jobs) == 2:
                 break
         assert len(jobs) == 2, f"one worker took every connection: {jobs}"
-        for job_id in jobs.values():
-            wait_done(served.url, job_id)
+        with httpx.Client(base_url=served.url, timeout=30) as http:
+            for job_id in jobs.values():
+                assert wait_for_job(http, job_id)["status"] == "done", job_id
         for pid, job_id in jobs.items():
             # With its owner frozen, only the other worker can answer: it reads the record.
             os.kill(pid, signal.SIGSTOP)
@@ -154,13 +156,6 @@ def test_two_worker_processes_share_their_ingest_job_records(
                 os.kill(pid, signal.SIGCONT)
             assert reply.status_code == 200, reply.text
             assert (reply.json()["job_id"], reply.json()["status"]) == (job_id, "done")
-
-
-def wait_done(url: str, job_id: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while httpx.get(f"{url}/ingest/{job_id}", timeout=30).json()["status"] != "done":
-        assert time.monotonic() < deadline, job_id
-        time.sleep(0.1)
 
 
 def test_flask_server_setting_serves_the_twin_on_gunicorns_sync_worker(

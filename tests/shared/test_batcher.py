@@ -15,7 +15,6 @@ import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import unique
 
 from shared.batcher import INGEST_CHUNK_MAX, SearchBatcher, ingest_chunk_size
 from shared.config import Settings, get_settings
@@ -142,10 +142,6 @@ def in_thread(call: Callable[[], Any]) -> Future[Any]:
 
     threading.Thread(target=run, daemon=True).start()
     return future
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def assert_same_hits(batched: list[SearchHit], alone: list[SearchHit], label: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import TWINS
 
 import fastapi_app
 import flask_app
@@ -190,7 +191,7 @@ def health_getter(twin: str, service: SearchService) -> Iterator[Callable[[], tu
             yield get_fastapi
 
 
-@pytest.mark.parametrize("twin", ["flask", "fastapi"])
+@pytest.mark.parametrize("twin", TWINS)
 def test_concurrent_health_requests_across_an_expiry_make_one_count(
     twin: str, settings: Settings, service: SearchService
 ) -> None:

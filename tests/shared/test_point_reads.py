@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import unique
 
 from shared.config import PROJECT_ROOT, Settings, get_settings
 from shared.documents import NewDocument
@@ -114,10 +115,6 @@ def strong_pair(settings: Settings) -> Iterator[tuple[MilvusVectorStore, Worker]
 
 def put(store: MilvusVectorStore, doc_id: str, text: str) -> None:
     store.upsert([NewDocument(id=doc_id, text=text)], np.ones((1, DIM), np.float32))
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def test_point_reads_wait_for_write_marks_not_for_a_time_tick(

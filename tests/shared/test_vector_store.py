@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+from support import unique
 
 from shared.config import Settings, get_settings
 from shared.documents import NewDocument, tag_filter
@@ -27,10 +28,6 @@ HOSTILE_TAGS = [
     "tags",
     "%",
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def with_collection(settings: Settings, collection: str) -> Settings:

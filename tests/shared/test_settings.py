@@ -15,14 +15,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 import pytest
 from fastapi.testclient import TestClient
+from support import TWIN_PARAMS, wait_for_job
 
 import fastapi_app
 import flask_app
@@ -130,12 +130,12 @@ def lite_service(
         lite_svc.close()
 
 
-@pytest.fixture(params=["flask", "fastapi"])
+@pytest.fixture(params=TWIN_PARAMS)
 def lite_client(
     request: pytest.FixtureRequest, lite_service: SearchService, pytestconfig: pytest.Config
 ) -> Iterator[AppClient]:
     root = pytestconfig.pluginmanager.get_plugin(
-        str(Path(__file__).resolve().parent / "conftest.py")
+        str(Path(__file__).resolve().parent.parent / "conftest.py")
     )
     if request.param == "flask":
         yield root.flask_client(flask_app.create_app(lite_service.settings, lite_service))
@@ -173,20 +173,12 @@ def test_milvus_lite_backend_passes_the_contract_subset(lite_client: AppClient) 
 
     job = lite_client.post("/ingest", json=[{"id": f"ingested-{run}", "text": "a row"}, 5])
     assert job.status_code == 202, job.text
-    status = wait_done(lite_client, job.json()["job_id"])
+    status = wait_for_job(lite_client, job.json()["job_id"])
     assert (status["status"], status["processed"], status["failed"]) == ("done", 1, 1), status
     assert lite_client.get(f"/documents/ingested-{run}").status_code == 200
 
     assert lite_client.delete(f"/documents/{doc['id']}").status_code == 204
     assert lite_client.get(f"/documents/{doc['id']}").status_code == 404
-
-
-def wait_done(client: AppClient, job_id: str, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while (job := client.get(f"/ingest/{job_id}").json())["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-    return job
 
 
 def test_the_server_settings_choose_what_make_serve_runs() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import TWIN_PARAMS
 
 import fastapi_app
 import flask_app
@@ -28,7 +29,6 @@ from shared.service import SearchService
 
 WAIT_S = 60.0
 BLOCKER = "the search that holds the worker inside the model"
-TWINS = [pytest.param("flask", id="flask"), pytest.param("fastapi", id="fastapi")]
 
 
 class HeldModel:
@@ -120,7 +120,7 @@ def tagged(service: SearchService) -> str:
     return tag
 
 
-@pytest.mark.parametrize("twin", TWINS)
+@pytest.mark.parametrize("twin", TWIN_PARAMS)
 def test_batched_search_answers_exactly_what_unbatched_search_answers(
     twin: str, service: SearchService, tagged: str
 ) -> None:
@@ -145,7 +145,7 @@ def test_batched_search_answers_exactly_what_unbatched_search_answers(
             assert got == want, body
 
 
-@pytest.mark.parametrize("twin", TWINS)
+@pytest.mark.parametrize("twin", TWIN_PARAMS)
 def test_concurrent_searches_share_one_model_call(
     twin: str, service: SearchService, tagged: str
 ) -> None:
