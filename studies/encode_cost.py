@@ -1,5 +1,5 @@
 """What one text-search query costs the model, alone and in batches: the figures behind
-``TWINBENCH_ENCODE_BATCH_SIZE`` (README, shared/config.py, shared/batcher.py).
+``TWINBENCH_ENCODE_BATCH_SIZE`` (docs/settings.md, shared/config.py, shared/batcher.py).
 
 Run: ``python -m studies.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
 [--words N]``

@@ -2,7 +2,8 @@
 
 Every command here is a line a participant types (from the repository root, after
 ``make workshop``, with ``FLASK`` and ``FASTAPI`` set to the twins' URLs), and the very line
-``make workshop-check`` runs; ``tests/workshop/test_workshop.py`` proves each one stands on its page.
+``make workshop-check`` runs; ``tests/workshop/test_workshop.py`` proves each one stands on its
+page.
 A command that needs a server started in a particular way says so in ``server``: the
 settings (environment variables) ``make serve-flask`` / ``make serve-fastapi`` get.
 """

@@ -63,8 +63,8 @@ class Profile:
     single_rates: dict[str, float] = field(default_factory=dict)
     extra_servers: bool = False  # the full matrix: sync, gevent, gunicorn+uvicorn, N workers
     # The server memory sampled in every step. RSS by default: reading a tree's PSS walks
-    # every mapping and, measured on this 2-core machine, raised the server CPU per /health
-    # request by 4-48 % in all six configurations. The soak needs PSS (it counts a page a
+    # every mapping, work the sampler adds to the machine while the server is measured
+    # (docs/method.md keeps what was measured of it). The soak needs PSS (it counts a page a
     # forked worker shares with its master once) and measures memory, not CPU.
     memory: MemorySampling = "rss"
     # Text search with micro-batching off and on, at these concurrencies (closed model),

@@ -1,9 +1,10 @@
 """Checks of ours for schemathesis' command line, loaded as its hooks (SCHEMATHESIS_HOOKS).
 
 schemathesis' own checks compare each response with the OpenAPI document; this one adds the
-README's "no response ever carries a stack trace": no error body of a fuzzed request shows a
-trace or a path of the installation, unless the client sent that text itself. A check
-registered here runs under ``--checks all`` with the built-in ones.
+promise of docs/failure-behaviour.md, "no response ever carries a stack trace": no error
+body of a fuzzed request shows a trace or a path of the installation, unless the client
+sent that text itself. A check registered here runs under ``--checks all`` with the built-in
+ones.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ DIM = 384
 # tests that time their 503s against it.
 MILVUS_TIMEOUT_S = 2.0
 # What a 503 may take on top of that one Milvus call: the model, the framework, this busy
-# 2-core machine. The README says "503 within about that time".
+# 2-core machine. docs/failure-behaviour.md says "503 within about that time".
 TIMEOUT_SLACK_S = 0.5
 
 

@@ -1,6 +1,7 @@
 """A hung Milvus (SIGSTOP: connections open, nothing answers): 503 within the timeout.
 
-The README promises a 503 "within about" ``TWINBENCH_MILVUS_TIMEOUT_S`` when Milvus is down
+docs/failure-behaviour.md promises a 503 "within about" ``TWINBENCH_MILVUS_TIMEOUT_S`` when
+Milvus is down
 *or slower than the timeout*; a stopped Milvus (test_outage.py) refuses connections at once,
 a hung one does not. Both in-process twins run over the real model and this folder's Milvus
 with the timeout set here, each on a connection of its own, made and used before the hang.
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 TIMEOUT_S = 1.0  # TWINBENCH_MILVUS_TIMEOUT_S of these twins
 # On top of the one Milvus call that times out: the model (a search embeds its query), the
-# framework, and a busy 2-core machine. The README says "within about that time".
+# framework, and a busy 2-core machine. docs/failure-behaviour.md says "within about that time".
 SLACK_S = 0.5
 RECOVERY_S = 60.0
 SEARCH = {"query": "what happens when the database hangs", "top_k": 3}

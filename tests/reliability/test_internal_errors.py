@@ -1,4 +1,5 @@
-"""Unexpected errors: a fault injected into the core answers exactly the README's 500.
+"""Unexpected errors: a fault injected into the core answers exactly the documented 500
+(docs/failure-behaviour.md).
 
 Both in-process twins are built over the session's real model and Milvus, each wrapped so
 that one call raises an error the apps know nothing of, with internals in its message (a

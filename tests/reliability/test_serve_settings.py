@@ -1,4 +1,5 @@
-"""``make serve-*`` (``python -m shared.serve``) under the README's Settings, as a user runs it.
+"""``make serve-*`` (``python -m shared.serve``) under the settings of docs/settings.md, as a
+user runs it.
 
 External mode: with ``MILVUS_URI`` (and ``MILVUS_TOKEN``) naming a Milvus that is already
 running, the command starts no Milvus of its own, serves from that one, and leaves it running

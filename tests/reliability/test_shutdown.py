@@ -9,7 +9,8 @@ every 50 ms: within a second of the signal no new connection is served any more,
 batch is still in flight. uvicorn closes its listening socket at once, so they are refused;
 gunicorn stops calling accept() but keeps the socket open until its last request is done, so
 they wait unanswered in the kernel's backlog and are reset when it exits (measured; the
-README says so). The server stays stopped; a later test that needs it starts it again.
+docs/failure-behaviour.md says so). The server stays stopped; a later test that needs it
+starts it again.
 """
 
 from __future__ import annotations
