@@ -106,7 +106,10 @@ class WriteMarks:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 if os.fstat(fd).st_size < _BYTES:
-                    os.ftruncate(fd, _BYTES)  # new slots read as zero: "no write recorded"
+                    # New slots read as zero: "no write recorded". The blocks are reserved
+                    # now, not left sparse: a sparse page written through the mapping on a
+                    # full disk would kill the process (SIGBUS); here it is an OSError.
+                    os.posix_fallocate(fd, 0, _BYTES)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             mapping = mmap.mmap(fd, _BYTES, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)

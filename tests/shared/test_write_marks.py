@@ -143,3 +143,35 @@ def test_a_hold_from_before_the_last_boot_is_stale(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="hold_s"):
         marks.begin(["x"], MAX_HOLD_S + 1)
     marks.close()
+
+
+# In a mount namespace of its own (nothing outside sees the mount), on a filesystem too small
+# for the table: opening and marking must fail with an error, never a SIGBUS.
+FULL_DISK = """
+import errno, sys
+from pathlib import Path
+from shared.write_marks import WriteMarks
+
+marks = WriteMarks(Path(sys.argv[1]), milvus="http://127.0.0.1:1", collection="full")
+try:
+    marks.finish(marks.begin(["a"], hold_s=5.0), 42)
+except OSError as exc:
+    print("refused", errno.errorcode.get(exc.errno, exc.errno), flush=True)
+else:
+    print("marked", flush=True)
+"""
+
+
+def test_a_full_disk_is_an_error_at_open_not_a_crash(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    script = f'mount -t tmpfs -o size=64k tmpfs {tiny} && exec "{sys.executable}" -c "$0" {tiny}'
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, FULL_DISK],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # -7 would be SIGBUS
+    assert done.stdout.split() == ["refused", "ENOSPC"], done.stdout
