@@ -140,6 +140,9 @@ class MilvusVectorStore:
                 milvus=settings.effective_milvus_uri,
                 collection=self._collection,
             )
+        # Why the marks could not be used, when they broke: this process then reads Strong, and
+        # refuses writes, which the other processes sharing the table could not see marked.
+        self._marks_error = ""
         # A timestamp taken when this process connected: every write acknowledged before
         # then, marked or not (older data, other tools), is visible at or after it.
         self._floor = 0
@@ -190,8 +193,7 @@ class MilvusVectorStore:
             try:
                 marks.latest()  # opens (or creates) the table now rather than at a write
             except OSError as exc:
-                log.warning("write marks at %s: %s; point reads use Strong", marks.path, exc)
-                self._marks = None
+                self._marks_broke(marks, exc)
         self._floor = max(self._floor, floor)
         return client
 
@@ -219,10 +221,24 @@ class MilvusVectorStore:
         try:
             marks.mark_all(timestamp)
         except OSError as exc:
-            # The table opened at connect, so this is unexpected. This process reads Strong
-            # from now on; another worker may read this id's previous state for a tick or two.
-            log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
-            self._marks = None
+            # The table opened at connect, so this is unexpected. Another worker may read this
+            # delete's previous state for a tick or two; no later write goes unmarked.
+            self._marks_broke(marks, exc)
+
+    def _marks_broke(self, marks: WriteMarks, exc: OSError) -> None:
+        """The table cannot be used: read Strong here, and refuse writes from now on."""
+        self._marks_error = f"the write marks at {marks.path} cannot be used ({exc})"
+        log.error("%s: point reads use Strong, writes answer 503", self._marks_error)
+        self._marks = None
+
+    def _refuse_unmarked_writes(self) -> None:
+        if self._marks_error:
+            # A write this process cannot mark would be invisible to the point reads of the
+            # other processes sharing the table (they trust the marks): refuse it instead.
+            raise BackendUnavailable(
+                f"{self._marks_error}; writes are refused until a restart can use it, so "
+                "that no worker reads a stale document"
+            )
 
     def _write(
         self,
@@ -240,6 +256,7 @@ class MilvusVectorStore:
         """
         marks = self._marks
         if marks is None:
+            self._refuse_unmarked_writes()
             self._call(what, operation)
             return
         # In flight for at most: the lock or a reconnect, the write, the marker's retries.
@@ -247,10 +264,8 @@ class MilvusVectorStore:
         try:
             in_flight = marks.begin(doc_ids, hold_s)
         except OSError as exc:
-            log.error("write marks at %s failed (%s); point reads now use Strong", marks.path, exc)
-            self._marks = None
-            self._call(what, operation)
-            return
+            self._marks_broke(marks, exc)
+            self._refuse_unmarked_writes()
         try:
             self._call(what, operation)
         finally:
@@ -535,6 +550,7 @@ class MilvusVectorStore:
         )
         found = int(rows[0]["count(*)"]) if rows else 0
         if found:
+            self._refuse_unmarked_writes()
 
             def delete(client: Any) -> None:
                 client.delete(self._collection, filter=where, timeout=self._timeout)

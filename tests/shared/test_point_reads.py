@@ -22,6 +22,7 @@ from support import unique
 
 from shared.config import PROJECT_ROOT, Settings, get_settings
 from shared.documents import NewDocument
+from shared.milvus_server import client_token
 from shared.vector_store import MilvusVectorStore
 
 DIM = 8
@@ -30,6 +31,7 @@ import json, sys
 import numpy as np
 from shared.config import get_settings
 from shared.documents import NewDocument
+from shared.milvus_server import client_token
 from shared.vector_store import MilvusVectorStore
 
 settings = get_settings(**json.loads(sys.argv[1]))
@@ -169,7 +171,11 @@ def test_a_process_that_never_wrote_reads_older_writes(settings: Settings) -> No
     put(writer, doc_id, "written before the reader started")
     writer.close()
     elsewhere = settings.data_dir / f"elsewhere-{uuid.uuid4().hex[:6]}"
-    other = get_settings(**{**first.model_dump(), "data_dir": elsewhere})
+    # Another data directory, as on another host: the session's Milvus is reached with its
+    # token, as any external Milvus is.
+    other = get_settings(
+        **{**first.model_dump(), "data_dir": elsewhere, "milvus_token": client_token(settings)}
+    )
     reader = MilvusVectorStore(settings=other, dimension=DIM)
     try:
         document = reader.get(doc_id)
@@ -230,3 +236,37 @@ def test_a_write_is_answered_before_its_mark_and_read_strong_until_then(
         "guarantee_timestamp": max(mark, store._floor),
     }
     assert worker.ask("get", doc_id) is None
+
+
+def test_a_process_that_cannot_use_the_marks_reads_strong_and_refuses_writes(
+    settings: Settings, tmp_path: Any, pair: tuple[MilvusVectorStore, Worker]
+) -> None:
+    from shared.errors import BackendUnavailable
+
+    # Where the table would go, a file: the directory cannot be made (as a full or read-only
+    # disk would refuse it). A write of this process would go unmarked for the others.
+    (tmp_path / "write-marks").write_text("not a directory")
+    broken_settings = get_settings(
+        **{
+            **settings.model_dump(),
+            "collection": "point_reads",
+            "data_dir": tmp_path,
+            "milvus_token": client_token(settings),
+        }
+    )
+    broken = MilvusVectorStore(settings=broken_settings, dimension=DIM)
+    broken.connect()
+    try:
+        store, _ = pair
+        doc_id = unique("seen")
+        put(store, doc_id, "written by a process with marks")
+        assert broken._guarantee(doc_id) == {"consistency_level": "Strong"}
+        found = broken.get(doc_id)
+        assert found is not None and found.text == "written by a process with marks"
+        with pytest.raises(BackendUnavailable, match="write marks .* cannot be used"):
+            put(broken, unique("refused"), "would go unmarked")
+        with pytest.raises(BackendUnavailable, match="writes are refused"):
+            broken.delete(doc_id)
+        assert store.get(doc_id) is not None  # the refused delete did not happen
+    finally:
+        broken.close()
