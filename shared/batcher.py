@@ -30,7 +30,12 @@ Ray Serve's ``@serve.batch``:
 * **Bounded**: a search beyond ``queue_bound`` waiting is refused at once, and one not
   answered within ``timeout_s`` gives up (both :class:`~shared.errors.ServiceBusy`: 503 with
   Retry-After); a caller that gives up leaves the queue, as TEI drops requests whose client
-  went away.
+  went away, and a search whose caller has gone is dropped before the model and before
+  Milvus. The Milvus side is bounded too: ``milvus_slots`` threads send the requests, and
+  no new batch is taken while they are all busy, so searches wait in the bounded queue, not
+  in the pool's; when every slot has waited on Milvus for half ``timeout_s``, a new
+  search is refused at once instead of waiting out its timeout. Retry-After counts the
+  batches ahead and the recent Milvus wait.
 * **Errors**: what the model or Milvus raises reaches every search of that model call or
   Milvus request, and no other.
 * **Shutdown**: :meth:`SearchBatcher.close` refuses new searches, answers those queued, then
@@ -100,6 +105,8 @@ class _Search:
     tags: tuple[str, ...]
     submitted: float  # time.perf_counter()
     future: Future[SearchResult] = field(default_factory=Future)
+    # Its caller stopped waiting (timed out, or went away) after the worker took it.
+    abandoned: bool = False
 
 
 @dataclass(eq=False)
@@ -128,9 +135,10 @@ class BatchStats:
     milvus_calls: int = 0
     ingest_chunks: int = 0
     ingest_texts: int = 0  # texts in those chunks
-    rejected: int = 0  # refused at once: the queue was full, or the batcher closed
+    rejected: int = 0  # refused at once: the queue was full, Milvus stuck, or closing
     timed_out: int = 0
     failed: int = 0  # answered with the model's or Milvus's error
+    dropped: int = 0  # taken, then not sent to Milvus: the caller had gone
 
     @property
     def batches(self) -> int:
@@ -149,6 +157,7 @@ class BatchStats:
             "rejected": self.rejected,
             "timed_out": self.timed_out,
             "failed": self.failed,
+            "dropped": self.dropped,
         }
 
 
@@ -170,9 +179,12 @@ class SearchBatcher:
         timeout_s: float = 10.0,
         ingest_slice_s: float = INGEST_SLICE_S,
         stats_dir: Path | None = None,
+        milvus_slots: int = MILVUS_THREADS,
     ) -> None:
         if max_batch < 1 or queue_bound < 1 or max_wait_s < 0 or timeout_s <= 0:
             raise ValueError("max_batch and queue_bound >= 1, max_wait_s >= 0, timeout_s > 0")
+        if milvus_slots < 1:
+            raise ValueError("milvus_slots >= 1")
         if ingest_slice_s <= 0:
             raise ValueError("ingest_slice_s > 0")
         self._embedder = embedder
@@ -183,6 +195,7 @@ class SearchBatcher:
         self.timeout_s = timeout_s
         self.ingest_slice_s = ingest_slice_s
         self._stats_dir = stats_dir
+        self.milvus_slots = milvus_slots
         # One lock for the queues, the counters and the worker's state; held only for
         # moments (never across the model or Milvus), so taking it on an event loop is fine.
         self._lock = threading.Lock()
@@ -195,6 +208,9 @@ class SearchBatcher:
         # Made with the worker, not here: a forked process must not inherit its threads.
         self._milvus: ThreadPoolExecutor | None = None
         self._batch_s = 0.0  # running mean of a batch's duration
+        self._milvus_s = 0.0  # running mean of a Milvus request's duration
+        # Milvus requests in flight: when each was sent (time.perf_counter()).
+        self._at_milvus: dict[int, float] = {}
         # Running mean of an ingest call's seconds per character; None until one has run.
         self._ingest_s_per_char: float | None = None
         self._stats_due: float | None = None  # when the stats file is next written
@@ -221,10 +237,14 @@ class SearchBatcher:
     def submit(
         self, query: str, *, top_k: int, tags: Sequence[str] | None = None
     ) -> Future[SearchResult]:
-        """Queue one search; raises ServiceBusy at once when the queue is full or closed.
+        """Queue one search; raises ServiceBusy at once when the queue is full or closed, or
+        when Milvus has held every request in flight for half a search's timeout.
 
         Cancelling the future (while it waits) takes the search out of the queue.
         """
+        return self._submit(query, top_k=top_k, tags=tags).future
+
+    def _submit(self, query: str, *, top_k: int, tags: Sequence[str] | None) -> _Search:
         item = _Search(query, top_k, tuple(tags or ()), time.perf_counter())
         with self._ready:
             if self._closing:
@@ -237,19 +257,29 @@ class SearchBatcher:
                     f"{self.queue_bound}); try again shortly",
                     retry_after_s=self._drain_estimate_s(),
                 )
+            stuck_s = self._milvus_stuck_s()
+            if stuck_s >= self.timeout_s / 2:
+                # Every slot has waited on Milvus that long: a search sent now would wait
+                # out its timeout behind them. Say so now, not in timeout_s.
+                self._counts["rejected"] += 1
+                raise ServiceBusy(
+                    f"Milvus has not answered the searches in flight for {stuck_s:.1f} s; "
+                    "try again shortly",
+                    retry_after_s=self._drain_estimate_s(),
+                )
             self._searches.append(item)
             self._start_worker()
             self._ready.notify()
         item.future.add_done_callback(lambda done: self._forget(item, done))
-        return item.future
+        return item
 
     def search(self, query: str, *, top_k: int, tags: Sequence[str] | None = None) -> SearchResult:
         """The hits of one text search, batched with others; blocks this thread meanwhile."""
-        future = self.submit(query, top_k=top_k, tags=tags)
+        item = self._submit(query, top_k=top_k, tags=tags)
         try:
-            return future.result(timeout=self.timeout_s)
+            return item.future.result(timeout=self.timeout_s)
         except TimeoutError:
-            return self._give_up(future)
+            return self._give_up(item)
 
     async def search_async(
         self, query: str, *, top_k: int, tags: Sequence[str] | None = None
@@ -260,11 +290,14 @@ class SearchBatcher:
         this loop with ``call_soon_threadsafe``. If this task is cancelled (its client went
         away), the search leaves the queue.
         """
-        future = self.submit(query, top_k=top_k, tags=tags)
+        item = self._submit(query, top_k=top_k, tags=tags)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            return await asyncio.wait_for(asyncio.wrap_future(item.future), self.timeout_s)
         except TimeoutError:
-            return self._give_up(future)
+            return self._give_up(item)
+        except asyncio.CancelledError:
+            item.abandoned = True  # its client went away: Milvus need not search for it
+            raise
 
     def encode_background(self, texts: Sequence[str]) -> Vectors:
         """Encode texts for an ingest job, a chunk at a time between search batches.
@@ -312,6 +345,7 @@ class SearchBatcher:
                 rejected=counts["rejected"],
                 timed_out=counts["timed_out"],
                 failed=counts["failed"],
+                dropped=counts["dropped"],
             )
 
     def close(self, timeout_s: float | None = None) -> None:
@@ -353,9 +387,11 @@ class SearchBatcher:
             )
 
     # --- the callers' side, continued ---------------------------------------------------
-    def _give_up(self, future: Future[SearchResult]) -> SearchResult:
+    def _give_up(self, item: _Search) -> SearchResult:
+        future = item.future
         if not future.cancel() and future.done():
             return future.result()  # answered (or failed) just as the wait ran out
+        item.abandoned = True  # taken already: skipped before Milvus if not sent yet
         with self._lock:
             self._counts["timed_out"] += 1
             retry_after_s = self._drain_estimate_s()
@@ -375,9 +411,19 @@ class SearchBatcher:
                     pass  # already taken by the worker, which skips it
 
     def _drain_estimate_s(self) -> int:
-        """Seconds until the queue has room again, by the recent batch duration (lock held)."""
+        """Seconds until a search sent now would be answered, by the recent batch and Milvus
+        durations (lock held): the batches ahead of it, then its own wait on Milvus, which
+        is at least as long as the oldest request in flight has waited when all are busy."""
         batches_ahead = math.ceil(len(self._searches) / self.max_batch) + 1
-        return max(1, math.ceil(batches_ahead * self._batch_s))
+        milvus_s = max(self._milvus_s, self._milvus_stuck_s())
+        return max(1, math.ceil(batches_ahead * self._batch_s + milvus_s))
+
+    def _milvus_stuck_s(self) -> float:
+        """How long every Milvus slot has been busy: the age of the newest of the requests
+        in flight when all slots are taken, else 0 (lock held)."""
+        if len(self._at_milvus) < self.milvus_slots:
+            return 0.0
+        return time.perf_counter() - max(self._at_milvus.values())
 
     def _start_worker(self) -> None:
         """Start the worker if it is not running (lock held)."""
@@ -386,7 +432,7 @@ class SearchBatcher:
             self._worker.start()
         if self._milvus is None and not self._closing:
             self._milvus = ThreadPoolExecutor(
-                max_workers=MILVUS_THREADS, thread_name_prefix="search-batcher-milvus"
+                max_workers=self.milvus_slots, thread_name_prefix="search-batcher-milvus"
             )
 
     # --- the worker ---------------------------------------------------------------------
@@ -419,15 +465,18 @@ class SearchBatcher:
                 if self._chunks and (self._chunk_next or not self._searches):
                     self._chunk_next = False
                     return self._chunks.popleft()
-                if self._searches:
+                milvus_free = len(self._at_milvus) < self.milvus_slots or self._milvus is None
+                if self._searches and milvus_free:
                     self._wait_for_batch()
                     if self._searches:  # unless every search waiting gave up meanwhile
                         size = min(len(self._searches), self.max_batch)
                         self._chunk_next = True
                         return [self._searches.popleft() for _ in range(size)]
                     continue
-                if self._closing:
+                if self._closing and not self._searches:
                     return None
+                # Nothing to do, or searches waiting for a Milvus slot: a request's end
+                # (or a new search, chunk or close) notifies.
                 self._ready.wait(None if self._stats_due is None else self._stats_due - now)
 
     def _wait_for_batch(self) -> None:
@@ -444,7 +493,11 @@ class SearchBatcher:
 
     def _serve(self, batch: list[_Search]) -> None:
         # A search whose caller gave up after it was taken from the queue is skipped.
-        live = [item for item in batch if item.future.set_running_or_notify_cancel()]
+        live = [
+            item
+            for item in batch
+            if not item.abandoned and item.future.set_running_or_notify_cancel()
+        ]
         if not live:
             return
         started = time.perf_counter()
@@ -476,6 +529,7 @@ class SearchBatcher:
         """Hand one Milvus request to the pool; inline once the batcher has closed it."""
         with self._lock:
             milvus = self._milvus
+            self._at_milvus[id(items)] = time.perf_counter()
         if milvus is not None:
             try:
                 milvus.submit(self._search_group_or_fail, items, vectors, tags, top_k)
@@ -499,20 +553,43 @@ class SearchBatcher:
     def _search_group(
         self, items: list[_Search], vectors: Vectors, tags: tuple[str, ...], top_k: int
     ) -> None:
-        """One Milvus request for searches that share their tags and top_k."""
-        with self._lock:
-            self._counts["milvus_calls"] += 1
+        """One Milvus request for searches that share their tags and top_k (those whose
+        callers are still waiting), holding one Milvus slot until it is answered."""
         try:
-            found = self._store.search_many(
-                [vector.tolist() for vector in vectors], top_k=top_k, tags=tags or None
-            )
-            if len(found) != len(items):
-                raise RuntimeError(f"Milvus answered {len(found)} of {len(items)} queries")
-        except Exception as exc:  # noqa: BLE001 - handed to every search of this request
-            self._fail(items, exc)
-            return
-        for item, hits in zip(items, found, strict=True):
-            item.future.set_result(SearchResult(hits=hits, took_ms=_elapsed_ms(item.submitted)))
+            keep = [index for index, item in enumerate(items) if not item.abandoned]
+            with self._lock:
+                self._counts["dropped"] += len(items) - len(keep)
+            for item in items:
+                if item.abandoned:  # its caller has its 503 already; no one reads this
+                    item.future.set_exception(ServiceBusy("the caller stopped waiting"))
+            if not keep:
+                return
+            sent = time.perf_counter()
+            with self._lock:
+                self._counts["milvus_calls"] += 1
+            try:
+                found = self._store.search_many(
+                    [vectors[index].tolist() for index in keep], top_k=top_k, tags=tags or None
+                )
+                if len(found) != len(keep):
+                    raise RuntimeError(f"Milvus answered {len(found)} of {len(keep)} queries")
+            except Exception as exc:  # noqa: BLE001 - handed to every search of this request
+                self._fail([items[index] for index in keep], exc)
+                return
+            finally:
+                took = time.perf_counter() - sent
+                with self._lock:
+                    gap = took - self._milvus_s
+                    self._milvus_s = (
+                        took if not self._milvus_s else self._milvus_s + _SMOOTHING * gap
+                    )
+            for index, hits in zip(keep, found, strict=True):
+                item = items[index]
+                item.future.set_result(SearchResult(hits=hits, took_ms=_elapsed_ms(item.submitted)))
+        finally:
+            with self._ready:
+                self._at_milvus.pop(id(items), None)
+                self._ready.notify_all()  # a slot is free: the worker may take a batch
 
     def _fail(self, items: list[_Search], exc: Exception) -> None:
         with self._lock:

@@ -627,3 +627,57 @@ def test_the_batch_sizes_are_written_for_a_benchmark_to_read(
     written = json.loads(path.read_text())
     assert written["sizes"] == {"1": 1, "5": 1} and written["batches"] == 2
     assert written["mean_batch"] == 3.0 and written["rejected"] == 0
+
+
+# --- the Milvus side bounded ------------------------------------------------------------------
+def test_with_every_milvus_slot_stuck_new_searches_wait_queued_then_are_refused_at_once(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    rig = rig_factory(milvus_slots=1, timeout_s=1.0)
+    rig.store.slow = "stuck"
+    held = rig.batcher.submit("held in Milvus", top_k=1, tags=["stuck"])
+    assert rig.store.entered.wait(WAIT_S), "the worker never sent the request"
+    behind = rig.batcher.submit("queued behind it", top_k=1)
+    time.sleep(0.2)
+    # No slot free: the worker leaves it in the (bounded) queue rather than encode it.
+    assert rig.batcher.queued() == (1, 0)
+    assert not any("queued behind it" in call for call in rig.model.calls)
+    time.sleep(0.4)  # the slot has now been busy for over half the timeout
+    began = time.monotonic()
+    with pytest.raises(ServiceBusy, match="Milvus has not answered") as refused:
+        rig.batcher.submit("refused at once", top_k=1)
+    assert time.monotonic() - began < 0.5
+    assert refused.value.retry_after_s >= 1
+    rig.store.release.set()
+    assert held.result(WAIT_S).hits == [] and behind.result(WAIT_S).hits is not None
+    assert rig.batcher.stats().rejected == 1
+
+
+def test_a_search_whose_caller_has_gone_is_not_sent_to_milvus(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    rig = rig_factory(timeout_s=0.3)
+    # Taken into the model, then its caller's time runs out: Milvus never sees it.
+    rig.model.release.clear()
+    with pytest.raises(ServiceBusy, match="not answered within"):
+        rig.batcher.search(BLOCKER, top_k=1, tags=["timed-out"])
+    rig.model.release.set()
+    assert rig.batcher.submit("the worker goes on", top_k=1).result(WAIT_S) is not None
+
+    # The same for a client that goes away while its search is inside the model.
+    async def cancelled() -> None:
+        rig.model.entered.clear()
+        rig.model.release.clear()
+        task = asyncio.ensure_future(rig.batcher.search_async(BLOCKER, top_k=1, tags=["gone"]))
+        while not rig.model.entered.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled())
+    rig.model.release.set()
+    assert rig.batcher.submit("and on", top_k=1).result(WAIT_S) is not None
+    sent_tags = [tags for _, _, tags in rig.store.requests]
+    assert ("timed-out",) not in sent_tags and ("gone",) not in sent_tags, sent_tags
+    assert rig.batcher.stats().dropped == 2
