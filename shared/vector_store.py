@@ -57,6 +57,7 @@ from shared.config import Settings
 from shared.documents import Document, NewDocument, SearchHit, tag_filter
 from shared.embedder import Vectors
 from shared.errors import BackendUnavailable
+from shared.recent_writes import RecentWrites
 from shared.write_marks import WriteMarks
 
 __all__ = ["VectorStore", "MilvusVectorStore", "is_malformed_request"]
@@ -134,12 +135,16 @@ class MilvusVectorStore:
         # Point reads wait for the marks of the writes they must see (shared/write_marks.py);
         # None: Strong, when configured so, or when the marks or AllocTimestamp are missing.
         self._marks: WriteMarks | None = None
+        # What this process wrote a moment ago, answered without Milvus while provably
+        # current (shared/recent_writes.py); only beside the marks, which it relies on.
+        self._recent: RecentWrites | None = None
         if settings.point_reads == "marks":
             self._marks = WriteMarks(
                 Path(settings.data_dir) / "write-marks",
                 milvus=settings.effective_milvus_uri,
                 collection=self._collection,
             )
+            self._recent = RecentWrites(self._marks)
         # Why the marks could not be used, when they broke: this process then reads Strong, and
         # refuses writes, which the other processes sharing the table could not see marked.
         self._marks_error = ""
@@ -188,7 +193,7 @@ class MilvusVectorStore:
                 "use Strong consistency",
                 self.describe(),
             )
-            self._marks = None
+            self._marks = self._recent = None
         elif marks is not None:
             try:
                 marks.latest()  # opens (or creates) the table now rather than at a write
@@ -229,7 +234,7 @@ class MilvusVectorStore:
         """The table cannot be used: read Strong here, and refuse writes from now on."""
         self._marks_error = f"the write marks at {marks.path} cannot be used ({exc})"
         log.error("%s: point reads use Strong, writes answer 503", self._marks_error)
-        self._marks = None
+        self._marks = self._recent = None
 
     def _refuse_unmarked_writes(self) -> None:
         if self._marks_error:
@@ -247,12 +252,14 @@ class MilvusVectorStore:
         operation: Callable[[Any], None],
         *,
         timeout: float | None = None,
+        rows: Sequence[tuple[str, dict[str, Any] | None]] = (),
     ) -> None:
         """Run the write ``operation(client)`` of ``doc_ids`` and mark it for point reads.
 
         The ids count as in flight (their point reads read Strong) from before the write until
         their mark is recorded, which happens after this returns, on the marker thread: the
-        caller is answered without waiting for ``AllocTimestamp``.
+        caller is answered without waiting for ``AllocTimestamp``. ``rows`` (id, the row as
+        Milvus will return it, or None for a delete) go to this process's recent writes.
         """
         marks = self._marks
         if marks is None:
@@ -261,14 +268,23 @@ class MilvusVectorStore:
             return
         # In flight for at most: the lock or a reconnect, the write, the marker's retries.
         hold_s = 2 * self._timeout + (timeout or self._timeout) + MARK_RETRY_S + HOLD_MARGIN_S
+        recent = self._recent
         try:
-            in_flight = marks.begin(doc_ids, hold_s)
+            if recent is not None:
+                write = recent.begin(doc_ids, hold_s)
+                in_flight = write.slots
+            else:
+                in_flight = marks.begin(doc_ids, hold_s)
         except OSError as exc:
             self._marks_broke(marks, exc)
             self._refuse_unmarked_writes()
+        acknowledged: Sequence[tuple[str, dict[str, Any] | None]] | None = None
         try:
             self._call(what, operation)
+            acknowledged = rows
         finally:
+            if recent is not None:
+                recent.acknowledged(write, acknowledged)
             # Marked even when the write failed: it may have been applied all the same.
             with self._unmarked_lock:
                 if self._unmarked_pid != os.getpid():  # forked: the parent's list is not ours
@@ -305,6 +321,8 @@ class MilvusVectorStore:
                     raise BackendUnavailable("Milvus did not allocate a timestamp")
                 for marks, in_flight in unmarked:
                     marks.finish(in_flight, timestamp)
+                    if self._recent is not None:
+                        self._recent.finished(in_flight)
                 return
             except Exception as exc:  # noqa: BLE001 - a thread of our own: log, never raise
                 if time.monotonic() + pause > give_up:
@@ -485,6 +503,7 @@ class MilvusVectorStore:
             ids,
             lambda client: client.upsert(self._collection, data=rows, timeout=timeout),
             timeout=timeout,
+            rows=[(row["id"], {k: v for k, v in row.items() if k != "vector"}) for row in rows],
         )
 
     def get(self, doc_id: str) -> Document | None:
@@ -503,6 +522,10 @@ class MilvusVectorStore:
     def _get_row(
         self, doc_id: str, output_fields: Sequence[str] = _OUTPUT_FIELDS
     ) -> dict[str, Any] | None:
+        if self._recent is not None:
+            known, row = self._recent.lookup(doc_id)
+            if known:  # this process wrote it a moment ago, and nobody wrote it since
+                return None if row is None else {k: row[k] for k in output_fields}
         rows = self._call(
             "read",
             lambda client: client.get(
@@ -525,6 +548,7 @@ class MilvusVectorStore:
             "delete",
             [doc_id],
             lambda client: client.delete(self._collection, ids=[doc_id], timeout=self._timeout),
+            rows=[(doc_id, None)],
         )
         return True
 

@@ -16,8 +16,8 @@ request's path, asks Milvus for a fresh timestamp (``AllocTimestamp``; Milvus 2.
 returns none of its own), records it as the slots' mark and ends their in-flight count.
 Taking that call off the path saves a DELETE one Milvus round trip (~1.2 ms wall on this
 machine, in process, quiet). The table is a file under the data directory, one per Milvus
-address and collection, of three arrays of ``SLOTS`` 64-bit numbers (marks, writes in
-flight, until when they may be); an id's slot is chosen by a stable hash, and a mark
+address and collection, of four arrays of ``SLOTS`` 64-bit numbers (marks, writes in
+flight, until when they may be, writes begun); an id's slot is chosen by a stable hash, and a mark
 only ever grows. Two ids sharing a slot only make a read wait a little longer, never miss a
 write. Each write in flight also sets how long it may stay so (its Milvus calls' timeouts
 and the marker's retries, with a margin): a count left by a process that died between its
@@ -27,6 +27,10 @@ write), since Milvus has long applied such a write by then.
 Every process that shares the data directory (gunicorn or uvicorn workers,
 two servers, the ingest command) shares the marks; processes on other hosts do not, which is
 what ``Settings.point_reads = "strong"`` is for.
+
+A fourth array counts the writes begun on each slot: with it, the store's record of its
+own recent writes (:mod:`shared.recent_writes`) can tell that no write of a slot began
+since its own, and answer a read of that write without asking Milvus.
 
 Locking: ``flock`` on the file between processes, plus a thread lock inside one process
 (``flock`` does not exclude threads sharing an open file). The file is opened again in a
@@ -53,8 +57,9 @@ __all__ = ["WriteMarks", "SLOTS", "MAX_HOLD_S"]
 # 64 KiB per array. A read waits for another id's write only when both hash to one slot and
 # that write is younger than a tick or two: rare at any rate a twin serves.
 SLOTS = 8192
-# Marks; writes in flight; until when (CLOCK_MONOTONIC, ms) the latest of them may be.
-_ARRAYS = 3
+# Marks; writes in flight; until when (CLOCK_MONOTONIC, ms) the latest of them may be;
+# writes begun (a counter that only grows: a reader can tell that no write began since).
+_ARRAYS = 4
 _BYTES = _ARRAYS * SLOTS * 8
 # No write is held in flight longer than this. A deadline further ahead than this was set
 # before the machine last booted (CLOCK_MONOTONIC restarts at boot): its count is stale.
@@ -79,12 +84,13 @@ class WriteMarks:
     def __init__(self, directory: Path, *, milvus: str, collection: str) -> None:
         digest = hashlib.sha256(f"{milvus}\0{collection}".encode()).hexdigest()[:12]
         # The digest tells tables apart; the name (cut to stay a legal file name) is for people.
-        self.path = Path(directory) / f"{collection[:64]}-{digest}.v3.marks"
+        self.path = Path(directory) / f"{collection[:64]}-{digest}.v4.marks"
         self._lock = threading.Lock()
         self._pid = -1
         self._fd = -1
         self._map: mmap.mmap | None = None
-        self._slots: np.ndarray | None = None  # shape (_ARRAYS, SLOTS): marks, in flight, until
+        # Shape (_ARRAYS, SLOTS): marks, in flight, until, begun.
+        self._slots: np.ndarray | None = None
 
     @staticmethod
     def slot(doc_id: str) -> int:
@@ -140,23 +146,33 @@ class WriteMarks:
         """Count a write of ``doc_ids`` in flight, before it is sent, for at most ``hold_s``;
         returns its slots, for :meth:`finish`. Until then, reads of these slots read Strong.
         """
+        return self.begin_counted(doc_ids, hold_s)[0]
+
+    def begin_counted(
+        self, doc_ids: Iterable[str], hold_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`begin`, which also returns, for each of its slots, the writes in flight
+        before this one and this write's number among the writes begun (see :meth:`state`)."""
         if not 0 < hold_s <= MAX_HOLD_S:
             raise ValueError(f"hold_s must be in (0, {MAX_HOLD_S:g}], got {hold_s}")
         index = np.unique(np.fromiter((self.slot(doc_id) for doc_id in doc_ids), dtype=np.intp))
         now = _now_ms()
         with self._locked() as slots:
-            _, in_flight, until = slots
+            _, in_flight, until, begun = slots
             stale = _stale(until[index], now)
             in_flight[index[stale]] = 0  # left by a process that died before its mark
             until[index[stale]] = 0
+            before = in_flight[index].copy()
             in_flight[index] += np.uint64(1)
             until[index] = np.maximum(until[index], np.uint64(now + int(hold_s * 1000)))
-        return index
+            begun[index] += np.uint64(1)
+            numbers = begun[index].copy()
+        return index, before, numbers
 
     def finish(self, index: np.ndarray, timestamp: int) -> None:
         """The write begun on slots ``index`` is acknowledged, at or before ``timestamp``."""
         with self._locked() as slots:
-            marks, in_flight, _ = slots
+            marks, in_flight, _, _ = slots
             marks[index] = np.maximum(marks[index], np.uint64(timestamp))
             # A count reset as stale meanwhile must not wrap below zero.
             in_flight[index] = np.where(in_flight[index] > 0, in_flight[index] - 1, 0)
@@ -176,20 +192,32 @@ class WriteMarks:
         None while any write is in flight."""
         return self._read(None)
 
+    def state(self, doc_id: str) -> tuple[int, int]:
+        """The writes of ``doc_id``'s slot in flight now (stale ones not counted) and the
+        number of the last write begun on it: a reader that knows a write's number (from
+        :meth:`begin_counted`) can tell whether any write of the slot began since."""
+        slot = self.slot(doc_id)
+        _, in_flight, until, begun = self._copy(slice(slot, slot + 1))
+        live = int(in_flight[0]) if not _stale(until, _now_ms())[0] else 0
+        return live, int(begun[0])
+
     def _read(self, slot: int | None) -> int | None:
         where = slice(None) if slot is None else slice(slot, slot + 1)
         now = _now_ms()
+        marks, in_flight, until, _ = self._copy(where)
+        if np.any((in_flight > 0) & ~_stale(until, now)):
+            return None
+        return int(marks.max())
+
+    def _copy(self, where: slice) -> tuple[np.ndarray, ...]:
         with self._lock:
             slots = self._open()
             # Shared lock: an 8-byte copy is not guaranteed atomic against a writer.
             fcntl.flock(self._fd, fcntl.LOCK_SH)
             try:
-                marks, in_flight, until = (array[where].copy() for array in slots)
+                return tuple(array[where].copy() for array in slots)
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
-        if np.any((in_flight > 0) & ~_stale(until, now)):
-            return None
-        return int(marks.max())
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[np.ndarray]:

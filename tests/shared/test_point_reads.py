@@ -270,3 +270,55 @@ def test_a_process_that_cannot_use_the_marks_reads_strong_and_refuses_writes(
         assert store.get(doc_id) is not None  # the refused delete did not happen
     finally:
         broken.close()
+
+
+# --- this process's recent writes (shared/recent_writes.py) ---------------------------------
+def count_reads(store: MilvusVectorStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A record of the point reads this store sends to Milvus from now on."""
+    sent: list[str] = []
+    call = store._call
+
+    def spy(what: str, operation: Any) -> Any:
+        if what == "read":
+            sent.append(what)
+        return call(what, operation)
+
+    monkeypatch.setattr(store, "_call", spy)
+    return sent
+
+
+def test_a_document_this_process_just_wrote_is_read_without_asking_milvus(
+    pair: tuple[MilvusVectorStore, Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _ = pair
+    sent = count_reads(store, monkeypatch)
+    doc_id = unique("fresh")
+    store.upsert(
+        [NewDocument(id=doc_id, text="just written", title="T", tags=("a", "b"))],
+        np.ones((1, DIM), np.float32),
+    )
+    document = store.get(doc_id)
+    assert document is not None
+    assert (document.text, document.title, document.tags) == ("just written", "T", ["a", "b"])
+    assert store.delete(doc_id) is True  # its existence check needs no Milvus either
+    assert store.get(doc_id) is None
+    assert sent == [], "a read of this process's own fresh write went to Milvus"
+
+
+def test_a_write_of_another_process_since_ours_is_read_from_milvus(
+    pair: tuple[MilvusVectorStore, Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, worker = pair
+    for _ in range(3):
+        doc_id = unique("overwritten")
+        put(store, doc_id, "ours")
+        worker.ask("theirs", doc_id)
+        sent = count_reads(store, monkeypatch)
+        document = store.get(doc_id)
+        assert document is not None and document.text == "theirs"
+        assert sent == ["read"]
+        monkeypatch.undo()
+        # And a delete there after our write: we read it gone, from Milvus.
+        put(store, doc_id, "ours again")
+        assert worker.ask("delete", doc_id) is True
+        assert store.get(doc_id) is None
