@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     # them. "marks": through the write marks that every process sharing data_dir records
     # (shared/write_marks.py); a read waits only when its document was written within the
     # last tick or two. "strong": every point read waits for Milvus's next time tick; for
-    # workers on several hosts writing to one external Milvus.
-    point_reads: Literal["marks", "strong"] = "marks"
+    # workers on several hosts writing to one external Milvus. Unset: "marks" with the
+    # embedded Milvus (one host by construction), "strong" with an external one (the marks
+    # live on one host's disk, and twins on another would not see them).
+    point_reads: Literal["marks", "strong"] | None = None
     # proxy.timeTickInterval of the embedded `milvus` (ms; Milvus's default is 200). A read
     # that must see a write waits for the next tick after it. Ignored for an external Milvus.
     milvus_time_tick_ms: int = Field(default=200, ge=1, le=1000)
@@ -166,6 +168,13 @@ class Settings(BaseSettings):
     def embedded_milvus(self) -> bool:
         """True when the project starts its own Milvus (no external ``MILVUS_URI``)."""
         return not self.milvus_uri
+
+    @property
+    def point_read_mode(self) -> Literal["marks", "strong"]:
+        """``point_reads`` as given, or what suits the deployment when it is unset."""
+        if self.point_reads is not None:
+            return self.point_reads
+        return "marks" if self.embedded_milvus else "strong"
 
     @property
     def effective_milvus_uri(self) -> str:

@@ -138,7 +138,7 @@ class MilvusVectorStore:
         # What this process wrote a moment ago, answered without Milvus while provably
         # current (shared/recent_writes.py); only beside the marks, which it relies on.
         self._recent: RecentWrites | None = None
-        if settings.point_reads == "marks":
+        if settings.point_read_mode == "marks":
             self._marks = WriteMarks(
                 Path(settings.data_dir) / "write-marks",
                 milvus=settings.effective_milvus_uri,

@@ -49,10 +49,11 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
-__all__ = ["WriteMarks", "SLOTS", "MAX_HOLD_S"]
+__all__ = ["WriteMarks", "SLOTS", "MAX_HOLD_S", "canonical_milvus_address"]
 
 # 64 KiB per array. A read waits for another id's write only when both hash to one slot and
 # that write is younger than a tick or two: rare at any rate a twin serves.
@@ -64,6 +65,17 @@ _BYTES = _ARRAYS * SLOTS * 8
 # No write is held in flight longer than this. A deadline further ahead than this was set
 # before the machine last booted (CLOCK_MONOTONIC restarts at boot): its count is stale.
 MAX_HOLD_S = 3600.0
+
+
+def canonical_milvus_address(uri: str) -> str:
+    """One spelling per Milvus address: ``http://localhost:19530/``, ``localhost`` and
+    ``HTTP://127.0.0.1`` are all ``http://127.0.0.1:19530``."""
+    parts = urlsplit(uri if "://" in uri else f"http://{uri}")
+    host = (parts.hostname or "127.0.0.1").lower()
+    if host in ("localhost", "::1", "ip6-localhost"):
+        host = "127.0.0.1"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme.lower() or 'http'}://{host}:{parts.port or 19530}{path}"
 
 
 def _now_ms() -> int:
@@ -82,7 +94,10 @@ class WriteMarks:
     """The table of write marks of one collection on one Milvus, in ``directory``."""
 
     def __init__(self, directory: Path, *, milvus: str, collection: str) -> None:
-        digest = hashlib.sha256(f"{milvus}\0{collection}".encode()).hexdigest()[:12]
+        # Keyed by the server, not by how its address is spelled: two spellings of one Milvus
+        # must share one table, or a read through one would not see a write through the other.
+        server = canonical_milvus_address(milvus)
+        digest = hashlib.sha256(f"{server}\0{collection}".encode()).hexdigest()[:12]
         # The digest tells tables apart; the name (cut to stay a legal file name) is for people.
         self.path = Path(directory) / f"{collection[:64]}-{digest}.v4.marks"
         self._lock = threading.Lock()

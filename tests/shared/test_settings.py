@@ -196,3 +196,17 @@ def test_the_server_settings_choose_what_make_serve_runs() -> None:
     assert flask_argv[flask_argv.index("--worker-class") + 1] == "gevent"
     assert Path(fastapi_argv[0]).name == "granian" and "asgi" in fastapi_argv
     assert serve_spec("fastapi", chosen, server="uvicorn").server == "uvicorn"  # CLI wins
+
+
+def test_point_reads_default_to_marks_on_one_host_and_strong_with_an_external_milvus() -> None:
+    # The marks live on one host's disk: with an external Milvus, twins may run on several
+    # hosts, and a read on one must see a write made on another.
+    embedded = Settings(milvus_uri="")
+    external = Settings(milvus_uri="http://milvus.internal:19530")
+    assert (embedded.point_read_mode, external.point_read_mode) == ("marks", "strong")
+    assert (
+        Settings(milvus_uri="http://milvus.internal:19530", point_reads="marks").point_read_mode
+        == "marks"
+    )
+    assert MilvusVectorStore(settings=external, dimension=384)._marks is None
+    assert MilvusVectorStore(settings=embedded, dimension=384)._marks is not None

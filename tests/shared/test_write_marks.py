@@ -175,3 +175,24 @@ def test_a_full_disk_is_an_error_at_open_not_a_crash(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # -7 would be SIGBUS
     assert done.stdout.split() == ["refused", "ENOSPC"], done.stdout
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "http://127.0.0.1:19530",
+        "http://localhost:19530/",
+        "HTTP://LOCALHOST:19530",
+        "127.0.0.1:19530",
+        "http://127.0.0.1",
+    ],
+)
+def test_every_spelling_of_one_milvus_shares_one_table(tmp_path: Path, spelling: str) -> None:
+    canonical = WriteMarks(tmp_path, milvus="http://127.0.0.1:19530", collection="c").path
+    assert WriteMarks(tmp_path, milvus=spelling, collection="c").path == canonical
+
+
+def test_another_milvus_or_port_has_a_table_of_its_own(tmp_path: Path) -> None:
+    one = WriteMarks(tmp_path, milvus="http://127.0.0.1:19530", collection="c").path
+    assert WriteMarks(tmp_path, milvus="http://127.0.0.1:19531", collection="c").path != one
+    assert WriteMarks(tmp_path, milvus="http://10.0.0.1:19530", collection="c").path != one
