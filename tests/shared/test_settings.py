@@ -12,6 +12,7 @@ threads; tests/reliability), ``make serve-*`` (tests/reliability/test_serve_sett
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -210,3 +211,65 @@ def test_point_reads_default_to_marks_on_one_host_and_strong_with_an_external_mi
     )
     assert MilvusVectorStore(settings=external, dimension=384)._marks is None
     assert MilvusVectorStore(settings=embedded, dimension=384)._marks is not None
+
+
+# In a process of its own, as a server reads them: the settings come from its environment.
+FROM_THE_ENVIRONMENT = """
+import json
+from shared.service import SearchService
+
+service = SearchService.from_settings()
+batcher = service.batcher
+print(json.dumps({
+    "read_consistency": service.store._settings.read_consistency,
+    "encode_batch_size": service.embedder.batch_size,
+    "batching": batcher is not None,
+    "max_batch": batcher.max_batch,
+    "max_wait_s": batcher.max_wait_s,
+    "queue_bound": batcher.queue_bound,
+    "timeout_s": batcher.timeout_s,
+    "ingest_slice_s": batcher.ingest_slice_s,
+    "hits": len(service.search_text(query="anything at all", top_k=3).hits) >= 0,
+}))
+service.close()
+"""
+
+
+def test_the_search_settings_are_read_from_the_environment_by_what_uses_them(
+    settings: Settings,
+) -> None:
+    env = {
+        **os.environ,
+        "TWINBENCH_MILVUS_PORT": str(settings.milvus_port),
+        "TWINBENCH_DATA_DIR": str(settings.data_dir),
+        "TWINBENCH_COLLECTION": "settings_from_env",
+        "TWINBENCH_READ_CONSISTENCY": "Bounded",
+        "TWINBENCH_ENCODE_BATCH_SIZE": "7",
+        "TWINBENCH_SEARCH_BATCHING": "true",
+        "TWINBENCH_SEARCH_BATCH_MAX": "5",
+        "TWINBENCH_SEARCH_BATCH_WAIT_S": "0.004",
+        "TWINBENCH_SEARCH_QUEUE_BOUND": "9",
+        "TWINBENCH_SEARCH_BATCH_TIMEOUT_S": "3.5",
+        "TWINBENCH_SEARCH_BATCH_INGEST_SLICE_S": "0.02",
+    }
+    done = subprocess.run(  # noqa: S603 - this interpreter, our code
+        [sys.executable, "-c", FROM_THE_ENVIRONMENT],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "read_consistency": "Bounded",
+        "encode_batch_size": 7,
+        "batching": True,
+        "max_batch": 5,
+        "max_wait_s": 0.004,
+        "queue_bound": 9,
+        "timeout_s": 3.5,
+        "ingest_slice_s": 0.02,
+        "hits": True,
+    }
