@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.load.config import LoadConfig, locust_environment
 from bench.load.samples import read_samples
 from bench.stats import percentile
 from shared.config import PROJECT_ROOT
@@ -60,9 +61,15 @@ def _urls(twin: Twin) -> dict[str, str]:
     return {"FLASK" if twin.app == "flask" else "FASTAPI": twin.url}
 
 
+def _samples_into(folder: Path) -> dict[str, str]:
+    """The environment that sends a lab's Locust samples into ``folder`` (the rest of the
+    load configuration stays at its defaults, as in the participant's own run)."""
+    return locust_environment(LoadConfig(samples_dir=folder).write(folder))
+
+
 def _locust(command: Command, twin: Twin, label: str) -> Loaded:
     folder = samples_dir(label)
-    env = lab_environment(TWINBENCH_BENCH_SAMPLES=str(folder), **_urls(twin))
+    env = lab_environment(**_samples_into(folder), **_urls(twin))
     output = run_line(command.line, env, timeout_s=120)
     samples = read_samples(folder)
     latencies: dict[str, np.ndarray] = {}
@@ -180,7 +187,7 @@ def lab5(room: Room, lab: Lab) -> Outcome:
     searches, ingest, status, batch = lab.commands
     with room.twin("fastapi", {}) as fastapi:
         folder = samples_dir("lab5-searches")
-        env = lab_environment(TWINBENCH_BENCH_SAMPLES=str(folder), **_urls(fastapi))
+        env = lab_environment(**_samples_into(folder), **_urls(fastapi))
         load = subprocess.Popen(  # noqa: S603 - the lab's own line
             ["bash", "-c", searches.line],
             cwd=PROJECT_ROOT,

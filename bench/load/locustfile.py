@@ -1,14 +1,10 @@
 """The Locust scenarios: one FastHttpUser class per scenario, run by ``bench.run.generator``.
 
-Configured by environment variables the orchestrator sets:
-``TWINBENCH_BENCH_POOL`` (pool.json), ``TWINBENCH_BENCH_SAMPLES`` (where this process writes
-its raw samples), ``TWINBENCH_BENCH_RATE`` (total requests/s for the open model; unset or 0:
-closed model, no think time), ``TWINBENCH_BENCH_RUN_ID`` (prefix of ids this run creates),
-``TWINBENCH_BENCH_INGEST_DOCS`` / ``TWINBENCH_BENCH_INGEST_AFTER_S`` (the ingest job),
-``TWINBENCH_BENCH_USER_RATE`` / ``TWINBENCH_BENCH_RUN_S`` (one user's share of the rate and
-the run's length, which size the point reads' documents),
-``TWINBENCH_BENCH_TARGETS`` (a JSON list of base URLs: one run drives all of them at once,
-through ``<Class><i>`` copies of each scenario's classes, each at the full rate).
+Configured by one :class:`bench.load.config.LoadConfig` (the pool, where the raw samples go,
+the open model's rate, the run's id prefix, the upload, the targets), which the runner writes
+as JSON and names in ``TWINBENCH_LOAD_CONFIG``; see that module for each field and for why
+it is handed over that way. Without it (``make locust-ui``, the workshop's labs), every field
+takes its default: the cached pool, samples under ``.data/locust-samples``, the closed model.
 
 Every request lands in the raw sample file through the request event, with its exact
 latency; Locust's own (bucketed) stats are never read. Each task checks the body, so a fast
@@ -24,7 +20,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -32,21 +27,13 @@ from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.runners import LocalRunner
 
+from bench.load.config import load_config
 from bench.load.pool import Pool, cached_pool, load_pool
 from bench.load.samples import SampleWriter, target_tag
 from bench.load.schedule import documents_for_deletes, first_send_index, intended_time
 
-_POOL_PATH = os.environ.get("TWINBENCH_BENCH_POOL", "")
-# Run by hand, the samples go under the project's (git-ignored) data directory.
-_DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / ".data" / "locust-samples"
-_SAMPLES_DIR = Path(os.environ.get("TWINBENCH_BENCH_SAMPLES", "") or _DEFAULT_SAMPLES)
-_RATE = float(os.environ.get("TWINBENCH_BENCH_RATE", "0") or 0)
-_RUN_ID = os.environ.get("TWINBENCH_BENCH_RUN_ID", "run")
-_USER_RATE = float(os.environ.get("TWINBENCH_BENCH_USER_RATE", "0") or 0)
-_RUN_S = float(os.environ.get("TWINBENCH_BENCH_RUN_S", "0") or 0)
-_INGEST_DOCS = int(os.environ.get("TWINBENCH_BENCH_INGEST_DOCS", "200"))
-_INGEST_AFTER_S = float(os.environ.get("TWINBENCH_BENCH_INGEST_AFTER_S", "2"))
-_TARGETS: list[str] = json.loads(os.environ.get("TWINBENCH_BENCH_TARGETS", "") or "[]")
+# Read as Locust imports this file: the per-target classes at its end are made from it.
+_CONFIG = load_config()
 _TOP_K = 10
 
 _pool: Pool | None = None
@@ -63,7 +50,7 @@ def pool() -> Pool:
     if _pool is None:
         # Run by hand (`locust -f bench/load/locustfile.py --host URL`), it builds the pool
         # the bench uses, once per machine, and says so.
-        _pool = load_pool(Path(_POOL_PATH) if _POOL_PATH else cached_pool())
+        _pool = load_pool(_CONFIG.pool or cached_pool())
     return _pool
 
 
@@ -78,7 +65,7 @@ def _record(
 ) -> None:
     global _writer
     if _writer is None:
-        _writer = SampleWriter(_SAMPLES_DIR)
+        _writer = SampleWriter(_CONFIG.samples_dir)
     _writer.add(start_time, response_time, context.get("delay_ms", 0.0), name, exception is None)
 
 
@@ -100,8 +87,8 @@ events.quitting.add_listener(_close)  # type: ignore[no-untyped-call]
 
 def _event(event: str, **fields: Any) -> None:
     """A timeline marker (an upload's start, acceptance and end) for the measured phases."""
-    _SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
-    with open(_SAMPLES_DIR / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as handle:
+    _CONFIG.samples_dir.mkdir(parents=True, exist_ok=True)
+    with open(_CONFIG.samples_dir / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
 
 
@@ -140,7 +127,7 @@ class BenchUser(FastHttpUser):
         a slow answer sends its backlog at once, and each request's latency is counted from
         when it *should* have gone out.
         """
-        if _RATE <= 0:
+        if _CONFIG.rate <= 0:
             return {}
         # Only this class's users share the rate (an upload user beside them is not paced).
         runner = self.environment.runner
@@ -151,10 +138,10 @@ class BenchUser(FastHttpUser):
         if not self.paced:
             self.paced = True
             self.sent = first_send_index(
-                origin=origin, now=now, slot=self.slot, users=users, rate=_RATE
+                origin=origin, now=now, slot=self.slot, users=users, rate=_CONFIG.rate
             )
         intended = intended_time(
-            origin=origin, slot=self.slot, index=self.sent, users=users, rate=_RATE
+            origin=origin, slot=self.slot, index=self.sent, users=users, rate=_CONFIG.rate
         )
         self.sent += 1
         wait = intended - now
@@ -220,7 +207,7 @@ class BenchUser(FastHttpUser):
 
     def new_document(self) -> dict[str, Any]:
         doc = dict(self.rng.choice(pool().documents) or {"text": "benchmark document"})
-        doc["id"] = f"bench-{_RUN_ID}-{self.number}-{self.sent}-{self.rng.randrange(10**9)}"
+        doc["id"] = f"bench-{_CONFIG.run_id}-{self.number}-{self.sent}-{self.rng.randrange(10**9)}"
         return doc
 
 
@@ -389,7 +376,7 @@ class PointReadUser(BenchUser):
         """Documents this user stores, from its share of the rate and the run's length."""
         # From the runner, not Locust's options: a forked worker process has no run time.
         return documents_for_deletes(
-            user_rate=_USER_RATE, run_s=_RUN_S, delete_share=self.DELETE_SHARE
+            user_rate=_CONFIG.user_rate, run_s=_CONFIG.run_s, delete_share=self.DELETE_SHARE
         )
 
     def on_start(self) -> None:
@@ -400,7 +387,7 @@ class PointReadUser(BenchUser):
         # setup, at half the rate and three times the latency).
         docs = [
             {
-                "id": f"bench-{_RUN_ID}-{os.getpid()}-{self.number}-point-{i}",
+                "id": f"bench-{_CONFIG.run_id}-{os.getpid()}-{self.number}-point-{i}",
                 "title": f"point read {i}",
                 "text": f"A short document number {i} for the point-read step.",
                 "tags": ["bench"],
@@ -433,7 +420,7 @@ class PointReadUser(BenchUser):
     def read_missing(self) -> None:
         self.call(
             "GET",
-            f"/documents/bench-{_RUN_ID}-missing-{self.rng.randrange(10**9)}",
+            f"/documents/bench-{_CONFIG.run_id}-missing-{self.rng.randrange(10**9)}",
             name="/documents/{id} GET missing",
             status=404,
             why="a missing id was found",
@@ -478,20 +465,20 @@ class UploadUser(FastHttpUser):
         # their rows for good: the first run searched 11,572 documents, every later one 11,652.
         cycle = itertools.cycle(pool().documents)
         return [
-            {**doc, "id": f"bench-{_RUN_ID}-ingest-{i}"}
-            for i, doc in enumerate(itertools.islice(cycle, _INGEST_DOCS))
+            {**doc, "id": f"bench-{_CONFIG.run_id}-ingest-{i}"}
+            for i, doc in enumerate(itertools.islice(cycle, _CONFIG.ingest_docs))
         ]
 
     @task
     def upload(self) -> None:
-        gevent.sleep(_INGEST_AFTER_S)
+        gevent.sleep(_CONFIG.ingest_after_s)
         rows = self.rows()
         _event("job_start", kind=self.kind, rows=len(rows))
         end = self.send(rows)
         _event("job_end", kind=self.kind, rows=len(rows), **end)
         # Searches go on for a while after the job, then the run ends: its length follows
         # the job's, up to the step's cap (Locust's -t).
-        gevent.sleep(_INGEST_AFTER_S)
+        gevent.sleep(_CONFIG.ingest_after_s)
         if isinstance(self.environment.runner, LocalRunner):
             # From a greenlet of its own: quit() stops every user first, this one included,
             # and called from here it died with this greenlet before it stopped the runner
@@ -560,14 +547,14 @@ class BatchUploadUser(UploadUser):
 
 def _copies_per_target() -> None:
     """``HealthUser0``, ``HealthUser1``, ...: one copy of every scenario class per target in
-    ``TWINBENCH_BENCH_TARGETS``, with its own host and name tag. Locust paces each class on
+    the configuration's ``targets``, with its own host and name tag. Locust paces each class on
     its own, so every target gets the step's full rate, in the same seconds as the others."""
     scenarios = [
         cls
         for cls in list(globals().values())
         if isinstance(cls, type) and issubclass(cls, BenchUser) and not cls.__dict__.get("abstract")
     ]
-    for index, url in enumerate(_TARGETS):
+    for index, url in enumerate(_CONFIG.targets):
         for cls in scenarios:
             name = f"{cls.__name__}{index}"
             globals()[name] = type(name, (cls,), {"host": url, "tag": target_tag(index)})

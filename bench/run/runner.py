@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.load.config import LoadConfig, locust_environment
 from bench.load.samples import read_samples
 from bench.plan.profiles import SCENARIOS, UPLOADS, MemorySampling
 from bench.plan.steps import LOCUST_OVERHEAD_S
@@ -301,27 +302,31 @@ class Runner:
         together = len(targets) > 1
         processes = self.cpus.generator_processes if users >= 4 and not together else 1
         classes = SCENARIOS[step.scenario]
-        env = {
-            **os.environ,
-            "TWINBENCH_BENCH_POOL": str(self.pool_path),
-            "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
-            # Each Locust process paces its own users: it gets its share of the rate.
-            "TWINBENCH_BENCH_RATE": str(step.rate / processes),
-            "TWINBENCH_BENCH_RUN_ID": short_id,
-            # What a user needs to size its own work: its share of the rate, the run's length.
-            "TWINBENCH_BENCH_USER_RATE": str(step.rate / max(step.users, 1)),
-            "TWINBENCH_BENCH_RUN_S": f"{run_time:.1f}",
-            "TWINBENCH_BENCH_INGEST_DOCS": str(INGEST_DOCS),
-            "TWINBENCH_BENCH_INGEST_AFTER_S": str(step.warmup_s + UPLOAD_MARGIN_S),
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
         host: str | None = targets[0].url
         if together:
             # One copy of the scenario's classes per target, each with its own host (no
             # --host, which would override them all), each paced at the full rate.
-            env["TWINBENCH_BENCH_TARGETS"] = json.dumps([t.url for t in targets])
             classes = [f"{cls}{i}" for i in range(len(targets)) for cls in classes]
             host = None
+        config = LoadConfig(
+            pool=self.pool_path,
+            samples_dir=samples_dir,
+            # Each Locust process paces its own users: it gets its share of the rate.
+            rate=step.rate / processes,
+            run_id=short_id,
+            # What a user needs to size its own work: its share of the rate, the run's length.
+            user_rate=step.rate / max(step.users, 1),
+            run_s=run_time,
+            ingest_docs=INGEST_DOCS,
+            ingest_after_s=step.warmup_s + UPLOAD_MARGIN_S,
+            targets=tuple(t.url for t in targets) if together else (),
+        )
+        # Written beside the step's raw samples: the record of what Locust was told.
+        env = {
+            **os.environ,
+            **locust_environment(config.write(samples_dir)),
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
         return run_locust(
             host=host,
             user_classes=classes,

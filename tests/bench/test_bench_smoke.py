@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.load.config import LoadConfig, locust_environment
 from bench.load.pool import DIMENSION, Pool, save_pool
 from bench.load.samples import read_samples
 from bench.plan.profiles import SCENARIOS
@@ -88,19 +89,19 @@ def test_every_scenario_runs_clean_against(app: str, stack: tuple[dict[str, str]
             )
         for scenario, classes in SCENARIOS.items():
             samples_dir = tmp / app / scenario
+            config = LoadConfig(
+                pool=tmp / "pool.json",
+                samples_dir=samples_dir,
+                run_id=f"smoke-{app}",
+                ingest_docs=5,
+                ingest_after_s=0.5,
+            )
             run_locust(
                 host=running.url,
                 user_classes=classes,
                 users=2,
                 run_time_s=3,
-                env={
-                    **os.environ,
-                    "TWINBENCH_BENCH_POOL": str(tmp / "pool.json"),
-                    "TWINBENCH_BENCH_SAMPLES": str(samples_dir),
-                    "TWINBENCH_BENCH_RUN_ID": f"smoke-{app}",
-                    "TWINBENCH_BENCH_INGEST_DOCS": "5",
-                    "TWINBENCH_BENCH_INGEST_AFTER_S": "0.5",
-                },
+                env={**os.environ, **locust_environment(config.write(samples_dir))},
                 samples_dir=samples_dir,
                 log_path=tmp / "locust.log",
                 cpus=cpus,
