@@ -359,8 +359,10 @@ class MixedUser(BenchUser):
 
 
 class PointReadUser(BenchUser):
-    """Point reads: GET one document by id (two requests in eleven ask for an id never
-    written: 404), or DELETE one, each at most once (two in eleven): enough deletes and
+    """Point reads: GET one document by id (two paced requests in thirteen ask for an id
+    never written: 404), create one and GET it at once (two in thirteen; the GET, unpaced,
+    is a read of a write a moment old, measured on a name of its own), or DELETE one, each
+    at most once (two in thirteen): enough deletes and
     missing ids for their p99 in the quick profile's window, few enough deletes that they
     do not load Milvus for the twin measured next (with four in ten, that twin's GET p50
     rose by 1-2 ms). Run at a low fixed rate: what one read costs, not how many fit. The
@@ -369,8 +371,8 @@ class PointReadUser(BenchUser):
     the write's cost, not the read's, and the warm-up keeps those out of the measured window.
     """
 
-    # The task weights below: two requests in eleven are deletes.
-    DELETE_SHARE = 2 / 11
+    # The task weights below: two paced requests in thirteen are deletes.
+    DELETE_SHARE = 2 / 13
 
     def pool_size(self) -> int:
         """Documents this user stores, from its share of the rate and the run's length."""
@@ -425,6 +427,31 @@ class PointReadUser(BenchUser):
             status=404,
             why="a missing id was found",
         )
+
+    @task(2)
+    def read_after_write(self) -> None:
+        """Create, then view at once: the commonest CRUD pattern. The GET is measured on its
+        own name, so a read of a document written a moment ago is never mixed with the
+        reads of older ones."""
+        self.written = getattr(self, "written", 0) + 1
+        doc_id = f"bench-{_CONFIG.run_id}-{os.getpid()}-{self.number}-raw-{self.written}"
+        created = self.call(
+            "POST",
+            "/documents",
+            json={"id": doc_id, "text": f"Written then read at once, number {self.written}."},
+            name="/documents POST (read after write)",
+            status=201,
+            why="a document to read back was not stored",
+        )
+        if created is not None:
+            self.call(
+                "GET",
+                f"/documents/{doc_id}",
+                name="/documents/{id} GET after write",
+                status=200,
+                why="a document just written was not read back",
+                paced=False,  # at once after its write: that is the point
+            )
 
     @task(2)
     def delete(self) -> None:

@@ -38,9 +38,9 @@ def documents_for_deletes(*, user_rate: float, run_s: float, delete_share: float
     deletes never run out, plus 8, and at least 24 to read from.
 
     The quick profile's point reads (25 req/s over four users, a 36.5 s run, two deletes in
-    eleven requests) store 71 each. Their 30 s window expects about 136 deletes in all
-    (tasks are drawn at random, so a run sends somewhat more or fewer), where 24 documents
-    each capped them at 92.
+    thirteen paced requests) store 61 each. Their 30 s window expects about 115 deletes in
+    all (tasks are drawn at random, so a run sends somewhat more or fewer), where 24
+    documents each would cap them at 92.
     """
     expected = user_rate * run_s * delete_share
     return max(24, math.ceil(1.5 * expected) + 8)

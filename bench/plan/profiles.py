@@ -109,11 +109,11 @@ PROFILES: dict[str, Profile] = {
         compare_repeats={"search_text": 3, "echo": 3},
         compare_rates={"health": 300.0},
         together=("health",),
-        # Point reads: 30 s at 25 req/s gives the GETs of stored documents about 480
-        # samples, and the deletes and the GETs of missing ids (two in eleven each) about
-        # 136 each, past the 100 a p99 needs.
+        # Point reads: 30 s at 25 req/s gives the GETs of stored documents about 400
+        # samples, and the deletes, the GETs of missing ids and the GETs right after a write
+        # (two in thirteen each) about 115 each, past the 100 a p99 needs.
         step_durations={"health": 4.0, "point_reads": 30.0},
-        # Point reads: each user first stores its short documents in one batch (71 each,
+        # Point reads: each user first stores its short documents in one batch (61 each,
         # a second or two for four users on the 0.5-core quota), and a read of a document
         # written in the last half second waits for Milvus's time tick: the window starts
         # after both.
