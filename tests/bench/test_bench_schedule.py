@@ -32,14 +32,14 @@ def test_a_user_joining_after_its_setup_starts_at_its_next_slot_not_its_backlog(
 
 
 def test_point_read_users_store_half_as_many_again_as_their_expected_deletes() -> None:
-    # The quick profile: 25 req/s over four users, a 36.5 s run, two deletes in eleven.
-    # 6.25 * 36.5 * 2/11 = 41.5 deletes expected; 1.5 times that, rounded up, plus 8.
-    assert documents_for_deletes(user_rate=6.25, run_s=36.5, delete_share=2 / 11) == 71
+    # The quick profile: 25 req/s over four users, a 36.5 s run, two deletes in thirteen.
+    # 6.25 * 36.5 * 2/13 = 35.1 deletes expected; 1.5 times that, rounded up, plus 8.
+    assert documents_for_deletes(user_rate=6.25, run_s=36.5, delete_share=2 / 13) == 61
     # Twice the run needs about twice the documents.
-    assert documents_for_deletes(user_rate=6.25, run_s=73.0, delete_share=2 / 11) == 133
+    assert documents_for_deletes(user_rate=6.25, run_s=73.0, delete_share=2 / 13) == 114
 
 
 def test_point_read_users_store_at_least_24_documents_to_read_from() -> None:
     # Run by hand, the runner's rate and run length are unset (0).
-    assert documents_for_deletes(user_rate=0.0, run_s=0.0, delete_share=2 / 11) == 24
-    assert documents_for_deletes(user_rate=1.0, run_s=10.0, delete_share=2 / 11) == 24
+    assert documents_for_deletes(user_rate=0.0, run_s=0.0, delete_share=2 / 13) == 24
+    assert documents_for_deletes(user_rate=1.0, run_s=10.0, delete_share=2 / 13) == 24
