@@ -29,6 +29,7 @@ from shared.errors import (
     UnservableRequest,
     ValidationFailed,
 )
+from shared.messages import INTERNAL_ERROR, body_too_large, unservable_detail
 
 __all__ = ["install_error_handlers", "BodyLimitMiddleware", "validation_detail", "allowed_methods"]
 
@@ -105,17 +106,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UnservableRequest)
     async def unservable(request: Request, exc: UnservableRequest) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": unservable_detail(exc)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-
-
-def _too_large_detail(limit: int) -> str:
-    return f"request body is larger than the limit of {limit} bytes"
+        return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
 
 
 class BodyLimitMiddleware:
@@ -137,7 +133,7 @@ class BodyLimitMiddleware:
         limit = self.max_upload_bytes if scope["path"] == "/ingest" else self.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": _too_large_detail(limit)}, status_code=413)
+            response = JSONResponse({"detail": body_too_large(limit)}, status_code=413)
             await response(scope, receive, send)
             return
         received = 0
@@ -148,7 +144,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(status_code=413, detail=_too_large_detail(limit))
+                    raise HTTPException(status_code=413, detail=body_too_large(limit))
             return message
 
         await self.app(scope, counting_receive, send)

@@ -45,6 +45,7 @@ from shared.docs_ui import SEARCH_UNAVAILABLE, ingest_request_body
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, BodyUnreadable, ValidationFailed
 from shared.json_body import decode_json_body, form_problems
+from shared.messages import document_not_found, job_not_found
 from shared.service import SearchService, build_document
 
 __all__ = ["add_routes", "get_service", "require_api_key", "ServiceDep"]
@@ -114,8 +115,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
             # cost more than the answer; only the call that may block goes to the pool.
             return service.cached_health() or await run_in_threadpool(service.health)
         except BackendUnavailable as exc:
-            body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
-            return JSONResponse(body, status_code=503)
+            return JSONResponse(service.unavailable_health(exc), status_code=503)
 
     @router.post("/echo", response_model=SearchRequest)
     async def echo(search_request: SearchRequest) -> Any:
@@ -161,7 +161,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
         document = service.get_document(doc_id)
         if document is None:
-            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": document_not_found(doc_id)}, status_code=404)
         return document.to_json()
 
     @router.delete(
@@ -172,7 +172,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     )
     def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
         if not service.delete_document(doc_id):
-            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": document_not_found(doc_id)}, status_code=404)
         return Response(status_code=204)
 
     @router.post(
@@ -220,5 +220,5 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     def ingest_status(job_id: str, service: ServiceDep) -> Any:
         job = service.ingest_status(job_id)
         if job is None:
-            return JSONResponse({"detail": f"ingest job '{job_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": job_not_found(job_id)}, status_code=404)
         return job.to_json()
