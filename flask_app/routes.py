@@ -38,6 +38,8 @@ def get_service() -> SearchService:
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
+    # Checked before the view reads a byte of its body: a write without the key is a 401,
+    # whatever its body (FastAPI needs a route class for that order: see its routes.py).
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not get_service().accepts_api_key(request.headers.get("X-API-Key")):
