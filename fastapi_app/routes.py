@@ -116,10 +116,11 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
 
     FastAPI 0.165 keeps an included router as a branch that every request walks before it
     reaches a route. Measured in process on this 2-core machine (``python -m studies.route_cost``,
-    2026-12-01, per /health request, median of 5 rounds): FastAPI's bare one-route app 31.8
-    us, the twin with these routes on its own router 37.4 us, the same handlers included (and
-    no middleware) 45.1 us. Flask copies a blueprint's rules into the app's map once, at
-    registration, so the Flask twin keeps its blueprint for free.
+    2026-12-01, per /health request, median of 5 rounds, before /health took ServiceDep):
+    FastAPI's bare one-route app 31.8 us, the twin with these routes on its own router 37.4
+    us, the same handlers included (and no middleware) 45.1 us. Flask copies a blueprint's
+    rules into the app's map once, at registration, so the Flask twin keeps its blueprint for
+    free.
     """
     # Every route made below is a KeyFirstRoute: those that declare WriteAccess check the key
     # before their body is read; the others are FastAPI's own, as they were.
@@ -134,6 +135,9 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
 
     @router.get("/health", response_model=HealthOut, responses=ERROR_503)
     async def health(service: ServiceDep) -> Any:
+        # ServiceDep, as every route that needs the service: solving it costs /health some
+        # microseconds on the event loop (``python -m studies.route_cost`` times the twin's
+        # /health), never a trip to the threadpool, since get_service is ``async def``.
         try:
             # The same two steps as the Flask twin: the cached body, else the call that may
             # block (on Milvus, for the one caller that refreshes it). The cached body needs
