@@ -16,20 +16,20 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fastapi_app.docs_routes import add_docs_routes
 from fastapi_app.errors import BodyLimitMiddleware, install_error_handlers
 from fastapi_app.head import HeadAsGet
 from fastapi_app.pitfalls import add_pitfall_routes
 from fastapi_app.routes import add_routes
 from shared.config import Settings, get_settings
-from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
 from shared.service import SearchService
 
 __all__ = ["create_app"]
 
 TITLE = "twinbench (FastAPI twin)"
+VERSION = "0.1.0"
 # Answers any operation can give before its handler runs.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body could not be parsed (not UTF-8, or nested too deep)"},
@@ -66,11 +66,12 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
             if own:
                 app.state.service.close()
 
-    # FastAPI's own /docs and /redoc load their JavaScript from a CDN; ours are offline.
+    # FastAPI's own /docs and /redoc load their JavaScript from a CDN; ours are offline
+    # (fastapi_app/docs_routes.py).
     app = FastAPI(
         responses=COMMON_RESPONSES,
         title=TITLE,
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -89,18 +90,5 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         max_upload_bytes=settings.max_upload_bytes,
     )
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(swagger_ui_html(title=TITLE))
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return HTMLResponse(redoc_html(title=TITLE))
-
-    @app.get(STATIC_PREFIX + "/{name}", include_in_schema=False)
-    async def docs_asset(name: str) -> Response:
-        if name not in ASSETS:
-            return Response('{"detail":"Not Found"}', 404, media_type="application/json")
-        return Response((STATIC_DIR / name).read_bytes(), media_type=ASSETS[name])
-
+    add_docs_routes(app)
     return app

@@ -3,9 +3,10 @@
 FastAPI's own 422 shape is the contract, minus the ``input``, ``ctx`` and ``url`` keys that
 echo the client's data back (a 1 MB invalid body would come back whole). The core's
 ``ValidationFailed`` (a body read by hand, as /ingest's) carries the same 422 ``detail``
-list. FastAPI has no body limit of its own, so a small ASGI middleware answers 413 before
-the body is read. A 405's ``Allow`` lists every method of the path, not only those of the
-first route Starlette tried (``GET /documents/{doc_id}`` hid its ``DELETE``).
+list. FastAPI has no body limit of its own, so a small ASGI middleware answers 413 as the
+body is read, before more than the limit is taken in. A 405's ``Allow`` lists every method
+of the path, not only those of the first route Starlette tried (``GET /documents/{doc_id}``
+hid its ``DELETE``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared.errors import (
     UnservableRequest,
     ValidationFailed,
 )
+from shared.messages import INTERNAL_ERROR, body_too_large, unservable_detail
 
 __all__ = ["install_error_handlers", "BodyLimitMiddleware", "validation_detail", "allowed_methods"]
 
@@ -105,24 +107,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UnservableRequest)
     async def unservable(request: Request, exc: UnservableRequest) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": unservable_detail(exc)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-
-
-def _too_large_detail(limit: int) -> str:
-    return f"request body is larger than the limit of {limit} bytes"
+        return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
 
 
 class BodyLimitMiddleware:
-    """413 for a body over the limit: by Content-Length up front, or counted while streaming.
+    """413 for a body over the limit, when the body is read: by Content-Length before its
+    first byte is taken, or counted while it streams in.
 
-    The streaming case raises an HTTPException from ``receive``: FastAPI re-raises those
-    from body parsing (anything else would become a 400), so the usual handler answers.
+    Checked on reading, not as the request arrives, as Werkzeug checks it for the Flask twin:
+    what answers before a body is read (a write route's API key check, a 404, a 405) answers
+    first. The 413 is an HTTPException raised from ``receive``: FastAPI re-raises those from
+    body parsing (anything else would become a 400), so the usual handler answers.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
@@ -136,19 +136,20 @@ class BodyLimitMiddleware:
             return
         limit = self.max_upload_bytes if scope["path"] == "/ingest" else self.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": _too_large_detail(limit)}, status_code=413)
-            await response(scope, receive, send)
-            return
+        declared_too_large = declared.isdigit() and int(declared) > limit
         received = 0
 
         async def counting_receive() -> Message:
             nonlocal received
+            if declared_too_large:
+                # Before the server is asked for a byte: a client that sent
+                # "Expect: 100-continue" is not told to go on.
+                raise HTTPException(status_code=413, detail=body_too_large(limit))
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(status_code=413, detail=_too_large_detail(limit))
+                    raise HTTPException(status_code=413, detail=body_too_large(limit))
             return message
 
         await self.app(scope, counting_receive, send)

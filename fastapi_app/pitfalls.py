@@ -40,8 +40,7 @@ def get_service_in_threadpool(request: Request) -> SearchService:
 
 
 def _unavailable(service: SearchService, exc: BackendUnavailable) -> JSONResponse:
-    body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
-    return JSONResponse(body, status_code=503)
+    return JSONResponse(service.unavailable_health(exc), status_code=503)
 
 
 def add_pitfall_routes(router: APIRouter, settings: Settings) -> None:

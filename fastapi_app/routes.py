@@ -5,7 +5,9 @@ threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``
 ``/health`` is ``async def`` and sends to the pool only the call that may block (its Milvus
 refresh, at most one at a time and about once a second). ``/search`` is ``async def`` and
 awaits the core: with search batching on, it waits for its batch on the event loop and holds
-no thread meanwhile; with it off, the core runs the search in the same threadpool.
+no thread meanwhile; with it off, the core runs the search in the same threadpool. Every
+handler that needs the service takes it as ``ServiceDep``, an ``async def`` dependency, so
+solving it costs no trip to the pool.
 An ``async def`` handler that called the model directly would stall every other request:
 the Milvus Bootcamp text-search server, run on this 2-core machine on 2026-11-25, served
 about 46 searches/s on one core whatever the concurrency, because its ``async def``
@@ -20,11 +22,13 @@ handler's signature, so each app gets its own models and handlers.
 # No `from __future__ import annotations` in this module: FastAPI would look a string
 # annotation up in this module's globals, where the models made in add_routes are not.
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -45,9 +49,10 @@ from shared.docs_ui import SEARCH_UNAVAILABLE, ingest_request_body
 from shared.documents import ID_PATTERN
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, BodyUnreadable, ValidationFailed
 from shared.json_body import decode_json_body, form_problems
+from shared.messages import document_not_found, job_not_found
 from shared.service import SearchService, build_document
 
-__all__ = ["add_routes", "get_service", "require_api_key", "ServiceDep"]
+__all__ = ["add_routes", "get_service", "ServiceDep", "WriteAccess", "KeyFirstRoute"]
 
 
 # The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its
@@ -60,11 +65,11 @@ async def get_service(request: Request) -> SearchService:
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 
 
-async def require_api_key(
-    service: ServiceDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    if not service.accepts_api_key(x_api_key):
-        raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
+async def api_key_header(x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """The write routes' optional X-API-Key header, declared here for the OpenAPI document.
+
+    The key itself is checked before this runs, by :class:`KeyFirstRoute`.
+    """
 
 
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -72,7 +77,32 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-WriteAccess = Depends(require_api_key)
+WriteAccess = Depends(api_key_header)
+
+
+class KeyFirstRoute(APIRoute):
+    """A route that declares ``WriteAccess`` checks the API key before its body is read.
+
+    FastAPI reads and parses a route's body before it solves the route's dependencies, so a
+    key check made as a dependency would answer a malformed body without the key 422 (and an
+    oversized one 413), where the Flask twin, whose views check the key first, answers 401.
+    So the check wraps the route's handler, ahead of FastAPI's own steps.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if WriteAccess not in self.dependencies:
+            return handle
+
+        async def key_first(request: Request) -> Response:
+            service = await get_service(request)
+            if not service.accepts_api_key(request.headers.get("X-API-Key")):
+                raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
+            return await handle(request)
+
+        return key_first
+
+
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 ERROR_503: dict[int | str, dict[str, Any]] = {
@@ -86,11 +116,15 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
 
     FastAPI 0.165 keeps an included router as a branch that every request walks before it
     reaches a route. Measured in process on this 2-core machine (``python -m studies.route_cost``,
-    2026-12-01, per /health request, median of 5 rounds): FastAPI's bare one-route app 31.8
-    us, the twin with these routes on its own router 37.4 us, the same handlers included (and
-    no middleware) 45.1 us. Flask copies a blueprint's rules into the app's map once, at
-    registration, so the Flask twin keeps its blueprint for free.
+    2026-12-01, per /health request, median of 5 rounds, before /health took ServiceDep):
+    FastAPI's bare one-route app 31.8 us, the twin with these routes on its own router 37.4
+    us, the same handlers included (and no middleware) 45.1 us. Flask copies a blueprint's
+    rules into the app's map once, at registration, so the Flask twin keeps its blueprint for
+    free.
     """
+    # Every route made below is a KeyFirstRoute: those that declare WriteAccess check the key
+    # before their body is read; the others are FastAPI's own, as they were.
+    router.route_class = KeyFirstRoute
     # This app's request models. Typed Any: mypy takes no class made at run time for a type.
     models = request_models(settings)
     SearchRequest: Any = models.SearchRequest
@@ -100,13 +134,10 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     IngestDocuments = models.IngestDocuments
 
     @router.get("/health", response_model=HealthOut, responses=ERROR_503)
-    async def health(request: Request) -> Any:
-        # The service straight from app.state, not through ServiceDep: solving a dependency
-        # cost about 22 us per request, a quarter of a trivial route's whole cost (an
-        # in-process ASGI loop on this 2-core machine, 2026-11-30, on a slower day than the
-        # figures above: 110 us with it, 88 without, FastAPI's bare one-route app 78).
-        # Worth it on the route a probe hits.
-        service: SearchService = request.app.state.service
+    async def health(service: ServiceDep) -> Any:
+        # ServiceDep, as every route that needs the service: solving it costs /health some
+        # microseconds on the event loop (``python -m studies.route_cost`` times the twin's
+        # /health), never a trip to the threadpool, since get_service is ``async def``.
         try:
             # The same two steps as the Flask twin: the cached body, else the call that may
             # block (on Milvus, for the one caller that refreshes it). The cached body needs
@@ -114,8 +145,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
             # cost more than the answer; only the call that may block goes to the pool.
             return service.cached_health() or await run_in_threadpool(service.health)
         except BackendUnavailable as exc:
-            body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
-            return JSONResponse(body, status_code=503)
+            return JSONResponse(service.unavailable_health(exc), status_code=503)
 
     @router.post("/echo", response_model=SearchRequest)
     async def echo(search_request: SearchRequest) -> Any:
@@ -161,7 +191,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     def get_document(doc_id: DocumentId, service: ServiceDep) -> Any:
         document = service.get_document(doc_id)
         if document is None:
-            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": document_not_found(doc_id)}, status_code=404)
         return document.to_json()
 
     @router.delete(
@@ -172,7 +202,7 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     )
     def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
         if not service.delete_document(doc_id):
-            return JSONResponse({"detail": f"document '{doc_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": document_not_found(doc_id)}, status_code=404)
         return Response(status_code=204)
 
     @router.post(
@@ -220,5 +250,5 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     def ingest_status(job_id: str, service: ServiceDep) -> Any:
         job = service.ingest_status(job_id)
         if job is None:
-            return JSONResponse({"detail": f"ingest job '{job_id}' not found"}, status_code=404)
+            return JSONResponse({"detail": job_not_found(job_id)}, status_code=404)
         return job.to_json()

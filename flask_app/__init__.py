@@ -10,20 +10,19 @@ schemas enforce, and the OpenAPI document states.
 from __future__ import annotations
 
 import atexit
-from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import Flask, request
 
+from flask_app.docs_routes import add_docs_routes
 from flask_app.errors import install_error_handlers
-from flask_app.openapi import build_openapi
 from flask_app.routes import build_api
 from shared.config import Settings, get_settings
-from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
 from shared.service import SearchService
 
 __all__ = ["create_app"]
 
 TITLE = "twinbench (Flask twin)"
+VERSION = "0.1.0"
 
 
 def create_app(settings: Settings | None = None, service: SearchService | None = None) -> Flask:
@@ -48,24 +47,5 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         if request.path == "/ingest":
             request.max_content_length = settings.max_upload_bytes
 
-    openapi = build_openapi(title=TITLE, version="0.1.0", settings=settings)
-
-    @app.get("/openapi.json")
-    def openapi_json() -> Any:
-        return openapi
-
-    @app.get("/docs")
-    def swagger_ui() -> Response:
-        return Response(swagger_ui_html(title=TITLE), mimetype="text/html")
-
-    @app.get("/redoc")
-    def redoc() -> Response:
-        return Response(redoc_html(title=TITLE), mimetype="text/html")
-
-    @app.get(STATIC_PREFIX + "/<name>")
-    def docs_asset(name: str) -> Response:
-        if name not in ASSETS:
-            abort(404)
-        return Response((STATIC_DIR / name).read_bytes(), content_type=ASSETS[name])
-
+    add_docs_routes(app, title=TITLE, version=VERSION, settings=settings)
     return app

@@ -1,9 +1,8 @@
 """Error responses of the Flask twin, in the contract's (FastAPI's) shapes.
 
-Flask has no request validation of its own: ``read_json`` reads the JSON body the way
-FastAPI does (missing body, wrong content type, malformed JSON: the core's
-:func:`~shared.json_body.decode_json_body`), ``load_body`` runs a marshmallow schema on it,
-and the core's ``ValidationFailed`` carries the resulting 422 ``detail`` list to one handler.
+Flask has no request validation of its own: the views read their bodies by hand
+(:mod:`flask_app.body`), ``detail_from`` turns marshmallow's messages into the contract's
+422 ``detail`` list, and the core's ``ValidationFailed`` carries that list to one handler.
 A 405's ``Allow`` lists the methods of the path's most specific rule, as the FastAPI twin's
 does: Werkzeug's own would add ``GET`` and ``DELETE`` (``/documents/<doc_id>``'s) to
 ``/documents/batch``, which the OpenAPI document gives only ``POST``.
@@ -16,8 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, request
-from marshmallow import Schema, ValidationError
-from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from shared.errors import (
@@ -27,16 +24,9 @@ from shared.errors import (
     UnservableRequest,
     ValidationFailed,
 )
-from shared.json_body import decode_json_body
+from shared.messages import INTERNAL_ERROR, body_too_large, unservable_detail
 
-__all__ = [
-    "install_error_handlers",
-    "load_body",
-    "read_json",
-    "read_form",
-    "detail_from",
-    "allowed_methods",
-]
+__all__ = ["install_error_handlers", "detail_from", "allowed_methods"]
 
 log = logging.getLogger(__name__)
 Loc = tuple[str | int, ...]
@@ -54,43 +44,6 @@ def detail_from(messages: Any, loc: Loc) -> list[dict[str, Any]]:
     if isinstance(messages, list):
         return [item for message in messages for item in detail_from(message, loc)]
     return [{"loc": list(loc), "msg": str(messages), "type": "value_error"}]
-
-
-def read_json() -> Any:
-    """The request's JSON body, read as FastAPI reads one (same errors for the same input)."""
-    raw = request.get_data(cache=True)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(raw) >= limit:
-        # A chunked body has no Content-Length to refuse up front, and Werkzeug silently
-        # stops reading at the limit: a full buffer means the body was cut, so refuse it.
-        raise RequestEntityTooLarge()
-    return decode_json_body(raw, request.headers.get("Content-Type"))
-
-
-def read_form() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
-    """The multipart form's plain fields and files; a form that cannot be parsed is a 400.
-
-    Werkzeug's own parser is silent: a malformed form reads as empty, and the client would
-    be told its file is missing. Parsed strictly, it gets FastAPI's answer to the same body.
-    """
-    parser = request.make_form_data_parser()
-    parser.silent = False
-    try:
-        _, fields, files = parser.parse(
-            request.stream, request.mimetype, request.content_length, request.mimetype_params
-        )
-    except ValueError as exc:
-        raise BodyUnreadable() from exc
-    return fields, files
-
-
-def load_body(schema: Schema) -> dict[str, Any]:
-    """Read the JSON body and validate it with ``schema``: the Flask twin's hand-wired step."""
-    try:
-        loaded: dict[str, Any] = schema.load(read_json())
-    except ValidationError as exc:
-        raise ValidationFailed(detail_from(exc.messages, ("body",))) from exc
-    return loaded
 
 
 def allowed_methods() -> list[str]:
@@ -126,8 +79,7 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[dict[str, Any], int]:
-        limit = request.max_content_length
-        return {"detail": f"request body is larger than the limit of {limit} bytes"}, 413
+        return {"detail": body_too_large(request.max_content_length)}, 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -148,11 +100,9 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(UnservableRequest)
     def unservable(exc: UnservableRequest) -> tuple[dict[str, Any], int]:
-        return {
-            "detail": [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
-        }, 422
+        return {"detail": unservable_detail(exc)}, 422
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return {"detail": "Internal Server Error"}, 500
+        return {"detail": INTERNAL_ERROR}, 500

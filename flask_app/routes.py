@@ -18,11 +18,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from flask_app.errors import detail_from, load_body, read_form, read_json
+from flask_app.body import load_body, read_form, read_json
+from flask_app.errors import detail_from
 from flask_app.schemas import ID_PATTERN, matches, request_schemas
 from shared.config import Settings
 from shared.errors import API_KEY_REQUIRED, BackendUnavailable, ValidationFailed
 from shared.json_body import form_problems
+from shared.messages import document_not_found, job_not_found
 from shared.service import SearchService, build_document
 
 __all__ = ["build_api", "get_service", "require_api_key"]
@@ -36,6 +38,8 @@ def get_service() -> SearchService:
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
+    # Checked before the view reads a byte of its body: a write without the key is a 401,
+    # whatever its body (FastAPI needs a route class for that order: see its routes.py).
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not get_service().accepts_api_key(request.headers.get("X-API-Key")):
@@ -72,8 +76,7 @@ def build_api(settings: Settings) -> Blueprint:
             # this request's worker, so it is called directly.
             return service.cached_health() or service.health()
         except BackendUnavailable as exc:
-            body = {"status": "unavailable", "detail": str(exc), "model": service.embedder.name}
-            return body, 503
+            return service.unavailable_health(exc), 503
 
     @api.post("/echo")
     def echo() -> Any:
@@ -109,14 +112,14 @@ def build_api(settings: Settings) -> Blueprint:
     def get_document(doc_id: str) -> Any:
         document = get_service().get_document(validate_document_id(doc_id))
         if document is None:
-            return {"detail": f"document '{doc_id}' not found"}, 404
+            return {"detail": document_not_found(doc_id)}, 404
         return document.to_json()
 
     @api.delete("/documents/<doc_id>")
     @require_api_key
     def delete_document(doc_id: str) -> Any:
         if not get_service().delete_document(validate_document_id(doc_id)):
-            return {"detail": f"document '{doc_id}' not found"}, 404
+            return {"detail": document_not_found(doc_id)}, 404
         return Response(status=204)
 
     @api.post("/ingest")
@@ -144,7 +147,7 @@ def build_api(settings: Settings) -> Blueprint:
     def ingest_status(job_id: str) -> Any:
         job = get_service().ingest_status(job_id)
         if job is None:
-            return {"detail": f"ingest job '{job_id}' not found"}, 404
+            return {"detail": job_not_found(job_id)}, 404
         return job.to_json()
 
     return api

@@ -135,6 +135,10 @@ class SearchService:
         """
         return self._health.peek()
 
+    def unavailable_health(self, exc: BackendUnavailable) -> dict[str, Any]:
+        """The body of /health's 503: why Milvus could not be counted, and the model served."""
+        return {"status": "unavailable", "detail": str(exc), "model": self.embedder.name}
+
     def _check_health(self) -> dict[str, Any]:
         try:
             documents = self.store.count()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -84,9 +85,79 @@ def app_with_fake_service(
 def test_dependency_override_swaps_the_service(
     app_with_fake_service: tuple[TestClient, Any],
 ) -> None:
-    # Every route that takes ServiceDep (all but /health, which reads app.state directly).
+    # Every route takes the service as ServiceDep, /health included.
     client, _ = app_with_fake_service
     assert client.get("/ingest/any-job").json() == FAKE_JOB | {"job_id": "any-job"}
+    assert client.get("/health").json()["model"] == "fake-model"
+
+
+def test_the_service_dependency_runs_on_the_event_loop() -> None:
+    # A plain-def dependency would cost /health a trip to the threadpool on every request.
+    assert inspect.iscoroutinefunction(get_service)
+
+
+def test_fastapi_reads_the_body_before_it_solves_a_dependency() -> None:
+    # Why the twin checks the API key in its route class (KeyFirstRoute), not only as a
+    # dependency: a dependency that refuses every request does not run before FastAPI has
+    # parsed the body, so a malformed body gets FastAPI's 422 instead of the dependency's 401.
+    from fastapi import Depends, FastAPI, HTTPException
+
+    async def refuse() -> None:
+        raise HTTPException(401)
+
+    app = FastAPI()
+
+    @app.post("/items", dependencies=[Depends(refuse)])
+    async def create(item: dict[str, int]) -> dict[str, int]:
+        return item
+
+    client = TestClient(app)
+    headers = {"content-type": "application/json"}
+    assert client.post("/items", content=b'{"a": 1}', headers=headers).status_code == 401
+    assert client.post("/items", content=b'{"a": ', headers=headers).status_code == 422
+
+
+def test_only_routes_that_declare_write_access_check_the_key_first(
+    settings: Settings, service: SearchService
+) -> None:
+    from fastapi_app.routes import WriteAccess
+
+    app = fastapi_app.create_app(settings, service)
+    first = {
+        (route.path, method)
+        for route in app.routes
+        if isinstance(route, APIRoute) and WriteAccess in route.dependencies
+        for method in route.methods
+    }
+    assert first == {
+        ("/documents", "POST"),
+        ("/documents/batch", "POST"),
+        ("/documents/{doc_id}", "DELETE"),
+        ("/ingest", "POST"),
+    }
+
+
+async def _never_receive() -> Any:
+    raise AssertionError("the body was asked for")
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_asked_for() -> None:
+    # A client that sent "Expect: 100-continue" is told 413, never to go on.
+    import asyncio
+
+    from starlette.exceptions import HTTPException
+
+    from fastapi_app.errors import BodyLimitMiddleware
+
+    async def read_body(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    limited = BodyLimitMiddleware(read_body, max_body_bytes=1024, max_upload_bytes=4096)
+    scope = {"type": "http", "path": "/echo", "headers": [(b"content-length", b"1025")]}
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(limited(scope, _never_receive, _never_receive))
+    assert refused.value.status_code == 413
+    assert refused.value.detail == "request body is larger than the limit of 1024 bytes"
 
 
 def test_the_body_limit_follows_the_settings(service: SearchService) -> None:
