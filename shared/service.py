@@ -234,7 +234,8 @@ class SearchService:
     def submit_documents(self, documents: Sequence[Any]) -> JobRecord:
         """Queue a JSON list of any values: each is validated as a row, like a file's."""
         rows = parse_json_list(documents)
-        payload = json.dumps(list(documents), ensure_ascii=False).encode()
+        # ASCII escapes: a lone surrogate (a row error, not ours to refuse) survives the trip.
+        payload = json.dumps(list(documents)).encode()
         return self.jobs.submit(len(rows), self._ingest_work, payload=payload, kind="rows")
 
     def ingest_status(self, job_id: str) -> JobRecord | None:

@@ -193,9 +193,11 @@ class WriteMarks:
             in_flight[index] = np.where(in_flight[index] > 0, in_flight[index] - 1, 0)
 
     def mark_all(self, timestamp: int) -> None:
-        """Record a write whose ids are unknown (a delete by filter): every slot."""
+        """Record a write whose ids are unknown (a delete by filter): every slot, whose
+        count of writes begun moves on too, so no record of an earlier write answers."""
         with self._locked() as slots:
             np.maximum(slots[0], np.uint64(timestamp), out=slots[0])
+            slots[3] += np.uint64(1)
 
     def of(self, doc_id: str) -> int | None:
         """The mark of ``doc_id``'s slot (0: no write of it recorded here), or None while a

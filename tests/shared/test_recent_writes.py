@@ -109,3 +109,11 @@ def test_the_record_is_bounded(tmp_path: Path) -> None:
         _write(ours, recent, f"doc-{n}", {**ROW, "id": f"doc-{n}"})
     assert recent.lookup("doc-0") == (False, None)
     assert recent.lookup("doc-2")[0] is True
+
+
+def test_a_delete_by_filter_ends_every_record(tmp_path: Path) -> None:
+    ours, theirs = _tables(tmp_path)
+    recent = RecentWrites(ours)
+    _write(ours, recent, "doc-1", ROW)
+    theirs.mark_all(300)  # ids unknown: any of them may be gone
+    assert recent.lookup("doc-1") == (False, None)
