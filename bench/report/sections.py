@@ -4,6 +4,7 @@ costs of a /health request, the decomposition, and the uploads."""
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 from bench.analysis.aggregate import Aggregate
@@ -19,9 +20,9 @@ from bench.analysis.ingest import IngestEffect, ingest_effect
 from bench.analysis.ratios import Decomposition, Ratio, cost_rows, decompose, headline_ratios
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
-from bench.report.formatting import interval_text, num, outcome_word, pct
+from bench.report.formatting import interval_text, load_text, num, outcome_word, pct
 from bench.results import BenchResults
-from bench.stats import MIN_SAMPLES, Interval, Outcome
+from bench.stats import MIN_SAMPLES, Interval, Outcome, judge_at_most, median_ci
 
 __all__ = [
     "batching_blocks",
@@ -288,8 +289,8 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
                     num(phase.seconds, 1),
                     str(phase.n),
                     num(phase.rps, 1),
-                    num(phase.p50, 1),
-                    num(phase.p95, 1),
+                    pct(phase.p50, phase.n, 50.0, 1),
+                    pct(phase.p95, phase.n, 95.0, 1),
                     pct(phase.p99, phase.n, 99.0, 1),
                     (
                         f"{e.job.get('status')}: {e.rows} rows in {num(e.job_s, 1)} s "
@@ -333,32 +334,44 @@ POINT_READ_TARGETS = {"p50": 10.0, "p99": 30.0}
 POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} GET missing", "/documents/{id} DELETE")
 
 
-# The fewest samples whose median is judged against a target on its own: with 20, the
-# sample median lies between the 30th and the 70th percentile 90 % of the time.
-P50_MIN_SAMPLES = 20
+def point_read_verdict(runs: list[dict[str, float]]) -> str:
+    """The verdict on one request kind's p50 and p99 targets over the point-read runs of one
+    configuration (``runs``: each run's n, p50, p99 for it).
 
-
-def _point_target(stats: dict[str, float]) -> str:
-    """The verdict on one request kind's p50 and p99 targets, by what its samples can carry.
-
-    Too few samples for a p99 still judge the p50: a p50 at or past its limit is a miss
-    whatever the p99 would be; one under it leaves the verdict to a run with more samples.
+    As the Method says, a target is met only when an interval over repeats clears it and
+    missed only when the interval falls wholly short: one run is not judged, whatever it
+    shows, and a percentile counts only from runs with the samples to carry it.
     """
-    n = int(stats["n"])
-    p50_limit = POINT_READ_TARGETS["p50"]
-    if n < P50_MIN_SAMPLES:
-        return f"inconclusive: too few samples (n={n}, a p50 needs {P50_MIN_SAMPLES})"
-    if n < MIN_SAMPLES[99.0]:
-        needs = f"p99 needs {MIN_SAMPLES[99.0]} samples (n={n})"
-        if stats["p50"] >= p50_limit:
-            return f"**missed** on p50 alone ({needs})"
-        return f"inconclusive: p50 met, {needs}"
-    met = all(stats[k] < limit for k, limit in POINT_READ_TARGETS.items())
-    return ("met" if met else "**missed**") + f" (one run of {n} requests)"
+    if len(runs) < 2:
+        n = int(runs[0]["n"]) if runs else 0
+        return f"not judged: one run (n={n:,}); met or missed needs an interval over repeats"
+    outcomes: dict[str, Outcome] = {}
+    why = []
+    for key, q in (("p50", 50.0), ("p99", 99.0)):
+        values = [r[key] for r in runs if r["n"] >= MIN_SAMPLES[q] and not math.isnan(r[key])]
+        if len(values) < 2:
+            why.append(f"{len(values)} runs with the {MIN_SAMPLES[q]:,} samples a {key} needs")
+            outcomes[key] = "inconclusive"
+            continue
+        interval = median_ci(values)
+        outcomes[key] = judge_at_most(statistics.median(values), interval, POINT_READ_TARGETS[key])
+        why.append(f"{key} {interval_text(interval, 1)}")
+    evidence = "; ".join(why)
+    if "missed" in outcomes.values():
+        missed = " and ".join(k for k, o in outcomes.items() if o == "missed")
+        return f"**missed** on {missed} ({evidence})"
+    if all(o == "met" for o in outcomes.values()):
+        return f"met ({evidence})"
+    return f"inconclusive ({evidence})"
 
 
 def point_read_blocks(results: BenchResults) -> list[Block]:
     """GET and DELETE of one document, from the point-read and mixed runs."""
+    judged: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for run in results.runs:
+        if run.step.scenario == "point_reads" and run.valid:
+            for name, kind in run.latency_by_name.items():
+                judged.setdefault((run.step.config, name), []).append(kind)
     rows = []
     for run in results.runs:
         if run.step.scenario not in ("point_reads", "mixed"):
@@ -368,8 +381,12 @@ def point_read_blocks(results: BenchResults) -> list[Block]:
             if stats is None:
                 continue
             n = int(stats["n"])
-            target = _point_target(stats) if run.step.scenario == "point_reads" else "–"
-            load = f"{run.step.rate:g} req/s" if run.step.rate else f"{run.step.users} users"
+            target = (
+                point_read_verdict(judged.get((run.step.config, name), []))
+                if run.step.scenario == "point_reads"
+                else "–"
+            )
+            load = load_text(results, run.step)
             rows.append(
                 [
                     run.step.config,
@@ -377,8 +394,8 @@ def point_read_blocks(results: BenchResults) -> list[Block]:
                     load,
                     name,
                     str(n),
-                    num(stats["p50"], 1),
-                    num(stats["p95"], 1),
+                    pct(stats["p50"], n, 50.0, 1),
+                    pct(stats["p95"], n, 95.0, 1),
                     pct(stats["p99"], n, 99.0, 1),
                     target,
                 ]
@@ -403,7 +420,7 @@ def _sizes_text(sizes: dict[int, int]) -> str:
     if not sizes:
         return "–"
     shown = ", ".join(f"{size}: {n:,}" for size, n in sorted(sizes.items()))
-    return f"mean {mean_batch(sizes):.1f}, largest {max(sizes)} (searches per size: {shown})"
+    return f"mean {mean_batch(sizes):.1f}, largest {max(sizes)} (batches per size: {shown})"
 
 
 _LOW_LOAD_WORDS: dict[Outcome, str] = {
