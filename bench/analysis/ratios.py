@@ -289,7 +289,8 @@ class Decomposition:
 
     gap = FastAPI/Flask on their usual servers; framework = FastAPI/Flask both on the shared
     server; each twin's server effect = its usual server / the shared one; interaction =
-    FastAPI's server effect / Flask's (gap = framework x interaction). Only when the
+    FastAPI's server effect / Flask's (within each repeat gap = framework x interaction; the
+    medians of pairs need not multiply so). Only when the
     interaction is small does the gap split into "the framework's" and "the servers'".
     """
 
@@ -309,6 +310,16 @@ class Decomposition:
         if not i.exists:
             return None
         return 1 / INTERACTION_BAND <= i.low and i.high <= INTERACTION_BAND
+
+    @property
+    def interaction_apart(self) -> bool | None:
+        """True when the interaction's whole interval lies beyond ±10 % (so it excludes 1,
+        by as clear a margin as "alike" needs): the twins gain differently from their usual
+        servers; None without an interval."""
+        i = self.interaction.interval
+        if not i.exists:
+            return None
+        return i.low > INTERACTION_BAND or i.high < 1 / INTERACTION_BAND
 
 
 def decompose(results: BenchResults) -> list[Decomposition]:

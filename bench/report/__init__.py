@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from bench.analysis.aggregate import aggregate
@@ -28,7 +27,7 @@ from bench.report.blocks import (
     render_html,
     render_markdown,
 )
-from bench.report.formatting import verdict_word
+from bench.report.formatting import run_length, verdict_word
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
@@ -77,7 +76,7 @@ def _intro(results: BenchResults) -> list[Block]:
     fewer: dict[str, int] = profile.get("compare_repeats", {}) or {}
     intro = (
         f"{len(results.runs)} measured steps over {len(results.configs)} configurations, "
-        f"{_run_length(results)}. Measured per step, after its warm-up: "
+        f"{run_length(results)}. Measured per step, after its warm-up: "
         f"{step_durations_text(results)}. "
         + (
             "one run of each compared step, so no figure has an interval: every ratio is "
@@ -142,17 +141,6 @@ def step_durations_text(results: BenchResults) -> str:
     )
 
 
-def _run_length(results: BenchResults) -> str:
-    """How long the whole run took, from its recorded start and end."""
-    try:
-        began = datetime.fromisoformat(results.started_at)
-        ended = datetime.fromisoformat(results.finished_at)
-    except ValueError:
-        return f"from {results.started_at} to {results.finished_at}"
-    minutes = (ended - began).total_seconds() / 60
-    return f"{minutes:.0f} minutes in all ({results.started_at} to {results.finished_at})"
-
-
 def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     """Every block of the report, and the headline as plain text for the terminal."""
     plot_dir = out / "plots"
@@ -172,8 +160,8 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     blocks += [
         Heading("The claims, checked"),
         Table(
-            ["topic", "claim", "verdict", "rule", "evidence"],
-            [[c.topic, c.claim, c.text, c.rule, c.evidence] for c in claims],
+            ["topic", "claim", "verdict", "evidence kind", "rule", "evidence"],
+            [[c.topic, c.claim, c.text, c.kind, c.rule, c.evidence] for c in claims],
         ),
     ]
     table, misses = headline_table(results)

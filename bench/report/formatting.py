@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from bench.results import BenchResults, Step
 from bench.stats import Interval, Outcome, min_samples
 
-__all__ = ["num", "interval_text", "pct", "outcome_word", "mib", "verdict_word", "load_text"]
+__all__ = [
+    "num",
+    "interval_text",
+    "pct",
+    "outcome_word",
+    "mib",
+    "verdict_word",
+    "load_text",
+    "run_length",
+]
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -58,3 +68,14 @@ def load_text(results: BenchResults, step: Step) -> str:
     if config is not None and config.role == "in-process":
         return f"{config.threads} threads in-process (not the {step.users} users of the twins)"
     return f"{step.users} users"
+
+
+def run_length(results: BenchResults) -> str:
+    """How long the whole run took, from its recorded start and end."""
+    try:
+        began = datetime.fromisoformat(results.started_at)
+        ended = datetime.fromisoformat(results.finished_at)
+    except ValueError:
+        return f"from {results.started_at} to {results.finished_at}"
+    minutes = (ended - began).total_seconds() / 60
+    return f"{minutes:.0f} minutes in all ({results.started_at} to {results.finished_at})"

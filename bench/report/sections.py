@@ -15,12 +15,26 @@ from bench.analysis.batching import (
     batching_pairs,
     mean_batch,
 )
-from bench.analysis.claims import direction
+from bench.analysis.claims import SCENARIO_NAMES, direction
 from bench.analysis.ingest import IngestEffect, ingest_effect
-from bench.analysis.ratios import Decomposition, Ratio, cost_rows, decompose, headline_ratios
+from bench.analysis.ratios import (
+    INTERACTION_BAND,
+    Decomposition,
+    Ratio,
+    cost_rows,
+    decompose,
+    headline_ratios,
+)
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
-from bench.report.formatting import interval_text, load_text, num, outcome_word, pct
+from bench.report.formatting import (
+    interval_text,
+    load_text,
+    num,
+    outcome_word,
+    pct,
+    run_length,
+)
 from bench.results import BenchResults
 from bench.stats import MIN_SAMPLES, Interval, Outcome, judge_at_most, median_ci
 
@@ -56,54 +70,125 @@ def summary_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     )
     if png is not None:
         blocks.append(Figure("FastAPI ÷ Flask per scenario", "plots/summary", png))
-    by = {d.scenario: (direction(d.gap), d) for d in parts}
-    leads = [
-        f"{SCENARIO_WORDS.get(s, s)} ({_x(d.gap)} on the usual servers, {_x(d.framework)} "
-        "on one shared server)"
-        for s, (kind, d) in by.items()
-        if kind == "faster"
-    ]
-    rest = [
-        f"{SCENARIO_WORDS.get(s, s)}: {kind} ({_x(d.gap)})"
-        for s, (kind, d) in by.items()
-        if kind != "faster"
-    ]
-    first = (
-        "FastAPI leads clearly on " + "; ".join(leads) + "."
-        if leads
-        else "FastAPI leads clearly on no compared scenario."
-    )
-    second = (
-        "It does not lead on " + "; ".join(rest) + "."
-        if rest
-        else "It leads on every compared scenario."
-    )
-    cores = {
-        r.name.split()[0]: r
-        for r in headline_ratios(results)
-        if r.name.endswith("vs in-process core") and r.pairs
-    }
-    search = by.get("search_text")
-    if cores:
-        third = (
-            "On the real workload, text search, the model decides: through each twin it runs "
-            "at "
-            + " and ".join(f"{_x(r)} ({twin})" for twin, r in cores.items())
-            + " of the core called in-process at the same CPU"
-            + (f", and FastAPI ÷ Flask is {_x(search[1].gap)}." if search else ".")
-        )
-    else:
-        third = "Text search through the twins was not compared with the in-process core."
-    if parts:
-        blocks.append(Paragraph(" ".join([first, second, third])))
-    else:
+    if not parts:
         blocks.append(
             Paragraph(
                 "No scenario ran both twins on their usual and on the shared "
                 "server, so there is no FastAPI-vs-Flask summary."
             )
         )
+        return blocks
+    blocks.append(Paragraph(" ".join(_summary_sentences(results, parts))))
+    blocks.append(Paragraph(context_text(results, parts)))
     return blocks
+
+
+CELL_WORDS = {
+    "flask_usual": "Flask usual",
+    "fastapi_usual": "FastAPI usual",
+    "flask_same": "Flask shared",
+    "fastapi_same": "FastAPI shared",
+}
+
+
+def context_text(results: BenchResults, parts: list[Decomposition]) -> str:
+    """The machine, the quota, the run's length and the absolute rates behind the ratios;
+    and, where a quota capped the servers, that a saturated throughput is the quota over
+    the CPU each request took (so a ratio of throughputs is a ratio of CPU per request)."""
+    env = results.environment
+    plan = env.get("cpu_plan", {}) or {}
+    quota = plan.get("server_quota_cores")
+    machine = (
+        f"Measured on {env.get('cpu_model', 'an unrecorded CPU')}, "
+        f"{env.get('logical_cpus', '?')} logical CPUs: servers and Milvus on CPUs "
+        f"{plan.get('server_cpus', '?')}, the load generator on {plan.get('generator_cpus', '?')}; "
+        + (f"each server capped at {quota:g} core" if quota else "no CPU quota per server")
+        + f"; the run took {run_length(results)}."
+    )
+    rates = []
+    for d in parts:
+        if d.measure != "throughput":
+            continue
+        cells = ", ".join(
+            f"{CELL_WORDS[k]} {num(d.cells[k].throughput.median, 0)}" for k in CELL_WORDS
+        )
+        rates.append(f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: {cells} req/s")
+    text = machine + (" Absolute rates (medians): " + "; ".join(rates) + "." if rates else "")
+    if quota:
+        implied = [
+            f"{SCENARIO_NAMES.get(d.scenario, d.scenario)} {d.cells[k].config} "
+            f"{num(quota * 1e6 / d.cells[k].cost_us.median, 0)} "
+            f"({num(d.cells[k].cost_us.median, 0)} µs) against "
+            f"{num(d.cells[k].throughput.median, 0)} measured"
+            for d in parts
+            if d.measure == "throughput"
+            for k in ("flask_usual", "fastapi_usual")
+            if d.cells[k].cost_us.median
+        ]
+        text += (
+            f" Every saturated throughput here is the {quota:g}-core quota divided by the "
+            "server CPU each request took, so a throughput ratio is a ratio of CPU per "
+            "request at this quota, not of what a free machine would serve"
+            + (f" (quota / CPU per request: {'; '.join(implied)} req/s)" if implied else "")
+            + "."
+        )
+    return text
+
+
+DIRECTION_WORDS = {
+    "faster": "FastAPI clearly faster",
+    "slower": "Flask clearly faster",
+    "not apart": "not apart",
+    "inconclusive": "inconclusive",
+    "none": "not measured",
+}
+
+
+def _xi(ratio: Ratio) -> str:
+    """A ratio with its bare interval: x1.03 [1.01, 1.05]."""
+    i = ratio.interval
+    return _x(ratio) + (f" [{i.low:.2f}, {i.high:.2f}]" if ratio.pairs and i.exists else "")
+
+
+def _summary_sentences(results: BenchResults, parts: list[Decomposition]) -> list[str]:
+    """What the framework gives on one server, what the choice of server gives, and how text
+    search through the twins compares with the core: each figure with its interval, so no
+    sentence credits the framework with a server's gain."""
+    topology = results.topology
+    shared = topology.get("shared_server", "the shared server")
+    usual = topology.get("usual_server", {})
+    framework = "; ".join(
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)} {_xi(d.framework)} "
+        f"({DIRECTION_WORDS[direction(d.framework)]})"
+        for d in parts
+    )
+    first = (
+        f"What the framework gives, both twins on one shared server ({shared}), FastAPI ÷ "
+        f"Flask: {framework}."
+    )
+    servers = "; ".join(
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: Flask {_xi(d.flask_server)}, FastAPI "
+        f"{_xi(d.fastapi_server)}, so FastAPI ÷ Flask reads {_xi(d.gap)} on the usual servers"
+        for d in parts
+    )
+    second = (
+        f"What the choice of server gives, each twin's usual server ({usual.get('flask', '?')} "
+        f"for Flask, {usual.get('fastapi', '?')} for FastAPI) over {shared}: {servers}."
+    )
+    cores = [
+        r for r in headline_ratios(results) if r.name.endswith("vs in-process core") and r.pairs
+    ]
+    core = next((c for c in results.configs if c.label == results.in_process_label), None)
+    if cores and core is not None:
+        third = (
+            "Text search through each twin runs at "
+            + " and ".join(f"{_xi(r)} ({r.name.split()[0]})" for r in cores)
+            + f" of the throughput of the core called in-process from {core.threads} threads "
+            "under the same CPU quota."
+        )
+    else:
+        third = "Text search through the twins was not compared with the in-process core."
+    return [first, second, third]
 
 
 def headline_table(results: BenchResults) -> tuple[Table, list[str]]:
@@ -184,26 +269,34 @@ def cost_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
 
 
 def _decomposition_words(d: Decomposition) -> str:
+    """What the interaction lets one say about a scenario's gap, from its interval alone."""
     scenario = SCENARIO_WORDS.get(d.scenario, d.scenario)
-    small = d.interaction_small
-    if small is None:
+    interaction = f"interaction {_x(d.interaction)} {interval_text(d.interaction.interval, 2)}"
+    if d.interaction_small is None:
         return (
             f"on {scenario} the interaction has no interval (too few repeats), so the gap "
             f"({_x(d.gap)}) is not split"
         )
-    if small:
+    if d.interaction_small:
         return (
-            f"on {scenario} both twins gain alike from their usual servers (interaction "
-            f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the "
-            f"framework accounts for the gap: {_x(d.framework)} on one server against "
+            f"on {scenario} both twins gain alike from their usual servers ({interaction}), "
+            f"so the framework accounts for the gap: {_x(d.framework)} on one server against "
             f"{_x(d.gap)} on the usual ones"
         )
+    if d.interaction_apart:
+        return (
+            f"on {scenario} the twins gain differently from their usual servers (Flask "
+            f"{_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}; {interaction}, all beyond "
+            f"±{INTERACTION_BAND - 1:.0%}), "
+            f"so the usual-server gap ({_x(d.gap)}) mixes the framework with the choice of "
+            f"server; on one server the frameworks compare at {_x(d.framework)}"
+        )
     return (
-        f"on {scenario} the twins gain differently from their usual servers (Flask "
-        f"{_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}; interaction "
-        f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the usual-server "
-        f"gap ({_x(d.gap)}) mixes the framework with the choice of server and is not split "
-        f"into parts; on one server the frameworks compare at {_x(d.framework)}"
+        f"on {scenario} this run cannot tell whether the twins gain alike or differently from "
+        f"their usual servers ({interaction}: neither within nor wholly beyond "
+        f"±{INTERACTION_BAND - 1:.0%}), so the usual-server gap ({_x(d.gap)}) is not "
+        f"credited to the framework or to the server; on one server the frameworks compare "
+        f"at {_x(d.framework)}"
     )
 
 
@@ -212,6 +305,22 @@ def _cell(agg: Aggregate, measure: str) -> str:
         return f"{num(agg.throughput.median, 0)} req/s {interval_text(agg.throughput.ci, 0)}"
     median = agg.cost_us.median
     return f"{num(1e6 / median if median else float('nan'), 0)} req per CPU-s"
+
+
+def _product_words(parts: list[Decomposition]) -> str:
+    """Where the medians shown do not multiply (by more than 1 %), the arithmetic, so no
+    reader checks gap = framework x interaction on them and finds it false."""
+    off = [
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: framework {_x(d.framework)} x "
+        f"interaction {_x(d.interaction)} = x{d.framework.value * d.interaction.value:.2f} "
+        f"against the gap's {_x(d.gap)}"
+        for d in parts
+        if d.gap.pairs
+        and d.framework.pairs
+        and d.interaction.pairs
+        and abs(d.framework.value * d.interaction.value / d.gap.value - 1) > 0.01
+    ]
+    return f" ({'; '.join(off)})" if off else ""
 
 
 def decomposition_blocks(results: BenchResults) -> list[Block]:
@@ -257,9 +366,13 @@ def decomposition_blocks(results: BenchResults) -> list[Block]:
         Paragraph(
             "Cells are requests/s at saturation (median over repeats, with its interval) "
             "or, for /health, requests per CPU-second of the server. Every ratio is the "
-            "median of per-repeat pairs. gap = framework x interaction, where the "
-            "interaction is FastAPI's server effect over Flask's: only when it is small "
-            "(interval within ±10 %) is the gap the framework's alone."
+            "median of per-repeat pairs. Within each repeat, gap = framework x interaction "
+            "exactly, where the interaction is FastAPI's server effect over Flask's; the "
+            "medians of pairs shown need not multiply so"
+            + _product_words(parts)
+            + ". Only when the interaction is small (interval within ±10 %) is the gap the "
+            "framework's alone; only when it lies wholly beyond ±10 % do the twins gain "
+            "differently from their servers."
         ),
         Paragraph("On this machine, " + "; ".join(_decomposition_words(d) for d in parts) + "."),
     ]

@@ -100,7 +100,7 @@ def test_report_is_written_and_self_contained(rendered_report: ReportPaths) -> N
     sections = [line for line in markdown.splitlines() if line.startswith("## ")]
     assert sections[:3] == ["## Summary", "## The claims, checked", "## Headline ratios"]
     assert markdown.index("![FastAPI ÷ Flask per scenario]") < markdown.index("## The claims")
-    assert "FastAPI leads clearly on" in markdown
+    assert "What the framework gives, both twins on one shared server" in markdown
     assert "Target missed" in markdown  # fastapi /health at 0.6 of its bare framework
     assert "95 %" not in markdown  # no interval from five runs is called 95 %
     assert "data:image/png;base64," in page

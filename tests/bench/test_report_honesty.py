@@ -57,3 +57,87 @@ def test_the_percentile_minimum_is_ten_samples_beyond_it_and_stated(rendered: st
     # The fixture's runs hold 200 samples: a p99 from them is hidden with the count.
     table = rendered.split("## Every configuration, every scenario")[1].split("\n## ")[0]
     assert "– (n=200, too few for a p99)" in table
+
+
+def _summary(markdown: str) -> str:
+    return markdown.split("## Summary")[1].split("\n## ")[0]
+
+
+def test_the_summary_credits_the_framework_only_with_its_one_server_figure(
+    rendered: str,
+) -> None:
+    summary = _summary(rendered)
+    first = summary.split("What the choice of server gives")[0]
+    # The fixture's /echo: x2.50 on the usual servers, x1.05 on the shared one.
+    assert "/echo (validation only) x1.05 [1.05, 1.05]" in first
+    assert "x2.50" not in first and "leads clearly" not in first
+    assert "Flask x0.50 [0.50, 0.50], FastAPI x1.19" in summary
+    assert "reads x2.50 [2.50, 2.50] on the usual servers" in summary
+    assert "the model decides" not in summary
+    assert "core called in-process from 4 threads" in summary
+
+
+def test_the_context_under_the_summary_names_the_machine_rates_and_quota(
+    tmp_path: Path,
+) -> None:
+    results = fixture_results()
+    results.environment["cpu_plan"] = {
+        "server_cpus": [0],
+        "generator_cpus": [1],
+        "server_quota_cores": 0.5,
+    }
+    summary = _summary(_markdown(tmp_path, results))
+    assert "Measured on test, 2 logical CPUs" in summary
+    assert "each server capped at 0.5 core" in summary and "9 minutes in all" in summary
+    assert "Flask usual 1,000, FastAPI usual 2,500, Flask shared 2,000" in summary
+    # The fixture's echo runs took 400 µs of server CPU each: 0.5 core / 400 µs = 1,250/s.
+    assert "quota divided by the server CPU each request took" in summary
+    assert "/echo flask/gunicorn-gthread/1wx4t 1,250 (400 µs)" in summary
+
+
+def test_every_verdict_says_what_kind_of_evidence_it_rests_on(rendered: str) -> None:
+    table = rendered.split("## The claims, checked")[1].split("\n## ")[0]
+    assert "| evidence kind |" in table
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
+    assert "| static: the servers the profile itself lists" in rows["Flexibility"]
+    assert "| static: the interfaces are the configurations' labels" in rows["ASGI vs WSGI"]
+    assert "| static: code line counts" in rows["Interactive docs"]
+    assert "| static: code line counts" in rows["Data validation"]
+    assert "| measured |" in rows["Performance"]
+
+
+def _decomposition(markdown: str) -> str:
+    return markdown.split("## Server or framework?")[1].split("\n## ")[0]
+
+
+def test_the_decomposition_says_differently_only_when_the_interaction_is_clear(
+    tmp_path: Path,
+) -> None:
+    results = fixture_results()
+    # FastAPI's echo on its usual server moves from repeat to repeat: the interaction's
+    # interval [0.71, 1.43] holds 1, so the twins are neither alike nor clearly apart.
+    factors = [0.3, 0.4, 0.42, 0.5, 0.6]
+    for run in results.runs:
+        if run.step.scenario == "echo" and run.step.config == "fastapi/uvicorn/1wx4t":
+            if run.step.repeat < len(factors):
+                run.throughput_rps *= factors[run.step.repeat]
+    words = _decomposition(_markdown(tmp_path, results))
+    echo = words.split("on /echo (validation only)")[1].split("; on ")[0]
+    assert "gain differently" not in echo
+    assert "cannot tell whether the twins gain alike or differently" in echo
+    # Text search (x1.03, every repeat alike) still reads "alike".
+    assert "on text search (model + Milvus) both twins gain alike" in words
+
+
+def test_the_decomposition_states_the_arithmetic_that_holds(rendered: str) -> None:
+    words = _decomposition(rendered)
+    assert "gap = framework x interaction, where" not in words
+    assert "Within each repeat, gap = framework x interaction exactly" in words
+    assert "the medians of pairs shown need not multiply so" in words
+
+
+def test_the_async_verdict_is_composed_from_its_growth_figures(rendered: str) -> None:
+    row = next(line for line in rendered.splitlines() if line.startswith("| Async support"))
+    assert "the job runs on the core's own thread" not in row
+    # The fixture's phases: p95 before 300 ms, during 600 (Flask) and 580 (FastAPI).
+    assert "grew x1.93 on FastAPI and x2.00 on Flask" in row
