@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bench.analysis.aggregate import shared_config, usual_config
-from bench.analysis.ingest import MIN_PHASE_SAMPLES, ingest_effect
+from bench.analysis.ingest import MIN_PHASE_SAMPLES, Phase, ingest_effect
 from bench.analysis.ratios import Ratio, decompose, paired_ratio
 from bench.results import AppCost, BenchResults
 
@@ -167,9 +167,15 @@ def _async(results: BenchResults) -> Claim:
             f"finished jobs: {sorted(effects)}",
         )
     growth = {app: e.growth for app, e in effects.items()}
+
+    def p95(phase: Phase) -> str:
+        if phase.n < MIN_PHASE_SAMPLES:
+            return f"– (n={phase.n}, too few for a p95)"
+        return f"{phase.p95:.0f} ms (n={phase.n})"
+
     evidence = "; ".join(
-        f"{app}: search p95 {e.before.p95:.0f} ms before (n={e.before.n}), {e.during.p95:.0f} "
-        f"ms during (n={e.during.n}) a {e.job_s:.1f} s job of {e.rows} rows (x{e.growth:.2f})"
+        f"{app}: search p95 {p95(e.before)} before, {p95(e.during)} during a {e.job_s:.1f} s "
+        f"job of {e.rows} rows" + ("" if math.isnan(e.growth) else f" (x{e.growth:.2f})")
         for app, e in sorted(effects.items())
     )
     if any(math.isnan(g) for g in growth.values()):

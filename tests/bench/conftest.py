@@ -104,7 +104,7 @@ def make_run(
 
 def phases(before_p95: float, during_p95: float) -> dict[str, dict[str, float]]:
     def phase(p95: float) -> dict[str, float]:
-        return {"n": 120, "seconds": 4.0, "p50": p95 / 3, "p95": p95, "p99": p95 * 1.5, "rps": 8.0}
+        return {"n": 300, "seconds": 4.0, "p50": p95 / 3, "p95": p95, "p99": p95 * 1.5, "rps": 8.0}
 
     return {"before": phase(before_p95), "during": phase(during_p95), "after": phase(before_p95)}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from bench.analysis.claims import evaluate_claims
 from bench.report import write_report
 from bench.report.formatting import load_text
 from bench.results import write_results
@@ -141,3 +142,18 @@ def test_the_async_verdict_is_composed_from_its_growth_figures(rendered: str) ->
     assert "the job runs on the core's own thread" not in row
     # The fixture's phases: p95 before 300 ms, during 600 (Flask) and 580 (FastAPI).
     assert "grew x1.93 on FastAPI and x2.00 on Flask" in row
+
+
+def test_the_async_verdict_needs_the_samples_a_p95_needs() -> None:
+    results = fixture_results()
+    for run in results.runs:
+        if run.step.scenario == "ingest_under_load":
+            # 120 searches a phase (the examples had 40): too few for a p95 by the rule.
+            run.phases = {k: {**v, "n": 120.0} for k, v in run.phases.items()}
+            if run.step.config.startswith("fastapi/"):
+                run.phases["during"]["p95"] = 310.0  # growth x1.03 against Flask's x2.00
+    claim = next(c for c in evaluate_claims(results) if c.topic == "Async support")
+    assert claim.verdict == "inconclusive"
+    assert "at least 200 searches" in claim.rule
+    assert "p95 – (n=120, too few for a p95) before" in claim.evidence
+    assert "310" not in claim.evidence
