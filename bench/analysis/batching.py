@@ -23,8 +23,11 @@ __all__ = [
     "SPEEDUP_TARGET",
     "LOW_LOAD_P50_MS",
     "mean_batch",
+    "BATCHED",
 ]
 
+# The suffix of a batched configuration's label (its naive partner's label without it).
+BATCHED = "+batched"
 # The FastAPI twin's throughput at saturation, batched over naive (issue's target).
 SPEEDUP_TARGET = 2.5
 # At one user the batcher must not add latency: p50 at most this much above naive's.

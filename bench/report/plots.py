@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from bench.analysis.aggregate import Aggregate  # noqa: E402
+from bench.analysis.batching import BATCHED  # noqa: E402
 from bench.analysis.ratios import CostRow, Ratio  # noqa: E402
 from bench.analysis.soak import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
@@ -174,7 +175,6 @@ def cost_stack(rows: Sequence[CostRow], path: Path) -> bytes | None:
     return _save(fig, path)
 
 
-BATCHED = "+batched"
 MARKERS = ("o", "^", "D", "v")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.analysis.aggregate import Aggregate
 from bench.analysis.batching import (
+    BATCHED,
     LOW_LOAD_P50_MS,
     SPEEDUP_TARGET,
     BatchingPair,
@@ -614,15 +615,35 @@ def batching_blocks(results: BenchResults) -> list[Block]:
         ),
         Paragraph(
             f"What it teaches: a batch can only hold the requests a server has waiting. At "
-            f"{top[0].users} users, {held}. A WSGI worker holds at most as many requests as "
-            "it has threads, so the Flask twin's batches are capped by its thread count; "
-            "FastAPI's event loop holds every open request for the price of a few objects, "
-            "so its batches grow with the load. At one user there is nothing to gather; the "
-            "p50 a batched run adds over its naive partner, median over pairs: "
-            f"{low_words}."
+            f"{top[0].users} users, {held}. {_capacity_words(results, pairs)}At one user there "
+            "is nothing to gather; the p50 a batched run adds over its naive partner, median "
+            f"over pairs: {low_words}."
         ),
         *_excluded_runs(pairs),
     ]
+
+
+def _capacity_words(results: BenchResults, pairs: list[BatchingPair]) -> str:
+    """What the batch sizes say about who can hold a batch, from the sizes and each
+    configuration's threads: a WSGI worker holds at most as many requests as it has
+    threads, and the sentence says so only where the counted batches bear it out."""
+    threads = {c.label: c.threads for c in results.configs}
+    wsgi = [p for p in pairs if p.on.config.startswith("flask/") and p.sizes]
+    if not wsgi:
+        return ""
+    capped = all(p.largest_batch <= threads.get(p.on.config, 0) for p in wsgi)
+    by_config = "; ".join(
+        f"{p.on.config.removesuffix(BATCHED)} at {p.users} users: largest {p.largest_batch} "
+        f"with {threads.get(p.on.config, 0)} threads"
+        for p in wsgi
+        if p.users == max(q.users for q in wsgi)
+    )
+    if capped:
+        return (
+            f"No Flask batch was larger than its worker's thread count ({by_config}): a WSGI "
+            "worker holds at most as many requests as it has threads. "
+        )
+    return f"Flask batches against thread counts: {by_config}. "
 
 
 def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:

@@ -15,9 +15,11 @@ from bench.report.formatting import load_text
 from bench.results import write_results
 from bench.stats import MIN_SAMPLES, min_samples
 from tests.bench.conftest import fixture_results
+from tests.bench.test_bench_batching import batching_results
 
 
 def _markdown(tmp_path: Path, results: object) -> str:
+    tmp_path.mkdir(exist_ok=True)
     write_results(results, tmp_path / "results.json")  # type: ignore[arg-type]
     return write_report(tmp_path).markdown.read_text()
 
@@ -157,3 +159,19 @@ def test_the_async_verdict_needs_the_samples_a_p95_needs() -> None:
     assert "at least 200 searches" in claim.rule
     assert "p95 – (n=120, too few for a p95) before" in claim.evidence
     assert "310" not in claim.evidence
+
+
+def test_the_batching_lesson_is_said_only_where_the_batch_sizes_bear_it_out(
+    tmp_path: Path,
+) -> None:
+    results = batching_results()
+    lesson = _markdown(tmp_path / "capped", results).split("What it teaches")[1]
+    assert "No Flask batch was larger than its worker's thread count" in lesson
+    assert "largest 4 with 4 threads" in lesson
+    # A Flask batch larger than its threads: the sentence would be false, so it is not said.
+    for run in results.runs:
+        if run.step.config == "flask/gunicorn-gthread/1wx4t+batched" and run.step.users == 64:
+            run.batch_sizes = {8: 50}
+    lesson = _markdown(tmp_path / "uncapped", results).split("What it teaches")[1]
+    assert "holds at most as many requests as it has threads" not in lesson
+    assert "Flask batches against thread counts" in lesson
