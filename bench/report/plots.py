@@ -35,6 +35,7 @@ __all__ = [
     "cost_stack",
     "throughput_vs_users",
     "latency_cdf",
+    "latency_cdf_figure",
     "upload_timeline",
     "memory_over_time",
     "colour",
@@ -223,11 +224,14 @@ def throughput_vs_users(aggs: Sequence[Aggregate], scenario: str, path: Path) ->
     return None if fig is None else _save(fig, path)
 
 
-def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes | None:
+def latency_cdf_figure(runs: Sequence[RunResult], scenario: str) -> Figure | None:
+    """The twins' latency distributions, first valid repeat of each. The in-process core is
+    left out: it runs its configuration's threads, not the twins' users, so its latency
+    would sit beside theirs at another concurrency."""
     chosen: dict[str, RunResult] = {}
     for run in runs:
         if run.step.scenario == scenario and run.step.group == "compare" and run.cdf_ms:
-            if run.step.config.split("/")[0] in ("flask", "fastapi", "core") and run.valid:
+            if run.step.config.split("/")[0] in ("flask", "fastapi") and run.valid:
                 chosen.setdefault(run.step.config, run)  # the first valid repeat of each
     if not chosen:
         return None
@@ -238,7 +242,7 @@ def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes |
         ax.plot(
             run.cdf_ms,
             [(i + 1) / n for i in range(n)],
-            label=config,
+            label=f"{config} ({run.step.users} users)",
             color=colour(config),
             linestyle="--" if shared else "-",
         )
@@ -248,7 +252,12 @@ def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes |
     ax.set_title(f"{scenario}: latency distribution (further left is faster; first repeat)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return fig
+
+
+def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes | None:
+    fig = latency_cdf_figure(runs, scenario)
+    return None if fig is None else _save(fig, path)
 
 
 def upload_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:

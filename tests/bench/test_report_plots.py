@@ -8,7 +8,8 @@ import pytest
 
 from bench.analysis.aggregate import aggregate
 from bench.analysis.ratios import decompose
-from bench.report.plots import summary_figure, throughput_figure
+from bench.report.plots import latency_cdf_figure, summary_figure, throughput_figure
+from tests.bench.conftest import fixture_results
 from tests.bench.test_bench_batching import batching_results
 
 
@@ -60,4 +61,13 @@ def test_intervals_of_different_coverage_are_drawn_apart_and_named(repeats: int)
         for style in [collection.get_linestyle()[0][1] is not None]
     }
     assert dashed == {repeats == 3}
+    plt.close(fig)
+
+
+def test_the_latency_plot_does_not_set_the_core_beside_the_twins() -> None:
+    fig = latency_cdf_figure(fixture_results().runs, "search_text")
+    assert fig is not None
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "flask/gunicorn-gthread/1wx4t (8 users)" in labels
+    assert not any("core" in label for label in labels)
     plt.close(fig)
