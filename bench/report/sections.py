@@ -534,7 +534,7 @@ def _sizes_text(sizes: dict[int, int]) -> str:
     if not sizes:
         return "–"
     shown = ", ".join(f"{size}: {n:,}" for size, n in sorted(sizes.items()))
-    return f"mean {mean_batch(sizes):.1f}, largest {max(sizes)} (batches per size: {shown})"
+    return f"mean {mean_batch(sizes):.2f}, largest {max(sizes)} (batches per size: {shown})"
 
 
 _LOW_LOAD_WORDS: dict[Outcome, str] = {
@@ -591,7 +591,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
     top = [p for p in pairs if p.users == max(q.users for q in pairs)]
     held = "; ".join(
         f"{p.on.config.removesuffix('+batched')} formed batches of up to {p.largest_batch} "
-        f"(mean {mean_batch(p.sizes):.1f}) and went x{p.speedup:.2f}"
+        f"(mean {mean_batch(p.sizes):.2f}) and went x{p.speedup:.2f}"
         for p in top
     )
     return [

@@ -175,3 +175,13 @@ def test_the_batching_lesson_is_said_only_where_the_batch_sizes_bear_it_out(
     lesson = _markdown(tmp_path / "uncapped", results).split("What it teaches")[1]
     assert "holds at most as many requests as it has threads" not in lesson
     assert "Flask batches against thread counts" in lesson
+
+
+def test_the_batching_table_shows_searches_per_batch(tmp_path: Path) -> None:
+    # FastAPI at 64 users formed 1,600 batches of 32 and 100 of 20 per run: 53,200
+    # searches in 1,700 batches, 31.29 a batch (read as searches per size it was 30.91).
+    section = _markdown(tmp_path, batching_results()).split("## Micro-batching")[1]
+    row = next(
+        line for line in section.splitlines() if line.startswith("| fastapi/") and "| 64 |" in line
+    )
+    assert "mean 31.29, largest 32 (batches per size: 20: 500, 32: 8,000)" in row
