@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from bench.analysis.claims import evaluate_claims
+from bench.analysis.ratios import headline_ratios
 from bench.report import write_report
 from bench.report.formatting import load_text
 from bench.results import write_results
@@ -185,3 +186,9 @@ def test_the_batching_table_shows_searches_per_batch(tmp_path: Path) -> None:
         line for line in section.splitlines() if line.startswith("| fastapi/") and "| 64 |" in line
     )
     assert "mean 31.29, largest 32 (batches per size: 20: 500, 32: 8,000)" in row
+
+
+def test_the_core_ratio_says_the_core_ran_at_another_concurrency() -> None:
+    ratios = {r.name: r for r in headline_ratios(fixture_results())}
+    note = ratios["flask text search vs in-process core"].notes[-1]
+    assert note.startswith("the core ran from 4 threads, the twin at 8 users")
