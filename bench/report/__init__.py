@@ -228,7 +228,10 @@ METHOD = (
     "less its idle baseline measured just before, over the responses completed in the "
     "window. {memory}Servers and Milvus run on their own CPUs, the generator on the others; "
     "every server gets the same CPU quota when one is set. Development cost counts code "
-    "lines by the rules recorded with the run."
+    "lines by the rules recorded with the run. Each verdict names its evidence kind: "
+    "'static' when it is read from the run's configuration or the twins' code (the same in "
+    "every run of this code, so no measurement could turn it), 'measured' when it comes "
+    "from load runs."
 )
 MEMORY_METRICS = {
     "pss": "the PSS of its whole process tree",

@@ -192,3 +192,8 @@ def test_the_core_ratio_says_the_core_ran_at_another_concurrency() -> None:
     ratios = {r.name: r for r in headline_ratios(fixture_results())}
     note = ratios["flask text search vs in-process core"].notes[-1]
     assert note.startswith("the core ran from 4 threads, the twin at 8 users")
+
+
+def test_the_method_says_what_a_static_verdict_is(rendered: str) -> None:
+    method = rendered.split("## Method")[1]
+    assert "'static' when it is read from the run's configuration or the twins' code" in method
