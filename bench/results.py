@@ -140,7 +140,7 @@ class RunResult:
     server_cpu_us_per_request: float = math.nan
     server_idle_cores: float = math.nan  # the server's CPU just before the step, idle
     foreign_cores: float = math.nan  # what processes not ours used during the step
-    # Batching servers: searches per batch size formed during the step ({size: searches}).
+    # Batching servers: batches formed during the step, per batch size ({size: batches}).
     batch_sizes: dict[int, int] = dataclasses.field(default_factory=dict)
     # Per request name: n, p50, p95, p99 (ms) of the successful requests in the window.
     latency_by_name: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)

@@ -15,8 +15,9 @@ Method choices (the report quotes them):
   interval over the pairs.
 * A target is met only when the whole interval clears it, missed when the whole interval
   misses it, and inconclusive otherwise (or without an interval).
-* Percentiles of one run are printed only where the samples carry them: p99 from at least
-  100 samples, p99.9 from at least 1,000.
+* Percentiles of one run are printed only where the samples carry them: at least
+  ``SAMPLES_BEYOND`` (10) samples beyond the percentile, n >= 10 / (1 - q): p50 from 20,
+  p90 from 100, p95 from 200, p99 from 1,000, p99.9 from 10,000 (:func:`min_samples`).
 * Coordinated omission: open-model runs add each request's wait behind its intended send
   time; closed-model runs can be corrected HdrHistogram-style with an expected interval.
 """
@@ -47,10 +48,23 @@ __all__ = [
     "judge_at_least",
     "judge_at_most",
     "MIN_SAMPLES",
+    "SAMPLES_BEYOND",
+    "min_samples",
 ]
 
-# The fewest samples a percentile needs before it says more than "the maximum".
-MIN_SAMPLES = {99.0: 100, 99.9: 1000}
+# A percentile is shown only with this many samples beyond it: with fewer, the q-th
+# percentile of a run is one of its few largest values and moves with any one of them.
+SAMPLES_BEYOND = 10
+
+
+def min_samples(q: float) -> int:
+    """The fewest samples that carry the ``q``-th percentile (0 < q < 100): n >= 10 / (1 - q)."""
+    # Rounded first: 1 - 0.999 is not exactly 0.001 in floating point.
+    return math.ceil(round(SAMPLES_BEYOND / (1 - q / 100), 6))
+
+
+# The percentiles the report shows, each with the fewest samples it needs.
+MIN_SAMPLES = {q: min_samples(q) for q in (50.0, 90.0, 95.0, 99.0, 99.9)}
 
 FloatArray = NDArray[np.float64]
 

@@ -23,8 +23,11 @@ __all__ = [
     "SPEEDUP_TARGET",
     "LOW_LOAD_P50_MS",
     "mean_batch",
+    "BATCHED",
 ]
 
+# The suffix of a batched configuration's label (its naive partner's label without it).
+BATCHED = "+batched"
 # The FastAPI twin's throughput at saturation, batched over naive (issue's target).
 SPEEDUP_TARGET = 2.5
 # At one user the batcher must not add latency: p50 at most this much above naive's.
@@ -32,9 +35,10 @@ LOW_LOAD_P50_MS = 2.0
 
 
 def mean_batch(sizes: dict[int, int]) -> float:
-    """Searches per batch: ``sizes`` counts searches per batch size."""
-    batches = sum(n / size for size, n in sizes.items())
-    return sum(sizes.values()) / batches if batches else math.nan
+    """Searches per batch, the mean batch size: ``sizes`` counts batches per batch size (as
+    the batcher writes them, shared/batcher.py), so each size weighs by its searches."""
+    batches = sum(sizes.values())
+    return sum(size * n for size, n in sizes.items()) / batches if batches else math.nan
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class BatchingPair:
     interval: Interval
     p50_added_ms: float  # median over pairs of the batched run's p50 minus the naive one's
     p50_added_interval: Interval
-    sizes: dict[int, int]  # searches per batch size, over the batched runs
+    sizes: dict[int, int]  # batches per batch size, over the batched runs
 
     @property
     def users(self) -> int:

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bench.analysis.aggregate import shared_config, usual_config
-from bench.analysis.ingest import MIN_PHASE_SAMPLES, ingest_effect
+from bench.analysis.ingest import MIN_PHASE_SAMPLES, Phase, ingest_effect
 from bench.analysis.ratios import Ratio, decompose, paired_ratio
 from bench.results import AppCost, BenchResults
 
-__all__ = ["Claim", "Verdict", "evaluate_claims", "direction", "CLEARLY", "CODE_APART"]
+__all__ = [
+    "Claim",
+    "Verdict",
+    "evaluate_claims",
+    "direction",
+    "CLEARLY",
+    "CODE_APART",
+    "EVIDENCE_KINDS",
+]
 
 Verdict = Literal[
     "holds", "holds only", "does not hold", "not apart", "inconclusive", "not measured"
@@ -47,6 +55,9 @@ class Claim:
     text: str  # the verdict in words, composed from the figures
     rule: str
     evidence: str
+    # What the verdict rests on (EVIDENCE_KINDS): a verdict read from the run's own
+    # configuration or from code cannot come out otherwise by measuring, and says so.
+    kind: str = "measured"
 
 
 def direction(ratio: Ratio) -> Literal["faster", "slower", "not apart", "inconclusive", "none"]:
@@ -156,9 +167,15 @@ def _async(results: BenchResults) -> Claim:
             f"finished jobs: {sorted(effects)}",
         )
     growth = {app: e.growth for app, e in effects.items()}
+
+    def p95(phase: Phase) -> str:
+        if phase.n < MIN_PHASE_SAMPLES:
+            return f"– (n={phase.n}, too few for a p95)"
+        return f"{phase.p95:.0f} ms (n={phase.n})"
+
     evidence = "; ".join(
-        f"{app}: search p95 {e.before.p95:.0f} ms before (n={e.before.n}), {e.during.p95:.0f} "
-        f"ms during (n={e.during.n}) a {e.job_s:.1f} s job of {e.rows} rows (x{e.growth:.2f})"
+        f"{app}: search p95 {p95(e.before)} before, {p95(e.during)} during a {e.job_s:.1f} s "
+        f"job of {e.rows} rows" + ("" if math.isnan(e.growth) else f" (x{e.growth:.2f})")
         for app, e in sorted(effects.items())
     )
     if any(math.isnan(g) for g in growth.values()):
@@ -192,9 +209,9 @@ def _async(results: BenchResults) -> Claim:
         topic,
         claim,
         "not apart",
-        "not apart: both twins accept the upload at once "
-        "and keep searching through the job (the job runs on the core's own thread in "
-        "both)",
+        f"not apart: search p95 grew x{growth['fastapi']:.2f} on FastAPI and "
+        f"x{growth['flask']:.2f} on Flask while the job ran, neither under "
+        f"{GROWTH_APART:.2f} of the other's",
         rule,
         evidence,
     )
@@ -551,7 +568,25 @@ CLAIMS: list[Callable[[BenchResults, dict[str, AppCost]], Claim]] = [
 ]
 
 
+# What each row's verdict rests on. "static": read from the run's configuration or from the
+# twins' code, the same in every run of this code; "measured": from load runs, so another
+# run could read otherwise.
+EVIDENCE_KINDS = {
+    "ASGI vs WSGI": "static: the interfaces are the configurations' labels; only the raw "
+    "callables' cost is measured",
+    "Async support": "measured",
+    "Performance": "measured",
+    "Interactive docs": "static: code line counts, with an HTTP probe of the three pages",
+    "Data validation": "static: code line counts, with an HTTP probe of one invalid body",
+    "Development cost": "static: code line counts",
+    "Ease of use": "static: code line counts (a proxy)",
+    "Flexibility": "static: the servers the profile itself lists for each twin",
+    "Community": "none",
+}
+
+
 def evaluate_claims(results: BenchResults) -> list[Claim]:
     """The nine rows, from ``results`` alone (its dev-cost counts included)."""
     cost = {app: results.devcost.get(app, AppCost(app)) for app in ("flask", "fastapi")}
-    return [claim(results, cost) for claim in CLAIMS]
+    claims = [claim(results, cost) for claim in CLAIMS]
+    return [replace(c, kind=EVIDENCE_KINDS.get(c.topic, c.kind)) for c in claims]

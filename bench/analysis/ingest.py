@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.results import RunResult
+from bench.stats import MIN_SAMPLES
 
 __all__ = ["Phase", "IngestEffect", "ingest_effect", "MIN_PHASE_SAMPLES"]
 
-# The fewest searches in a phase for its p95 to count.
-MIN_PHASE_SAMPLES = 20
+# The fewest searches in a phase for its p95 to count: the report's one rule for every
+# percentile (bench.stats.min_samples), 200 for a p95.
+MIN_PHASE_SAMPLES = MIN_SAMPLES[95.0]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bench.analysis.aggregate import (
@@ -217,18 +217,33 @@ def headline_ratios(results: BenchResults) -> list[Ratio]:
     for twin in topology["twins"]:
         label = usual_config(results, twin)
         if label is not None:
-            ratios.append(
-                paired_ratio(
-                    results,
-                    f"{twin} text search vs in-process core",
-                    "search_text",
-                    label,
-                    core,
-                    "throughput",
-                    0.9,
-                )
+            ratio = paired_ratio(
+                results,
+                f"{twin} text search vs in-process core",
+                "search_text",
+                label,
+                core,
+                "throughput",
+                0.9,
             )
+            ratios.append(replace(ratio, notes=[*ratio.notes, *_core_load_note(results, label)]))
     return ratios
+
+
+def _core_load_note(results: BenchResults, twin: str) -> list[str]:
+    """The in-process core runs its configuration's threads whatever users the step names:
+    say so where they differ from the twin's users, so only throughput is compared."""
+    threads = {c.label: c.threads for c in results.configs}
+    core = results.in_process_label
+    users = {r.step.users for r in results.runs if r.step.config == twin}
+    users &= {r.step.users for r in results.runs if r.step.config == core}
+    if core not in threads or not users or users == {threads[core]}:
+        return []
+    return [
+        f"the core ran from {threads[core]} threads, the twin at "
+        f"{', '.join(str(u) for u in sorted(users))} users: throughput at saturation compares, "
+        "latency does not"
+    ]
 
 
 @dataclass(frozen=True)
@@ -289,7 +304,8 @@ class Decomposition:
 
     gap = FastAPI/Flask on their usual servers; framework = FastAPI/Flask both on the shared
     server; each twin's server effect = its usual server / the shared one; interaction =
-    FastAPI's server effect / Flask's (gap = framework x interaction). Only when the
+    FastAPI's server effect / Flask's (within each repeat gap = framework x interaction; the
+    medians of pairs need not multiply so). Only when the
     interaction is small does the gap split into "the framework's" and "the servers'".
     """
 
@@ -309,6 +325,16 @@ class Decomposition:
         if not i.exists:
             return None
         return 1 / INTERACTION_BAND <= i.low and i.high <= INTERACTION_BAND
+
+    @property
+    def interaction_apart(self) -> bool | None:
+        """True when the interaction's whole interval lies beyond ±10 % (so it excludes 1,
+        by as clear a margin as "alike" needs): the twins gain differently from their usual
+        servers; None without an interval."""
+        i = self.interaction.interval
+        if not i.exists:
+            return None
+        return i.low > INTERACTION_BAND or i.high < 1 / INTERACTION_BAND
 
 
 def decompose(results: BenchResults) -> list[Decomposition]:

@@ -27,7 +27,7 @@ from bench.report.blocks import (
     render_html,
     render_markdown,
 )
-from bench.report.formatting import verdict_word
+from bench.report.formatting import run_length, verdict_word
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
@@ -47,6 +47,7 @@ from bench.report.tables import (
     scenario_table,
 )
 from bench.results import BenchResults, read_results
+from bench.stats import MIN_SAMPLES, SAMPLES_BEYOND
 
 __all__ = ["write_report", "ReportPaths", "build_blocks"]
 
@@ -74,9 +75,9 @@ def _intro(results: BenchResults) -> list[Block]:
     repeats = int(profile.get("repeats", 0) or 0)
     fewer: dict[str, int] = profile.get("compare_repeats", {}) or {}
     intro = (
-        f"{len(results.runs)} measured steps over {len(results.configs)} configurations; "
-        f"{profile.get('duration_s', '?')} s measured per step after "
-        f"{profile.get('warmup_s', '?')} s of warm-up unless a section says otherwise; "
+        f"{len(results.runs)} measured steps over {len(results.configs)} configurations, "
+        f"{run_length(results)}. Measured per step, after its warm-up: "
+        f"{step_durations_text(results)}. "
         + (
             "one run of each compared step, so no figure has an interval: every ratio is "
             "indicative only."
@@ -109,6 +110,37 @@ def _intro(results: BenchResults) -> list[Block]:
     return blocks
 
 
+SCENARIO_NAMES = {
+    "health": "/health",
+    "echo": "/echo",
+    "search_text": "text search",
+    "search_vector": "vector search",
+    "point_reads": "point reads",
+    "mixed": "mixed",
+    "ingest_under_load": "searches beside an upload job",
+    "ingest_blocking_under_load": "searches beside a blocking upload",
+    "soak": "soak",
+}
+
+
+def step_durations_text(results: BenchResults) -> str:
+    """What each scenario's steps really measured, from the steps' own durations (a profile
+    gives different scenarios different windows: one figure for all would be wrong)."""
+    windows: dict[str, set[tuple[float, float]]] = {}
+    for run in results.runs:
+        if run.step.group == "calibration":
+            continue
+        name = SCENARIO_NAMES.get(run.step.scenario, run.step.scenario)
+        if run.step.group == "batching":
+            name += " (batching)"
+        windows.setdefault(name, set()).add((run.step.duration_s, run.step.warmup_s))
+    return "; ".join(
+        f"{name} "
+        + " or ".join(f"{duration:g} s after {warmup:g} s" for duration, warmup in sorted(pairs))
+        for name, pairs in windows.items()
+    )
+
+
 def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     """Every block of the report, and the headline as plain text for the terminal."""
     plot_dir = out / "plots"
@@ -128,8 +160,8 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     blocks += [
         Heading("The claims, checked"),
         Table(
-            ["topic", "claim", "verdict", "rule", "evidence"],
-            [[c.topic, c.claim, c.text, c.rule, c.evidence] for c in claims],
+            ["topic", "claim", "verdict", "evidence kind", "rule", "evidence"],
+            [[c.topic, c.claim, c.text, c.kind, c.rule, c.evidence] for c in claims],
         ),
     ]
     table, misses = headline_table(results)
@@ -155,8 +187,10 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
             "Only valid runs make a figure: a run with more than 1 % errors, a "
             "disturbed machine or a window cut short is excluded everywhere; a run "
             "whose only fault was a saturated load generator is excluded from "
-            "throughput and latency but still measures CPU per request. p99 is shown "
-            "from 100 samples, p99.9 from 1,000; below that, '–' with the count."
+            "throughput and latency but still measures CPU per request. A percentile is "
+            f"shown only from {MIN_SAMPLES[50.0]} samples for a p50, {MIN_SAMPLES[95.0]} for "
+            f"a p95, {MIN_SAMPLES[99.0]:,} for a p99, {MIN_SAMPLES[99.9]:,} for a p99.9 "
+            "(see Method); below that, '–' with the count."
         ),
         scenario_table(results),
     ]
@@ -182,16 +216,22 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
 
 METHOD = (
     "Percentiles are nearest-rank over every request of the measured window (raw samples "
-    "kept in raw/, gzipped), never Locust's rounded statistics. A median over repeats carries "
-    "a distribution-free order-statistic interval with its real coverage; a ratio of two "
-    "configurations is the median of per-repeat pairs ({pairs}) "
+    "kept in raw/, gzipped), never Locust's rounded statistics. A percentile q is shown only "
+    "when at least {beyond} samples lie beyond it, n >= {beyond} / (1 - q): a p50 needs "
+    "{p50} samples, a p95 {p95}, a p99 {p99:,}, a p99.9 {p999:,}; with fewer it is one of "
+    "the run's few largest values, so the report shows the count instead. A median over "
+    "repeats carries a distribution-free order-statistic interval with its real coverage; "
+    "a ratio of two configurations is the median of per-repeat pairs ({pairs}) "
     "with the same kind of interval over the pairs. A target is met when the whole interval "
     "clears it, missed when the whole interval falls short, inconclusive otherwise. Server "
     "CPU per request is the server's CPU during the window (its own cgroup cpuacct group), "
     "less its idle baseline measured just before, over the responses completed in the "
     "window. {memory}Servers and Milvus run on their own CPUs, the generator on the others; "
     "every server gets the same CPU quota when one is set. Development cost counts code "
-    "lines by the rules recorded with the run."
+    "lines by the rules recorded with the run. Each verdict names its evidence kind: "
+    "'static' when it is read from the run's configuration or the twins' code (the same in "
+    "every run of this code, so no measurement could turn it), 'measured' when it comes "
+    "from load runs."
 )
 MEMORY_METRICS = {
     "pss": "the PSS of its whole process tree",
@@ -224,7 +264,15 @@ def method_text(results: BenchResults) -> str:
         if together
         else one_by_one
     )
-    return METHOD.format(memory=memory, pairs=pairs)
+    return METHOD.format(
+        memory=memory,
+        pairs=pairs,
+        beyond=SAMPLES_BEYOND,
+        p50=MIN_SAMPLES[50.0],
+        p95=MIN_SAMPLES[95.0],
+        p99=MIN_SAMPLES[99.0],
+        p999=MIN_SAMPLES[99.9],
+    )
 
 
 def _figures(results: BenchResults, plot_dir: Path) -> list[Block]:

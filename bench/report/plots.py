@@ -22,15 +22,20 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from bench.analysis.aggregate import Aggregate  # noqa: E402
+from bench.analysis.batching import BATCHED  # noqa: E402
 from bench.analysis.ratios import CostRow, Ratio  # noqa: E402
 from bench.analysis.soak import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
+from bench.stats import Interval  # noqa: E402
 
 __all__ = [
+    "summary_figure",
     "summary_ratios",
+    "throughput_figure",
     "cost_stack",
     "throughput_vs_users",
     "latency_cdf",
+    "latency_cdf_figure",
     "upload_timeline",
     "memory_over_time",
     "colour",
@@ -75,38 +80,78 @@ def _save(fig: Figure, path: Path) -> bytes:
     return data
 
 
-def summary_ratios(rows: Sequence[tuple[str, Ratio, Ratio]], path: Path) -> bytes | None:
-    """Per scenario, FastAPI ÷ Flask on the usual servers and on one shared server."""
+def _ratio_axis(ax: Axes) -> None:
+    """Log scale in powers of two, every tick labelled with the ratio it stands for (0.5, 1,
+    2, 4 and the 0.75, 1.5, 3 between them), so x3.47 reads as 3.47 and not as about 3."""
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2))
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.xaxis.set_minor_locator(LogLocator(base=2, subs=(1.25, 1.5, 1.75)))
+    ax.xaxis.set_minor_formatter(FuncFormatter(_plain))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+
+
+def _coverage_words(interval: Interval) -> str:
+    """How sure an interval is, for a legend: its coverage and what it stands on."""
+    return f"{interval.coverage:.0%} interval ({interval.n} {interval.unit})"
+
+
+# An interval that covers the median at least this often is drawn solid; below, dashed.
+SURE_COVERAGE = 0.9
+
+
+def summary_figure(rows: Sequence[tuple[str, Ratio, Ratio]]) -> Figure | None:
+    """Per scenario, FastAPI ÷ Flask on the usual servers and on one shared server; an
+    interval below 90 % coverage (three repeats: 75 %) dashed and named in the legend apart
+    from a 94 % one (five repeats)."""
     shown = [(s, u, x) for s, u, x in rows if u.pairs or x.pairs]
     if not shown:
         return None
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.75 * len(shown)))
+    named: set[str] = set()
     for i, (_, usual, shared) in enumerate(shown):
-        for offset, ratio, label, marker in (
+        for offset, ratio, where, marker in (
             (0.15, usual, "each twin on its usual server", "o"),
             (-0.15, shared, "both twins on one shared server", "s"),
         ):
             if not ratio.pairs:
                 continue
+            sure = ratio.interval.exists and ratio.interval.coverage >= SURE_COVERAGE
             low = ratio.interval.low if ratio.interval.exists else ratio.value
             high = ratio.interval.high if ratio.interval.exists else ratio.value
-            ax.errorbar(
+            label = f"{where}, " + (
+                _coverage_words(ratio.interval) if ratio.interval.exists else "no interval"
+            )
+            bars = ax.errorbar(
                 [ratio.value],
                 [i + offset],
                 xerr=[[ratio.value - low], [high - ratio.value]],
                 fmt=marker,
                 color="#333333" if marker == "o" else "#999999",
                 capsize=4,
-                label=label if i == 0 else None,
+                label=None if label in named else label,
             )
+            named.add(label)
+            if not sure:
+                for line in bars[2]:
+                    line.set_linestyle("--")
     ax.axvline(1.0, color="#c0392b", linewidth=1)
     ax.set_yticks(range(len(shown)), [s for s, _, _ in shown])
-    _log_axis(ax, "x")
+    _ratio_axis(ax)
     ax.set_xlabel("FastAPI ÷ Flask speed (right of the red line: FastAPI faster)")
-    ax.set_title("Where FastAPI leads and where it does not (median of pairs, with interval)")
-    ax.legend(fontsize=8, loc="best")
-    ax.grid(alpha=0.3, axis="x")
-    return _save(fig, path)
+    ax.set_title(
+        "Where FastAPI leads and where it does not (median of pairs, with interval; "
+        "dashed: under 90 % coverage)",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    return fig
+
+
+def summary_ratios(rows: Sequence[tuple[str, Ratio, Ratio]], path: Path) -> bytes | None:
+    fig = summary_figure(rows)
+    return None if fig is None else _save(fig, path)
 
 
 def cost_stack(rows: Sequence[CostRow], path: Path) -> bytes | None:
@@ -131,36 +176,62 @@ def cost_stack(rows: Sequence[CostRow], path: Path) -> bytes | None:
     return _save(fig, path)
 
 
-def throughput_vs_users(aggs: Sequence[Aggregate], scenario: str, path: Path) -> bytes | None:
+MARKERS = ("o", "^", "D", "v")
+
+
+def throughput_figure(aggs: Sequence[Aggregate], scenario: str) -> Figure | None:
+    """Throughput against concurrency per configuration: colour by twin, a batched
+    configuration dashed with square markers beside its naive partner's solid line and
+    circles, named so in the legend; the y axis starts at 0, so heights compare."""
     closed = [a for a in aggs if a.scenario == scenario and not a.rate and a.valid_runs]
     configs = sorted({a.config for a in closed})
     if len({a.users for a in closed}) < 2:
         return None
     fig, ax = plt.subplots(figsize=(7.5, 4))
+    # One colour per twin; a marker per server and threads of the same twin; batched dashed
+    # with hollow markers.
+    shapes: dict[str, list[str]] = {}
+    for config in configs:
+        kinds = shapes.setdefault(config.split("/")[0], [])
+        if config.removesuffix(BATCHED) not in kinds:
+            kinds.append(config.removesuffix(BATCHED))
     for config in configs:
         points = sorted((a.users, a.throughput.median) for a in closed if a.config == config)
+        batched = config.endswith(BATCHED)
+        kinds = shapes[config.split("/")[0]]
         ax.plot(
             [p[0] for p in points],
             [p[1] for p in points],
-            marker="o",
-            label=config,
+            marker=MARKERS[kinds.index(config.removesuffix(BATCHED)) % len(MARKERS)],
+            markerfacecolor="white" if batched else colour(config),
+            linestyle="--" if batched else "-",
+            label=config.removesuffix(BATCHED) + (" (batched)" if batched else " (naive)"),
             color=colour(config),
         )
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("concurrent users (closed model)")
     ax.set_ylabel("requests/s (median of repeats)")
     ax.set_title(f"{scenario}: where throughput stops growing with concurrency")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
-def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes | None:
+def throughput_vs_users(aggs: Sequence[Aggregate], scenario: str, path: Path) -> bytes | None:
+    fig = throughput_figure(aggs, scenario)
+    return None if fig is None else _save(fig, path)
+
+
+def latency_cdf_figure(runs: Sequence[RunResult], scenario: str) -> Figure | None:
+    """The twins' latency distributions, first valid repeat of each. The in-process core is
+    left out: it runs its configuration's threads, not the twins' users, so its latency
+    would sit beside theirs at another concurrency."""
     chosen: dict[str, RunResult] = {}
     for run in runs:
         if run.step.scenario == scenario and run.step.group == "compare" and run.cdf_ms:
-            if run.step.config.split("/")[0] in ("flask", "fastapi", "core") and run.valid:
+            if run.step.config.split("/")[0] in ("flask", "fastapi") and run.valid:
                 chosen.setdefault(run.step.config, run)  # the first valid repeat of each
     if not chosen:
         return None
@@ -171,7 +242,7 @@ def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes |
         ax.plot(
             run.cdf_ms,
             [(i + 1) / n for i in range(n)],
-            label=config,
+            label=f"{config} ({run.step.users} users)",
             color=colour(config),
             linestyle="--" if shared else "-",
         )
@@ -181,7 +252,12 @@ def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes |
     ax.set_title(f"{scenario}: latency distribution (further left is faster; first repeat)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return fig
+
+
+def latency_cdf(runs: Sequence[RunResult], scenario: str, path: Path) -> bytes | None:
+    fig = latency_cdf_figure(runs, scenario)
+    return None if fig is None else _save(fig, path)
 
 
 def upload_timeline(runs: Sequence[RunResult], path: Path) -> bytes | None:

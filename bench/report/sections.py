@@ -4,24 +4,40 @@ costs of a /health request, the decomposition, and the uploads."""
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 from bench.analysis.aggregate import Aggregate
 from bench.analysis.batching import (
+    BATCHED,
     LOW_LOAD_P50_MS,
     SPEEDUP_TARGET,
     BatchingPair,
     batching_pairs,
     mean_batch,
 )
-from bench.analysis.claims import direction
+from bench.analysis.claims import SCENARIO_NAMES, direction
 from bench.analysis.ingest import IngestEffect, ingest_effect
-from bench.analysis.ratios import Decomposition, Ratio, cost_rows, decompose, headline_ratios
+from bench.analysis.ratios import (
+    INTERACTION_BAND,
+    Decomposition,
+    Ratio,
+    cost_rows,
+    decompose,
+    headline_ratios,
+)
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
-from bench.report.formatting import interval_text, num, outcome_word, pct
+from bench.report.formatting import (
+    interval_text,
+    load_text,
+    num,
+    outcome_word,
+    pct,
+    run_length,
+)
 from bench.results import BenchResults
-from bench.stats import MIN_SAMPLES, Interval, Outcome
+from bench.stats import MIN_SAMPLES, Interval, Outcome, judge_at_most, median_ci
 
 __all__ = [
     "batching_blocks",
@@ -55,54 +71,125 @@ def summary_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     )
     if png is not None:
         blocks.append(Figure("FastAPI ÷ Flask per scenario", "plots/summary", png))
-    by = {d.scenario: (direction(d.gap), d) for d in parts}
-    leads = [
-        f"{SCENARIO_WORDS.get(s, s)} ({_x(d.gap)} on the usual servers, {_x(d.framework)} "
-        "on one shared server)"
-        for s, (kind, d) in by.items()
-        if kind == "faster"
-    ]
-    rest = [
-        f"{SCENARIO_WORDS.get(s, s)}: {kind} ({_x(d.gap)})"
-        for s, (kind, d) in by.items()
-        if kind != "faster"
-    ]
-    first = (
-        "FastAPI leads clearly on " + "; ".join(leads) + "."
-        if leads
-        else "FastAPI leads clearly on no compared scenario."
-    )
-    second = (
-        "It does not lead on " + "; ".join(rest) + "."
-        if rest
-        else "It leads on every compared scenario."
-    )
-    cores = {
-        r.name.split()[0]: r
-        for r in headline_ratios(results)
-        if r.name.endswith("vs in-process core") and r.pairs
-    }
-    search = by.get("search_text")
-    if cores:
-        third = (
-            "On the real workload, text search, the model decides: through each twin it runs "
-            "at "
-            + " and ".join(f"{_x(r)} ({twin})" for twin, r in cores.items())
-            + " of the core called in-process at the same CPU"
-            + (f", and FastAPI ÷ Flask is {_x(search[1].gap)}." if search else ".")
-        )
-    else:
-        third = "Text search through the twins was not compared with the in-process core."
-    if parts:
-        blocks.append(Paragraph(" ".join([first, second, third])))
-    else:
+    if not parts:
         blocks.append(
             Paragraph(
                 "No scenario ran both twins on their usual and on the shared "
                 "server, so there is no FastAPI-vs-Flask summary."
             )
         )
+        return blocks
+    blocks.append(Paragraph(" ".join(_summary_sentences(results, parts))))
+    blocks.append(Paragraph(context_text(results, parts)))
     return blocks
+
+
+CELL_WORDS = {
+    "flask_usual": "Flask usual",
+    "fastapi_usual": "FastAPI usual",
+    "flask_same": "Flask shared",
+    "fastapi_same": "FastAPI shared",
+}
+
+
+def context_text(results: BenchResults, parts: list[Decomposition]) -> str:
+    """The machine, the quota, the run's length and the absolute rates behind the ratios;
+    and, where a quota capped the servers, that a saturated throughput is the quota over
+    the CPU each request took (so a ratio of throughputs is a ratio of CPU per request)."""
+    env = results.environment
+    plan = env.get("cpu_plan", {}) or {}
+    quota = plan.get("server_quota_cores")
+    machine = (
+        f"Measured on {env.get('cpu_model', 'an unrecorded CPU')}, "
+        f"{env.get('logical_cpus', '?')} logical CPUs: servers and Milvus on CPUs "
+        f"{plan.get('server_cpus', '?')}, the load generator on {plan.get('generator_cpus', '?')}; "
+        + (f"each server capped at {quota:g} core" if quota else "no CPU quota per server")
+        + f"; the run took {run_length(results)}."
+    )
+    rates = []
+    for d in parts:
+        if d.measure != "throughput":
+            continue
+        cells = ", ".join(
+            f"{CELL_WORDS[k]} {num(d.cells[k].throughput.median, 0)}" for k in CELL_WORDS
+        )
+        rates.append(f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: {cells} req/s")
+    text = machine + (" Absolute rates (medians): " + "; ".join(rates) + "." if rates else "")
+    if quota:
+        implied = [
+            f"{SCENARIO_NAMES.get(d.scenario, d.scenario)} {d.cells[k].config} "
+            f"{num(quota * 1e6 / d.cells[k].cost_us.median, 0)} "
+            f"({num(d.cells[k].cost_us.median, 0)} µs) against "
+            f"{num(d.cells[k].throughput.median, 0)} measured"
+            for d in parts
+            if d.measure == "throughput"
+            for k in ("flask_usual", "fastapi_usual")
+            if d.cells[k].cost_us.median
+        ]
+        text += (
+            f" Every saturated throughput here is the {quota:g}-core quota divided by the "
+            "server CPU each request took, so a throughput ratio is a ratio of CPU per "
+            "request at this quota, not of what a free machine would serve"
+            + (f" (quota / CPU per request: {'; '.join(implied)} req/s)" if implied else "")
+            + "."
+        )
+    return text
+
+
+DIRECTION_WORDS = {
+    "faster": "FastAPI clearly faster",
+    "slower": "Flask clearly faster",
+    "not apart": "not apart",
+    "inconclusive": "inconclusive",
+    "none": "not measured",
+}
+
+
+def _xi(ratio: Ratio) -> str:
+    """A ratio with its bare interval: x1.03 [1.01, 1.05]."""
+    i = ratio.interval
+    return _x(ratio) + (f" [{i.low:.2f}, {i.high:.2f}]" if ratio.pairs and i.exists else "")
+
+
+def _summary_sentences(results: BenchResults, parts: list[Decomposition]) -> list[str]:
+    """What the framework gives on one server, what the choice of server gives, and how text
+    search through the twins compares with the core: each figure with its interval, so no
+    sentence credits the framework with a server's gain."""
+    topology = results.topology
+    shared = topology.get("shared_server", "the shared server")
+    usual = topology.get("usual_server", {})
+    framework = "; ".join(
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)} {_xi(d.framework)} "
+        f"({DIRECTION_WORDS[direction(d.framework)]})"
+        for d in parts
+    )
+    first = (
+        f"What the framework gives, both twins on one shared server ({shared}), FastAPI ÷ "
+        f"Flask: {framework}."
+    )
+    servers = "; ".join(
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: Flask {_xi(d.flask_server)}, FastAPI "
+        f"{_xi(d.fastapi_server)}, so FastAPI ÷ Flask reads {_xi(d.gap)} on the usual servers"
+        for d in parts
+    )
+    second = (
+        f"What the choice of server gives, each twin's usual server ({usual.get('flask', '?')} "
+        f"for Flask, {usual.get('fastapi', '?')} for FastAPI) over {shared}: {servers}."
+    )
+    cores = [
+        r for r in headline_ratios(results) if r.name.endswith("vs in-process core") and r.pairs
+    ]
+    core = next((c for c in results.configs if c.label == results.in_process_label), None)
+    if cores and core is not None:
+        third = (
+            "Text search through each twin runs at "
+            + " and ".join(f"{_xi(r)} ({r.name.split()[0]})" for r in cores)
+            + f" of the throughput of the core called in-process from {core.threads} threads "
+            "under the same CPU quota."
+        )
+    else:
+        third = "Text search through the twins was not compared with the in-process core."
+    return [first, second, third]
 
 
 def headline_table(results: BenchResults) -> tuple[Table, list[str]]:
@@ -183,26 +270,34 @@ def cost_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
 
 
 def _decomposition_words(d: Decomposition) -> str:
+    """What the interaction lets one say about a scenario's gap, from its interval alone."""
     scenario = SCENARIO_WORDS.get(d.scenario, d.scenario)
-    small = d.interaction_small
-    if small is None:
+    interaction = f"interaction {_x(d.interaction)} {interval_text(d.interaction.interval, 2)}"
+    if d.interaction_small is None:
         return (
             f"on {scenario} the interaction has no interval (too few repeats), so the gap "
             f"({_x(d.gap)}) is not split"
         )
-    if small:
+    if d.interaction_small:
         return (
-            f"on {scenario} both twins gain alike from their usual servers (interaction "
-            f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the "
-            f"framework accounts for the gap: {_x(d.framework)} on one server against "
+            f"on {scenario} both twins gain alike from their usual servers ({interaction}), "
+            f"so the framework accounts for the gap: {_x(d.framework)} on one server against "
             f"{_x(d.gap)} on the usual ones"
         )
+    if d.interaction_apart:
+        return (
+            f"on {scenario} the twins gain differently from their usual servers (Flask "
+            f"{_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}; {interaction}, all beyond "
+            f"±{INTERACTION_BAND - 1:.0%}), "
+            f"so the usual-server gap ({_x(d.gap)}) mixes the framework with the choice of "
+            f"server; on one server the frameworks compare at {_x(d.framework)}"
+        )
     return (
-        f"on {scenario} the twins gain differently from their usual servers (Flask "
-        f"{_x(d.flask_server)}, FastAPI {_x(d.fastapi_server)}; interaction "
-        f"{_x(d.interaction)} {interval_text(d.interaction.interval, 2)}), so the usual-server "
-        f"gap ({_x(d.gap)}) mixes the framework with the choice of server and is not split "
-        f"into parts; on one server the frameworks compare at {_x(d.framework)}"
+        f"on {scenario} this run cannot tell whether the twins gain alike or differently from "
+        f"their usual servers ({interaction}: neither within nor wholly beyond "
+        f"±{INTERACTION_BAND - 1:.0%}), so the usual-server gap ({_x(d.gap)}) is not "
+        f"credited to the framework or to the server; on one server the frameworks compare "
+        f"at {_x(d.framework)}"
     )
 
 
@@ -211,6 +306,22 @@ def _cell(agg: Aggregate, measure: str) -> str:
         return f"{num(agg.throughput.median, 0)} req/s {interval_text(agg.throughput.ci, 0)}"
     median = agg.cost_us.median
     return f"{num(1e6 / median if median else float('nan'), 0)} req per CPU-s"
+
+
+def _product_words(parts: list[Decomposition]) -> str:
+    """Where the medians shown do not multiply (by more than 1 %), the arithmetic, so no
+    reader checks gap = framework x interaction on them and finds it false."""
+    off = [
+        f"{SCENARIO_WORDS.get(d.scenario, d.scenario)}: framework {_x(d.framework)} x "
+        f"interaction {_x(d.interaction)} = x{d.framework.value * d.interaction.value:.2f} "
+        f"against the gap's {_x(d.gap)}"
+        for d in parts
+        if d.gap.pairs
+        and d.framework.pairs
+        and d.interaction.pairs
+        and abs(d.framework.value * d.interaction.value / d.gap.value - 1) > 0.01
+    ]
+    return f" ({'; '.join(off)})" if off else ""
 
 
 def decomposition_blocks(results: BenchResults) -> list[Block]:
@@ -256,9 +367,13 @@ def decomposition_blocks(results: BenchResults) -> list[Block]:
         Paragraph(
             "Cells are requests/s at saturation (median over repeats, with its interval) "
             "or, for /health, requests per CPU-second of the server. Every ratio is the "
-            "median of per-repeat pairs. gap = framework x interaction, where the "
-            "interaction is FastAPI's server effect over Flask's: only when it is small "
-            "(interval within ±10 %) is the gap the framework's alone."
+            "median of per-repeat pairs. Within each repeat, gap = framework x interaction "
+            "exactly, where the interaction is FastAPI's server effect over Flask's; the "
+            "medians of pairs shown need not multiply so"
+            + _product_words(parts)
+            + ". Only when the interaction is small (interval within ±10 %) is the gap the "
+            "framework's alone; only when it lies wholly beyond ±10 % do the twins gain "
+            "differently from their servers."
         ),
         Paragraph("On this machine, " + "; ".join(_decomposition_words(d) for d in parts) + "."),
     ]
@@ -288,8 +403,8 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
                     num(phase.seconds, 1),
                     str(phase.n),
                     num(phase.rps, 1),
-                    num(phase.p50, 1),
-                    num(phase.p95, 1),
+                    pct(phase.p50, phase.n, 50.0, 1),
+                    pct(phase.p95, phase.n, 95.0, 1),
                     pct(phase.p99, phase.n, 99.0, 1),
                     (
                         f"{e.job.get('status')}: {e.rows} rows in {num(e.job_s, 1)} s "
@@ -333,32 +448,44 @@ POINT_READ_TARGETS = {"p50": 10.0, "p99": 30.0}
 POINT_READ_NAMES = ("/documents/{id} GET", "/documents/{id} GET missing", "/documents/{id} DELETE")
 
 
-# The fewest samples whose median is judged against a target on its own: with 20, the
-# sample median lies between the 30th and the 70th percentile 90 % of the time.
-P50_MIN_SAMPLES = 20
+def point_read_verdict(runs: list[dict[str, float]]) -> str:
+    """The verdict on one request kind's p50 and p99 targets over the point-read runs of one
+    configuration (``runs``: each run's n, p50, p99 for it).
 
-
-def _point_target(stats: dict[str, float]) -> str:
-    """The verdict on one request kind's p50 and p99 targets, by what its samples can carry.
-
-    Too few samples for a p99 still judge the p50: a p50 at or past its limit is a miss
-    whatever the p99 would be; one under it leaves the verdict to a run with more samples.
+    As the Method says, a target is met only when an interval over repeats clears it and
+    missed only when the interval falls wholly short: one run is not judged, whatever it
+    shows, and a percentile counts only from runs with the samples to carry it.
     """
-    n = int(stats["n"])
-    p50_limit = POINT_READ_TARGETS["p50"]
-    if n < P50_MIN_SAMPLES:
-        return f"inconclusive: too few samples (n={n}, a p50 needs {P50_MIN_SAMPLES})"
-    if n < MIN_SAMPLES[99.0]:
-        needs = f"p99 needs {MIN_SAMPLES[99.0]} samples (n={n})"
-        if stats["p50"] >= p50_limit:
-            return f"**missed** on p50 alone ({needs})"
-        return f"inconclusive: p50 met, {needs}"
-    met = all(stats[k] < limit for k, limit in POINT_READ_TARGETS.items())
-    return ("met" if met else "**missed**") + f" (one run of {n} requests)"
+    if len(runs) < 2:
+        n = int(runs[0]["n"]) if runs else 0
+        return f"not judged: one run (n={n:,}); met or missed needs an interval over repeats"
+    outcomes: dict[str, Outcome] = {}
+    why = []
+    for key, q in (("p50", 50.0), ("p99", 99.0)):
+        values = [r[key] for r in runs if r["n"] >= MIN_SAMPLES[q] and not math.isnan(r[key])]
+        if len(values) < 2:
+            why.append(f"{len(values)} runs with the {MIN_SAMPLES[q]:,} samples a {key} needs")
+            outcomes[key] = "inconclusive"
+            continue
+        interval = median_ci(values)
+        outcomes[key] = judge_at_most(statistics.median(values), interval, POINT_READ_TARGETS[key])
+        why.append(f"{key} {interval_text(interval, 1)}")
+    evidence = "; ".join(why)
+    if "missed" in outcomes.values():
+        missed = " and ".join(k for k, o in outcomes.items() if o == "missed")
+        return f"**missed** on {missed} ({evidence})"
+    if all(o == "met" for o in outcomes.values()):
+        return f"met ({evidence})"
+    return f"inconclusive ({evidence})"
 
 
 def point_read_blocks(results: BenchResults) -> list[Block]:
     """GET and DELETE of one document, from the point-read and mixed runs."""
+    judged: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for run in results.runs:
+        if run.step.scenario == "point_reads" and run.valid:
+            for name, kind in run.latency_by_name.items():
+                judged.setdefault((run.step.config, name), []).append(kind)
     rows = []
     for run in results.runs:
         if run.step.scenario not in ("point_reads", "mixed"):
@@ -368,8 +495,12 @@ def point_read_blocks(results: BenchResults) -> list[Block]:
             if stats is None:
                 continue
             n = int(stats["n"])
-            target = _point_target(stats) if run.step.scenario == "point_reads" else "–"
-            load = f"{run.step.rate:g} req/s" if run.step.rate else f"{run.step.users} users"
+            target = (
+                point_read_verdict(judged.get((run.step.config, name), []))
+                if run.step.scenario == "point_reads"
+                else "–"
+            )
+            load = load_text(results, run.step)
             rows.append(
                 [
                     run.step.config,
@@ -377,8 +508,8 @@ def point_read_blocks(results: BenchResults) -> list[Block]:
                     load,
                     name,
                     str(n),
-                    num(stats["p50"], 1),
-                    num(stats["p95"], 1),
+                    pct(stats["p50"], n, 50.0, 1),
+                    pct(stats["p95"], n, 95.0, 1),
                     pct(stats["p99"], n, 99.0, 1),
                     target,
                 ]
@@ -403,7 +534,7 @@ def _sizes_text(sizes: dict[int, int]) -> str:
     if not sizes:
         return "–"
     shown = ", ".join(f"{size}: {n:,}" for size, n in sorted(sizes.items()))
-    return f"mean {mean_batch(sizes):.1f}, largest {max(sizes)} (searches per size: {shown})"
+    return f"mean {mean_batch(sizes):.2f}, largest {max(sizes)} (batches per size: {shown})"
 
 
 _LOW_LOAD_WORDS: dict[Outcome, str] = {
@@ -460,7 +591,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
     top = [p for p in pairs if p.users == max(q.users for q in pairs)]
     held = "; ".join(
         f"{p.on.config.removesuffix('+batched')} formed batches of up to {p.largest_batch} "
-        f"(mean {mean_batch(p.sizes):.1f}) and went x{p.speedup:.2f}"
+        f"(mean {mean_batch(p.sizes):.2f}) and went x{p.speedup:.2f}"
         for p in top
     )
     return [
@@ -484,15 +615,35 @@ def batching_blocks(results: BenchResults) -> list[Block]:
         ),
         Paragraph(
             f"What it teaches: a batch can only hold the requests a server has waiting. At "
-            f"{top[0].users} users, {held}. A WSGI worker holds at most as many requests as "
-            "it has threads, so the Flask twin's batches are capped by its thread count; "
-            "FastAPI's event loop holds every open request for the price of a few objects, "
-            "so its batches grow with the load. At one user there is nothing to gather; the "
-            "p50 a batched run adds over its naive partner, median over pairs: "
-            f"{low_words}."
+            f"{top[0].users} users, {held}. {_capacity_words(results, pairs)}At one user there "
+            "is nothing to gather; the p50 a batched run adds over its naive partner, median "
+            f"over pairs: {low_words}."
         ),
         *_excluded_runs(pairs),
     ]
+
+
+def _capacity_words(results: BenchResults, pairs: list[BatchingPair]) -> str:
+    """What the batch sizes say about who can hold a batch, from the sizes and each
+    configuration's threads: a WSGI worker holds at most as many requests as it has
+    threads, and the sentence says so only where the counted batches bear it out."""
+    threads = {c.label: c.threads for c in results.configs}
+    wsgi = [p for p in pairs if p.on.config.startswith("flask/") and p.sizes]
+    if not wsgi:
+        return ""
+    capped = all(p.largest_batch <= threads.get(p.on.config, 0) for p in wsgi)
+    by_config = "; ".join(
+        f"{p.on.config.removesuffix(BATCHED)} at {p.users} users: largest {p.largest_batch} "
+        f"with {threads.get(p.on.config, 0)} threads"
+        for p in wsgi
+        if p.users == max(q.users for q in wsgi)
+    )
+    if capped:
+        return (
+            f"No Flask batch was larger than its worker's thread count ({by_config}): a WSGI "
+            "worker holds at most as many requests as it has threads. "
+        )
+    return f"Flask batches against thread counts: {by_config}. "
 
 
 def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.analysis.aggregate import aggregate
 from bench.analysis.soak import memory_growth
 from bench.report.blocks import Table
-from bench.report.formatting import interval_text, num, pct
+from bench.report.formatting import interval_text, load_text, num, pct
 from bench.results import BenchResults, RunResult
 
 __all__ = [
@@ -33,10 +33,10 @@ def scenario_table(results: BenchResults) -> Table:
                 a.group,
                 a.scenario,
                 a.config,
-                f"{a.rate:g} req/s" if a.rate else f"{a.users} users",
+                load_text(results, a.runs[0].step),
                 num(a.throughput.median) if shown else "–",
                 interval_text(a.throughput.ci) if shown else "–",
-                num(a.p50.median, 2) if shown else "–",
+                pct(a.p50.median, samples, 50.0, 2) if shown else "–",
                 pct(a.p99.median, samples, 99.0, 2) if shown else "–",
                 pct(a.p999.median, samples, 99.9, 2) if shown else "–",
                 f"{a.failures}/{a.requests}",
@@ -83,9 +83,9 @@ def open_table(results: BenchResults) -> Table | None:
                 num(run.throughput_rps),
                 str(run.in_flight_at_end),
                 str(run.late_sends),
-                num(run.latency.p50, 1),
+                pct(run.latency.p50, n, 50.0, 1),
                 pct(run.latency.p99, n, 99.0, 1),
-                num(corrected.p50 if corrected else math.nan, 1),
+                pct(corrected.p50 if corrected else math.nan, n, 50.0, 1),
                 pct(corrected.p99 if corrected else math.nan, n, 99.0, 1),
                 f"{run.failures}/{run.requests}",
                 "yes" if run.valid else "no",
@@ -254,7 +254,7 @@ def runs_table(results: BenchResults) -> Table:
                 r.run_id,
                 r.step.scenario,
                 r.step.config,
-                f"{r.step.rate:g} req/s" if r.step.rate else f"{r.step.users} users",
+                load_text(results, r.step),
                 str(r.step.repeat + 1),
                 num(r.throughput_rps),
                 pct(r.latency.p99, r.latency.count, 99.0, 2),

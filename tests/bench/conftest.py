@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bench.plan.topology import IN_PROCESS, record
+from bench.report import ReportPaths, write_report
 from bench.results import AppCost, BenchResults, RunResult, ServerConfig, Step, write_results
 from bench.stats import summarize_latencies
 
@@ -103,7 +104,7 @@ def make_run(
 
 def phases(before_p95: float, during_p95: float) -> dict[str, dict[str, float]]:
     def phase(p95: float) -> dict[str, float]:
-        return {"n": 120, "seconds": 4.0, "p50": p95 / 3, "p95": p95, "p99": p95 * 1.5, "rps": 8.0}
+        return {"n": 300, "seconds": 4.0, "p50": p95 / 3, "p95": p95, "p99": p95 * 1.5, "rps": 8.0}
 
     return {"before": phase(before_p95), "during": phase(during_p95), "after": phase(before_p95)}
 
@@ -232,3 +233,18 @@ def fixture_results() -> BenchResults:
 def results_dir(tmp_path: Path) -> Path:
     write_results(fixture_results(), tmp_path / "results.json")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> ReportPaths:
+    """The fixture results rendered once for every test that only reads the report (each
+    render draws every plot: rendering it per test cost seconds each)."""
+    directory = tmp_path_factory.mktemp("rendered")
+    write_results(fixture_results(), directory / "results.json")
+    return write_report(directory)
+
+
+@pytest.fixture(scope="session")
+def rendered(rendered_report: ReportPaths) -> str:
+    """The Markdown of the fixture results' report, rendered once per session."""
+    return rendered_report.markdown.read_text()

@@ -105,9 +105,11 @@ def test_a_low_load_check_without_a_valid_pair_is_not_measured(tmp_path: Path) -
     assert "nan" not in markdown.split("## Micro-batching")[1].split("##")[0]
 
 
-def test_mean_batch_counts_batches_not_searches() -> None:
-    assert mean_batch({4: 400}) == 4.0  # 100 batches of 4
-    assert mean_batch({32: 64, 1: 2}) == pytest.approx(66 / 4)
+def test_mean_batch_is_searches_per_batch_from_batches_per_size() -> None:
+    assert mean_batch({4: 400}) == 4.0  # 400 batches of 4
+    # 36 batches of 32 and one of 10 (the batching example's FastAPI at 64 users): 1,162
+    # searches in 37 batches; reading the counts as searches gave 30.2.
+    assert mean_batch({32: 36, 10: 1}) == pytest.approx(1162 / 37)
 
 
 def test_the_report_explains_who_can_hold_a_batch(tmp_path: Path) -> None:

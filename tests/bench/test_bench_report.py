@@ -13,8 +13,8 @@ from bench.analysis.claims import evaluate_claims
 from bench.analysis.ratios import cost_rows, decompose, headline_ratios
 from bench.plan import topology
 from bench.plan.profiles import PROFILES
-from bench.report import write_report
-from bench.report.sections import _point_target
+from bench.report import ReportPaths, write_report
+from bench.report.sections import point_read_verdict
 from bench.results import MemorySeries, read_results, write_results
 from bench.run import devcost
 from shared.config import PROJECT_ROOT
@@ -91,15 +91,16 @@ def test_nine_claims_each_with_a_rule_and_a_verdict(results_dir: Path) -> None:
     assert claims[5].verdict == "holds"
 
 
-def test_report_is_written_and_self_contained(results_dir: Path) -> None:
-    paths = write_report(results_dir)
+def test_report_is_written_and_self_contained(rendered_report: ReportPaths) -> None:
+    paths = rendered_report
+    results_dir = paths.markdown.parent
     markdown = paths.markdown.read_text()
     page = paths.html.read_text()
     # The first screen is the summary figure and its sentences, then the verdicts.
     sections = [line for line in markdown.splitlines() if line.startswith("## ")]
     assert sections[:3] == ["## Summary", "## The claims, checked", "## Headline ratios"]
     assert markdown.index("![FastAPI ÷ Flask per scenario]") < markdown.index("## The claims")
-    assert "FastAPI leads clearly on" in markdown
+    assert "What the framework gives, both twins on one shared server" in markdown
     assert "Target missed" in markdown  # fastapi /health at 0.6 of its bare framework
     assert "95 %" not in markdown  # no interval from five runs is called 95 %
     assert "data:image/png;base64," in page
@@ -110,28 +111,25 @@ def test_report_is_written_and_self_contained(results_dir: Path) -> None:
     assert "headline ratios" in paths.headline_text
 
 
-def test_point_reads_are_judged_only_where_the_samples_carry_a_p99(results_dir: Path) -> None:
-    markdown = write_report(results_dir).markdown.read_text()
-    section = markdown[markdown.index("## Point reads") :].split("\n## ")[0]
+def test_point_reads_from_one_run_are_not_judged(rendered: str) -> None:
+    section = rendered[rendered.index("## Point reads") :].split("\n## ")[0]
     flask_get = next(line for line in section.splitlines() if "flask/" in line and "GET" in line)
-    assert flask_get.endswith("| met (one run of 160 requests) |")
-    fastapi_get = next(
-        line for line in section.splitlines() if "fastapi/" in line and "GET" in line
+    assert flask_get.endswith(
+        "| not judged: one run (n=160); met or missed needs an interval over repeats |"
     )
-    assert "**missed**" in fastapi_get  # p99 45 ms against < 30
-    assert "inconclusive: p50 met, p99 needs 100 samples (n=40)" in section  # the 40 deletes
+    assert "met (" not in section and "**missed**" not in section
+    assert "– (n=40, too few for a p95)" in section  # the 40 deletes
 
 
-def test_too_few_samples_for_a_p99_still_judge_the_p50() -> None:
-    # 24 deletes at 13 ms p50 (the committed quick run of 75f7253 said "inconclusive").
-    few_slow = {"n": 24, "p50": 13.1, "p95": 23.4, "p99": 37.5}
-    assert _point_target(few_slow) == "**missed** on p50 alone (p99 needs 100 samples (n=24))"
-    few_fast = {**few_slow, "p50": 9.9}
-    assert _point_target(few_fast).startswith("inconclusive: p50 met")
-    enough = {"n": 150, "p50": 9.9, "p95": 20.0, "p99": 29.9}
-    assert _point_target(enough) == "met (one run of 150 requests)"
-    assert _point_target({**enough, "p99": 30.0}).startswith("**missed**")
-    assert _point_target({**few_slow, "n": 5}).startswith("inconclusive: too few samples (n=5")
+def test_point_reads_are_judged_by_an_interval_over_runs_with_the_samples() -> None:
+    fast = [{"n": 1200.0, "p50": 3.0 + k, "p95": 6.0, "p99": 20.0 + k} for k in range(5)]
+    assert point_read_verdict(fast).startswith("met (p50 [3.0, 7.0]")
+    slow = [{**r, "p50": 12.0 + r["p50"]} for r in fast]
+    assert point_read_verdict(slow).startswith("**missed** on p50")
+    # Runs too small for a p99 leave the p99 unjudged: never met.
+    small = [{**r, "n": 150.0} for r in fast]
+    assert point_read_verdict(small).startswith("inconclusive (p50 [3.0, 7.0]")
+    assert "0 runs with the 1,000 samples a p99 needs" in point_read_verdict(small)
 
 
 def test_a_report_is_a_function_of_its_results_folder_alone(

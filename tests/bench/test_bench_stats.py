@@ -126,7 +126,10 @@ def test_a_target_without_an_interval_is_inconclusive_and_without_a_value_not_me
 
 
 def test_percentiles_are_printed_only_where_the_samples_carry_them() -> None:
-    assert pct(12.5, 40, 99.0) == "– (n=40)"
-    assert pct(12.5, 100, 99.0) == "12.5"
-    assert pct(30.0, 999, 99.9) == "– (n=999)"
-    assert pct(30.0, 1000, 99.9) == "30.0"
+    # Ten samples beyond the percentile: n >= 10 / (1 - q).
+    assert pct(12.5, 999, 99.0) == "– (n=999, too few for a p99)"
+    assert pct(12.5, 1000, 99.0) == "12.5"
+    assert pct(30.0, 9999, 99.9) == "– (n=9,999, too few for a p99.9)"
+    assert pct(30.0, 10000, 99.9) == "30.0"
+    assert pct(8.0, 19, 50.0) == "– (n=19, too few for a p50)"
+    assert pct(8.0, 199, 95.0).startswith("–") and pct(8.0, 200, 95.0) == "8.0"
