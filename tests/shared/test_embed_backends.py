@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from shared.embed_runtime import load_embedder
 from shared.embedder import Embedder, Vectors, default_model_path
 from shared.onnx_export import ONNX_FILES, ExportFailed, export_folder, exported_model
 
+ROOT = Path(__file__).resolve().parents[2]
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 TOP_K = 10
 # int8 against torch on this sample, measured 2026-12-04: mean top-10 overlap 0.915, min 0.8
@@ -159,6 +162,32 @@ def test_a_truncated_export_is_rebuilt_with_one_log_line(
     assert broken.stat().st_size == size
     vector = rebuilt.encode(["sockets"])
     np.testing.assert_allclose(vector, embedders["torch"].encode(["sockets"]), atol=1e-4)
+
+
+def test_two_processes_starting_together_export_once(tmp_path: Path) -> None:
+    start = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.WARNING)\n"
+        "from shared.embedder import default_model_path\n"
+        "from shared.onnx_export import exported_model\n"
+        "print(exported_model(model_path=default_model_path(), model_name='m',\n"
+        "                     cache_dir=__import__('pathlib').Path(sys.argv[1]), runtime='onnx'))\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", start, str(tmp_path)],
+            cwd=ROOT,  # this checkout's shared/
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert len({stdout for stdout, _ in outputs}) == 1
+    exports = sum(stderr.count("exporting the model for onnx") for _, stderr in outputs)
+    assert exports == 1
 
 
 def test_an_export_that_cannot_be_made_names_the_runtime_and_the_remedy(tmp_path: Path) -> None:
