@@ -76,15 +76,20 @@ def _model_identity(model_path: Path) -> dict[str, Any]:
     return {"path": str(root), "files": files}
 
 
-def export_folder(*, model_path: Path, model_name: str, cache_dir: Path) -> Path:
-    """Where this model's export lives for the libraries installed now (made or not)."""
-    recipe = {
+def _recipe(model_path: Path) -> dict[str, Any]:
+    """Everything an export depends on: the key is its hash, the manifest keeps it readable."""
+    return {
         "model": _model_identity(model_path),
         "versions": _versions(),
         "opset": OPSET,
         "format": EXPORT_FORMAT,
     }
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def export_folder(*, model_path: Path, model_name: str, cache_dir: Path) -> Path:
+    """Where this model's export lives for the libraries installed now (made or not)."""
+    key = hashlib.sha256(json.dumps(_recipe(model_path), sort_keys=True).encode()).hexdigest()
+    key = key[:16]
     return cache_dir / "onnx" / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', model_name)}-{key}"
 
 
@@ -169,26 +174,23 @@ def _export_folder(model_path: Path, folder: Path) -> None:
     """Build the whole folder beside its place, then swap it in."""
     staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(
-        model_path,
-        staging,
-        ignore=lambda _dir, names: [
-            n for n in names if n.endswith(WEIGHT_SUFFIXES) or n in ("onnx", "openvino")
-        ],
-    )
-    (staging / "onnx").mkdir()
-    _export_fp32(model_path, staging / ONNX_FILES["onnx"])
-    name = ONNX_FILES["onnx"]
-    _write_manifest(
-        staging,
-        {
-            "model": _model_identity(model_path),
-            "versions": _versions(),
-            "opset": OPSET,
-            "format": EXPORT_FORMAT,
-            "files": {name: _file_record(staging / name)},
-        },
-    )
+    try:
+        shutil.copytree(
+            model_path,
+            staging,
+            ignore=lambda _dir, names: [
+                n for n in names if n.endswith(WEIGHT_SUFFIXES) or n in ("onnx", "openvino")
+            ],
+        )
+        (staging / "onnx").mkdir()
+        name = ONNX_FILES["onnx"]
+        _export_fp32(model_path, staging / name)
+        _write_manifest(
+            staging, {**_recipe(model_path), "files": {name: _file_record(staging / name)}}
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if folder.exists():
         retired = folder.parent / f".{folder.name}.old-{os.getpid()}"
         folder.rename(retired)
@@ -284,9 +286,10 @@ def _quantise(folder: Path) -> None:
         quantize_dynamic(
             folder / ONNX_FILES["onnx"], partial, per_channel=True, weight_type=QuantType.QInt8
         )
+        partial.replace(folder / name)
     finally:
         logging.disable(previous)
-    partial.replace(folder / name)
+        partial.unlink(missing_ok=True)
     manifest = _manifest(folder)
     manifest.setdefault("files", {})[name] = _file_record(folder / name)
     _write_manifest(folder, manifest)

@@ -202,6 +202,9 @@ def test_an_export_that_cannot_be_made_names_the_runtime_and_the_remedy(tmp_path
     message = str(failure.value)
     assert "TWINBENCH_EMBED_BACKEND=onnx-int8" in message
     assert "set TWINBENCH_EMBED_BACKEND=torch" in message
+    # Nothing half-made is left behind to be taken for an export.
+    left = sorted(path.name for path in (tmp_path / "cache" / "onnx").iterdir())
+    assert len(left) == 1 and left[0].endswith(".lock"), left
 
 
 @pytest.mark.parametrize("value", ["tensorflow", "onnx_int8", ""])
