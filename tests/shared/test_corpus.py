@@ -79,3 +79,24 @@ def test_commands_with_other_data_dirs_share_one_embedding_cache(
 
 def test_the_cache_is_one_place_by_default() -> None:
     assert get_settings(data_dir=Path("/x")).cache_dir == get_settings().cache_dir
+
+
+def test_the_cache_key_follows_what_the_model_folder_holds_not_where_it_lies(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from shared.config import get_settings
+    from shared.corpus import model_key
+    from shared.embedder import default_model_path, model_fingerprint
+
+    packaged = default_model_path()
+    copy = tmp_path / "copy"
+    shutil.copytree(packaged, copy)
+    assert model_fingerprint(copy) == model_fingerprint(packaged) == model_fingerprint(None)
+    # Another model, even under the same name: another key, so its cache is never read.
+    (copy / "config.json").write_text((copy / "config.json").read_text() + " ")
+    other = tmp_path / "other"
+    shutil.copytree(copy, other)
+    assert model_fingerprint(other) != model_fingerprint(packaged)
+    assert model_key(get_settings(model_path=str(other))) != model_key(get_settings())
