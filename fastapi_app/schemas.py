@@ -165,6 +165,7 @@ class HealthOut(BaseModel):
     status: str
     documents: int
     model: str
+    runtime: str
     milvus: str
 
 

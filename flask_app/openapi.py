@@ -63,6 +63,7 @@ class HealthOutSchema(ResponseSchema):
     status = fields.String(required=True)
     documents = fields.Integer(required=True)
     model = fields.String(required=True)
+    runtime = fields.String(required=True)
     milvus = fields.String(required=True)
 
 

@@ -133,7 +133,12 @@ class SearchService:
 
     def unavailable_health(self, exc: BackendUnavailable) -> dict[str, Any]:
         """The body of /health's 503: why Milvus could not be counted, and the model served."""
-        return {"status": "unavailable", "detail": str(exc), "model": self.embedder.name}
+        return {
+            "status": "unavailable",
+            "detail": str(exc),
+            "model": self.embedder.name,
+            "runtime": self.embedder.runtime,
+        }
 
     def _check_health(self) -> dict[str, Any]:
         try:
@@ -144,6 +149,7 @@ class SearchService:
             "status": "ok",
             "documents": documents,
             "model": self.embedder.name,
+            "runtime": self.embedder.runtime,
             "milvus": self.store.describe(),
         }
 

@@ -39,6 +39,7 @@ __all__ = [
     "wait_ready",
     "confine",
     "probe_twin",
+    "model_runtimes",
     "KEEP_ALIVE",
 ]
 
@@ -255,6 +256,29 @@ def external(twin: str, url: str) -> External:
         role="twin",
     )
     return External(config, url.rstrip("/"), account)
+
+
+def model_runtimes(urls: dict[str, str]) -> dict[str, str]:
+    """The model runtime each twin says it runs (its /health ``runtime``).
+
+    Raises when they differ: a comparison of twins on different runtimes would measure the
+    runtime (x2 or more on text search), not the framework.
+    """
+    found: dict[str, str] = {}
+    for label, url in urls.items():
+        try:
+            status, body = http_json("GET", f"{url}/health", timeout=10)
+        except OSError as exc:
+            status, body = 0, {"error": str(exc)}
+        runtime = body.get("runtime") if isinstance(body, dict) else None
+        found[label] = str(runtime) if status == 200 and runtime else f"unknown ({status})"
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{label}: {runtime}" for label, runtime in sorted(found.items()))
+        raise RuntimeError(
+            f"the twins run different model runtimes ({listed}); a comparison would measure "
+            "the runtime, not the framework: serve them with the same TWINBENCH_EMBED_BACKEND"
+        )
+    return found
 
 
 def probe_twin(url: str) -> dict[str, object]:

@@ -60,6 +60,8 @@ def server_env(settings: Settings) -> dict[str, str]:
         TWINBENCH_DATA_DIR=str(settings.data_dir),
         TWINBENCH_ACCESS_LOG="false",
         TWINBENCH_COLLECTION=settings.collection,
+        # One model runtime for every server: the caller's, recorded with the settings.
+        TWINBENCH_EMBED_BACKEND=settings.embed_backend,
         PYTHONPATH=str(PROJECT_ROOT),
         # Empty for our own Milvus, whose servers find its password in the data directory.
         **({"TWINBENCH_MILVUS_TOKEN": settings.milvus_token} if settings.milvus_token else {}),

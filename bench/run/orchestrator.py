@@ -43,6 +43,7 @@ from bench.run.configs import (
     Target,
     confine,
     external,
+    model_runtimes,
     probe_twin,
     start_config,
     wait_ready,
@@ -332,9 +333,9 @@ def run_bench(options: RunOptions) -> Path:
                     for r in running.values()
                 }
             )
-            environment["probes"] = {
-                label: probe_twin(r.url) for label, r in running.items() if r.config.role == "twin"
-            }
+            twins = {label: r.url for label, r in running.items() if r.config.role == "twin"}
+            environment["model_runtimes"] = model_runtimes(twins)
+            environment["probes"] = {label: probe_twin(url) for label, url in twins.items()}
             configs = [p for p in plans if p.label in running]
             steps = _steps(profile, configs, options.users)
             n_open = _open_count(profile, configs)

@@ -26,6 +26,7 @@ def test_health_reports_status_document_count_model_and_milvus(
         "status": "ok",
         "documents": body["documents"],
         "model": "all-MiniLM-L6-v2",
+        "runtime": "onnx",
         "milvus": f"{settings.milvus_backend} at http://127.0.0.1:{settings.milvus_port}",
     }
     assert isinstance(body["documents"], int) and body["documents"] >= 0

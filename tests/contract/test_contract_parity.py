@@ -68,6 +68,7 @@ def case_health(service: SearchService) -> Expected:
         "status": "ok",
         "documents": Like(int),
         "model": "all-MiniLM-L6-v2",
+        "runtime": "onnx",
         "milvus": service.store.describe(),
     }
     return "GET", "/health", {}, 200, body

@@ -25,6 +25,7 @@ def test_health_answers_503_when_milvus_is_unreachable(unreachable_client: AppCl
         "status": "unavailable",
         **unavailable("health check"),
         "model": "all-MiniLM-L6-v2",
+        "runtime": "onnx",
     }
 
 

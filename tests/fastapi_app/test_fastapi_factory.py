@@ -26,7 +26,13 @@ class FakeService:
         self.closed = False
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "documents": 42, "model": "fake-model", "milvus": "nowhere"}
+        return {
+            "status": "ok",
+            "documents": 42,
+            "model": "fake-model",
+            "runtime": "onnx",
+            "milvus": "nowhere",
+        }
 
     def cached_health(self) -> dict[str, Any] | None:
         return None  # always "stale": the route must fall back to health()

@@ -20,7 +20,13 @@ import fastapi_app
 from shared.config import Settings
 from shared.service import SearchService
 
-HEALTHY = {"status": "ok", "documents": 7, "model": "stub-model", "milvus": "stub"}
+HEALTHY = {
+    "status": "ok",
+    "documents": 7,
+    "model": "stub-model",
+    "runtime": "onnx",
+    "milvus": "stub",
+}
 
 
 def _on_event_loop() -> bool:

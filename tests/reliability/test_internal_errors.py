@@ -48,6 +48,7 @@ class FaultyEmbedder:
     def __init__(self, real: Embedder) -> None:
         self.name = real.name
         self.dimension = real.dimension
+        self.runtime = real.runtime
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         raise InjectedFault(f"encode failed: {SECRET}")

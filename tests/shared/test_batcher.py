@@ -47,6 +47,7 @@ class ModelSpy:
         self.model = model
         self.name = model.name
         self.dimension = model.dimension
+        self.runtime = model.runtime
         self.calls: list[list[str]] = []
         self.entered = threading.Event()  # set when a call holding BLOCKER starts
         self.release = threading.Event()  # a call holding BLOCKER waits for it

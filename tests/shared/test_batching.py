@@ -38,6 +38,7 @@ class HeldModel:
         self.model = model
         self.name = model.name
         self.dimension = model.dimension
+        self.runtime = model.runtime
         self.calls: list[list[str]] = []
         self.entered = threading.Event()
         self.release = threading.Event()

@@ -26,6 +26,7 @@ class FailsOnPoison:
         self.model = model
         self.name = model.name
         self.dimension = model.dimension
+        self.runtime = model.runtime
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if POISON in texts:

@@ -19,6 +19,7 @@ HEALTH_BODY: dict[str, object] = {
     "status": "ok",
     "documents": 11572,
     "model": "all-MiniLM-L6-v2",
+    "runtime": "onnx",
     "milvus": "milvus at http://127.0.0.1:19530",
 }
 HEALTH_JSON = json.dumps(HEALTH_BODY, separators=(",", ":")).encode()
