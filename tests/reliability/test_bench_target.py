@@ -80,7 +80,8 @@ def test_a_run_stopped_by_sigterm_stops_what_it_started_and_says_so(
         server.ensure_running()
     out = tmp_path / "stopped"
     argv = [sys.executable, "-m", "bench", "run", "--profile", "quick", "--scenarios", "echo"]
-    argv += ["--duration", "10", "--repeats", "1", "--allow-busy", "--out", str(out)]
+    # Steps long enough that the second one is still running when the SIGTERM comes.
+    argv += ["--duration", "4", "--repeats", "1", "--allow-busy", "--out", str(out)]
     for app, server in live_stack.servers.items():
         argv += ["--target", f"{app}={server.url}"]
     run = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True)

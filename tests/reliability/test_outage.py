@@ -13,8 +13,10 @@ their environment) plus a little slack.
 from __future__ import annotations
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +29,13 @@ from reliability_support import (
     collection_of,
     leaks,
 )
-from support import TWIN_PARAMS
+from support import TWIN_PARAMS, unique
 
+from shared.config import Settings
+from shared.documents import NewDocument
 from shared.errors import BackendUnavailable
+from shared.jobs import JobRegistry
+from shared.service import SearchService
 from shared.vector_store import MilvusVectorStore
 
 BOUND_S = MILVUS_TIMEOUT_S + TIMEOUT_SLACK_S  # "503 within about" the timeout
@@ -128,8 +134,71 @@ def core_recovers(store: MilvusVectorStore, seen: TwinOutage, since: float) -> N
         return
 
 
+# A collection written before the restart, then read by a service that connects right after
+# it, with no write before: Milvus restores the collection by itself, and a new worker's
+# first search succeeds (moved here from tests/shared/test_vector_store.py, which restarted
+# the session's Milvus for it alone).
+RESTART_TEXTS = [
+    "Penguins huddle together on the Antarctic ice to survive the winter storms.",
+    "A compiler translates source code into machine instructions before execution.",
+    "Tomato plants need plenty of sun and regular watering to bear fruit.",
+]
+
+
+@dataclass
+class FreshAfterRestart:
+    """What a service that connected right after the restart saw on its first calls."""
+
+    ids: list[str]
+    first_search: list[str] | str  # hit ids, or the error of a failed first search
+    count: int = -1
+    second_text: str | None = None
+
+
+def _write_before_restart(milvus: Settings, service: SearchService) -> tuple[Settings, list[str]]:
+    settings = milvus.model_copy(update={"collection": f"restart_{uuid.uuid4().hex[:12]}"})
+    ids = [unique("restart") for _ in RESTART_TEXTS]
+    store = MilvusVectorStore(settings=settings, dimension=service.embedder.dimension)
+    store.connect()
+    documents = [NewDocument(id=i, text=t) for i, t in zip(ids, RESTART_TEXTS, strict=True)]
+    store.upsert(documents, service.embedder.encode(RESTART_TEXTS))
+    assert store.count(strong=True) == 3
+    store.close()
+    return settings, ids
+
+
+def _fresh_after_restart(
+    settings: Settings, ids: list[str], service: SearchService, jobs: Path
+) -> FreshAfterRestart:
+    # A new process's view: a new store and service that connects as a starting worker does
+    # (SearchService.from_settings: load, and wait until Loaded), no write before.
+    fresh = SearchService(
+        settings=settings,
+        embedder=service.embedder,
+        store=MilvusVectorStore(settings=settings, dimension=service.embedder.dimension),
+        jobs=JobRegistry(jobs),
+    )
+    seen = FreshAfterRestart(ids=ids, first_search="not asked")
+    try:
+        fresh.store.connect()
+        try:
+            result = fresh.search_text(query="birds that live in the cold south", top_k=3)
+        except BackendUnavailable as exc:
+            seen.first_search = f"the first search right after the restart failed ({exc})"
+            return seen
+        seen.first_search = [hit.id for hit in result.hits]
+        seen.count = fresh.store.count(strong=True)
+        fetched = fresh.get_document(ids[1])
+        seen.second_text = None if fetched is None else fetched.text
+    finally:
+        fresh.close()
+    return seen
+
+
 @pytest.fixture(scope="module")
-def outage(live_stack: Any) -> dict[str, TwinOutage]:
+def outage(
+    live_stack: Any, service: SearchService, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, TwinOutage]:
     servers: dict[str, LiveServer] = live_stack.servers
     for server in servers.values():
         server.ensure_running()
@@ -142,6 +211,7 @@ def outage(live_stack: Any) -> dict[str, TwinOutage]:
         )
         for app in servers
     }
+    restart_settings, restart_ids = _write_before_restart(live_stack.milvus, service)
     try:
         for store in stores.values():
             store.search([0.1] * DIM, top_k=3)
@@ -164,15 +234,33 @@ def outage(live_stack: Any) -> dict[str, TwinOutage]:
             waits += [pool.submit(core_recovers, stores[app], seen[app], back) for app in servers]
             for wait in waits:
                 wait.result()
+        jobs = tmp_path_factory.mktemp("restart-jobs")
+        _FRESH.append(_fresh_after_restart(restart_settings, restart_ids, service, jobs))
     finally:
         for store in stores.values():
             store.close()
     return seen
 
 
+# What the fresh service saw, filled by the outage fixture (one module, one outage).
+_FRESH: list[FreshAfterRestart] = []
+
+
 @pytest.fixture(params=TWIN_PARAMS)
 def seen(request: pytest.FixtureRequest, outage: dict[str, TwinOutage]) -> TwinOutage:
     return outage[request.param]
+
+
+def test_a_collection_survives_the_restart_and_a_new_worker_searches_it_at_once(
+    outage: dict[str, TwinOutage],
+) -> None:
+    assert len(_FRESH) == 1, "the outage fixture did not run its restart check"
+    fresh = _FRESH[0]
+    assert isinstance(fresh.first_search, list), fresh.first_search
+    assert fresh.first_search[0] == fresh.ids[0]  # the penguins
+    assert sorted(fresh.first_search) == sorted(fresh.ids)
+    assert fresh.count == 3
+    assert fresh.second_text == RESTART_TEXTS[1]
 
 
 def test_search_answers_503_within_about_the_timeout_while_milvus_is_down(seen: TwinOutage) -> None:

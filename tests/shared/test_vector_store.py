@@ -1,8 +1,8 @@
-"""The Milvus vector store against the real server: restarts, filters, reads and deletes."""
+"""The Milvus vector store against the real server: filters, reads and deletes (a restart is
+tested in tests/reliability/test_outage.py, where its Milvus is restarted anyway)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -11,8 +11,6 @@ from support import unique
 from shared.config import Settings, get_settings
 from shared.documents import NewDocument, tag_filter
 from shared.errors import BackendUnavailable
-from shared.jobs import JobRegistry
-from shared.milvus_server import start_server, stop_server
 from shared.service import SearchService
 from shared.vector_store import MilvusVectorStore, _is_deadline, is_malformed_request
 
@@ -98,68 +96,6 @@ def test_get_returns_the_stored_document_and_delete_removes_it(service: SearchSe
     assert service.store.get(doc_id) is None
     assert service.store.delete(doc_id) is False
     assert service.store.count(strong=True) == count - 1
-
-
-def test_collection_survives_a_milvus_restart_and_is_searchable_without_a_write(
-    settings: Settings, service: SearchService, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    restart_settings = with_collection(settings, f"restart_{uuid.uuid4().hex[:12]}")
-    texts = [
-        "Penguins huddle together on the Antarctic ice to survive the winter storms.",
-        "A compiler translates source code into machine instructions before execution.",
-        "Tomato plants need plenty of sun and regular watering to bear fruit.",
-    ]
-    documents = [NewDocument(id=unique("restart"), text=text) for text in texts]
-    store = MilvusVectorStore(settings=restart_settings, dimension=service.embedder.dimension)
-    store.connect()
-    store.upsert(documents, service.embedder.encode(texts))
-    assert store.count(strong=True) == 3
-    store.close()
-
-    stop_server(settings)
-    start_server(settings, port=settings.milvus_port)
-    fresh = SearchService(
-        settings=restart_settings,
-        embedder=service.embedder,
-        store=MilvusVectorStore(settings=restart_settings, dimension=service.embedder.dimension),
-        jobs=JobRegistry(tmp_path_factory.mktemp("restart-jobs")),
-    )
-    try:
-        # A new process's view: a new store and service that connects as a starting worker
-        # does (SearchService.from_settings: load, and wait until Loaded), no write before.
-        fresh.store.connect()
-        query = "birds that live in the cold south"
-        try:
-            result = fresh.search_text(query=query, top_k=3)
-        except BackendUnavailable as exc:
-            waited = seconds_until_searchable(fresh)
-            pytest.fail(
-                f"the first search right after the restart failed ({exc}); "
-                f"searches succeeded again after {waited}"
-            )
-        assert [hit.id for hit in result.hits][0] == documents[0].id
-        assert sorted(hit.id for hit in result.hits) == sorted(doc.id for doc in documents)
-        assert fresh.store.count(strong=True) == 3
-        fetched = fresh.get_document(documents[1].id)
-        assert fetched is not None and fetched.text == texts[1]
-    finally:
-        fresh.close()
-        # The session's service held a connection to the old server: make sure it serves
-        # again before the next test uses it.
-        seconds_until_searchable(service)
-
-
-def seconds_until_searchable(service: SearchService, timeout_s: float = 120.0) -> str:
-    """Retry a search until it succeeds; say how long that took (for the failure message)."""
-    started = time.monotonic()
-    vector = service.embedder.encode(["probe"])[0].tolist()
-    while time.monotonic() - started < timeout_s:
-        try:
-            service.store.search(vector, top_k=1, tags=None)
-            return f"{time.monotonic() - started:.1f} s of retries"
-        except BackendUnavailable:
-            time.sleep(0.5)
-    return f"more than {timeout_s:.0f} s (never, within the wait)"
 
 
 def test_a_store_told_not_to_create_opens_only_what_exists(
