@@ -40,6 +40,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PIP) install "torch==2.13.0" $(PIP_FILTER)
 	$(PIP) install -c requirements.lock -e ".[bench,dev,lite]" $(PIP_FILTER)
 	$(PY) -c "import torch, sentence_transformers, pymilvus, milvus, flask, fastapi"
+	@# The default model runtime (ONNX) is exported from the packaged model once, here, offline.
+	$(PY) -m shared.embed_runtime
 	@# locust monkey-patches ssl with gevent: it must be imported first, in its own process.
 	$(PY) -c "import locust"
 	touch $(STAMP)

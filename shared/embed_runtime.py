@@ -48,3 +48,20 @@ def load_embedder(
         threads=threads,
         batch_size=batch_size,
     )
+
+
+def main() -> int:
+    """``python -m shared.embed_runtime``: ready the configured runtime now (``make install``
+    runs it), so the first server or test session does not wait for the export."""
+    import time
+
+    from shared.config import get_settings
+
+    began = time.perf_counter()
+    embedder = load_embedder(get_settings())
+    print(f"model runtime ready: {embedder.runtime} ({time.perf_counter() - began:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -151,18 +151,18 @@ class OwnedProcess:
         if self.alive():
             self.signal_group(signal.SIGTERM)
             self.wait(grace_s)
-        self._reap()
+        self._reap(min(grace_s, 5.0))
 
     def kill(self) -> None:
         """SIGKILL the whole group at once, as a crash would."""
         self.signal_group(signal.SIGKILL)
-        self._reap()
+        self._reap(0.0)
 
-    def _reap(self) -> None:
-        # The group may outlive its leader (forked workers): give stragglers a moment to
+    def _reap(self, follow_s: float) -> None:
+        # The group may outlive its leader (forked workers): give stragglers ``follow_s`` to
         # follow their master, then SIGKILL what is left. Nothing stays behind.
         self.wait(5.0)
-        self._wait_group_gone(5.0)
+        self._wait_group_gone(follow_s)
         self.signal_group(signal.SIGKILL)
         self.wait(5.0)
         self._wait_group_gone(5.0)  # a SIGKILL takes effect a moment after it is sent

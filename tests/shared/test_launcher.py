@@ -19,7 +19,7 @@ from shared.launcher import (
     own_milvus,
     wait_until_healthy,
 )
-from shared.milvus_server import server_status, start_server, stop_server
+from shared.milvus_server import server_status, stop_server
 
 # A parent that forks a child which ignores SIGTERM, as a server's worker that hangs would;
 # both print their pids so the test can look for them afterwards.
@@ -101,6 +101,11 @@ def test_own_milvus_serves_then_leaves_neither_process_nor_data() -> None:
         assert status["running"] is True and status["port"] == settings.milvus_port
         pid, data_dir = int(status["pid"]), Path(settings.data_dir)
         assert data_dir.is_dir() and settings.collection == "launcher_test"
+        # A server not started on demand (as make milvus-up starts one) is joined and left
+        # running by a command that shares it.
+        with milvus_for(settings, grace_s=0.0) as started:
+            assert started is False
+        assert server_status(settings)["running"] is True
     assert not _pid_alive(pid)
     assert not data_dir.exists()
 
@@ -129,15 +134,4 @@ def test_milvus_for_is_shared_and_the_last_user_stops_what_a_user_started(tmp_pa
         assert not _pid_alive(int(pid))
     finally:
         other.kill()
-        stop_server(settings, grace_s=0.0)
-
-
-def test_milvus_for_never_stops_a_server_milvus_up_started(tmp_path: Path) -> None:
-    settings = get_settings(data_dir=tmp_path / "data", milvus_port=free_port(), milvus_uri="")
-    try:
-        start_server(settings)  # what make milvus-up does
-        with milvus_for(settings, grace_s=0.0) as started:
-            assert started is False
-        assert server_status(settings)["running"] is True
-    finally:
         stop_server(settings, grace_s=0.0)
