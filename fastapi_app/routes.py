@@ -9,9 +9,9 @@ no thread meanwhile; with it off, the core runs the search in the same threadpoo
 handler that needs the service takes it as ``ServiceDep``, an ``async def`` dependency, so
 solving it costs no trip to the pool.
 An ``async def`` handler that called the model directly would stall every other request:
-the Milvus Bootcamp text-search server, run on this 2-core machine on 2026-11-25, served
-about 46 searches/s on one core whatever the concurrency, because its ``async def``
-handlers called the model and Milvus directly.
+the Milvus Bootcamp text-search server, run on the project's machine, served the same
+few dozen searches a second on one core whatever the concurrency, because its
+``async def`` handlers called the model and Milvus directly.
 
 ``add_routes(router, settings)`` makes the handlers of one app, on the app's own router:
 their request models enforce the limits of the settings that app was created with. pydantic
@@ -115,12 +115,10 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     """The twin's handlers, on ``router``: the app's own (``app.router``), not one included.
 
     FastAPI 0.165 keeps an included router as a branch that every request walks before it
-    reaches a route. Measured in process on this 2-core machine (``python -m studies.route_cost``,
-    2026-12-01, per /health request, median of 5 rounds, before /health took ServiceDep):
-    FastAPI's bare one-route app 31.8 us, the twin with these routes on its own router 37.4
-    us, the same handlers included (and no middleware) 45.1 us. Flask copies a blueprint's
-    rules into the app's map once, at registration, so the Flask twin keeps its blueprint for
-    free.
+    reaches a route: measured in process with ``python -m studies.route_cost``, the included
+    router cost /health several microseconds more (docs/method.md keeps the figures). Flask
+    copies a blueprint's rules into the app's map once, at registration, so the Flask twin
+    keeps its blueprint for free.
     """
     # Every route made below is a KeyFirstRoute: those that declare WriteAccess check the key
     # before their body is read; the others are FastAPI's own, as they were.

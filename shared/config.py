@@ -83,20 +83,17 @@ class Settings(BaseSettings):
     # shared/onnx_export.py), "torch" (sentence-transformers itself) or "onnx-int8" (that
     # export with dynamically quantised int8 weights: faster, but it changes answers: top-10
     # overlap with torch 0.915 on tests/shared/test_embed_backends.py's sample). ONNX fp32
-    # gives torch's vectors (cosine >= 0.9999, the same top-10) and, measured with
-    # studies/embed_runtimes.py (2026-12-04, this 2-core machine shared with other work, one
-    # thread, 200 queries of 5-10 words, batch 1, runtimes taking turns, median of 5, three
-    # runs), encodes x2.07-x2.42 as many queries a second as torch (92-136/s against 41-63).
+    # gives torch's vectors (cosine >= 0.9999, the same top-10) and encodes short queries
+    # about twice as fast as torch on one thread (measured with studies/embed_runtimes.py;
+    # the figures and their conditions are in docs/settings.md).
     embed_backend: EmbedBackend = "onnx"
     # Threads of the model's runtime (torch's, or onnxruntime's intra-op pool).
     torch_threads: int = Field(default=1, ge=1, le=256)
     # Texts per forward pass. A model call pads every text of a pass to the longest, and
     # sentence-transformers sorts a call's texts by length before splitting it into passes:
-    # small passes keep the padding small. Measured with studies/encode_cost.py on this 2-core
-    # machine (2026-11-30, one torch thread, 4 x 32 of the bench's queries, 22 tokens on
-    # average, 82 at most; three runs, the last with the ways taking turns): 10.9-12.9 ms a
-    # query in passes of 4, 12.1-14.4 in passes of 8, 12.8-14.9 in passes of 16, 16.6-19.1
-    # in one pass of 32, 17.8-22.4 alone. Passes of 4 were the cheapest in every run.
+    # small passes keep the padding small. Passes of 4 were the cheapest in every run of
+    # studies/encode_cost.py on the bench's queries (torch; the figures and their conditions
+    # are in docs/settings.md; to measure again on the ONNX runtime).
     encode_batch_size: int = Field(default=4, ge=1, le=1024)
 
     # --- micro-batching of text searches (shared/batcher.py) ------------------------------

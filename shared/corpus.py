@@ -177,9 +177,9 @@ def _embed_with_cache(documents: list[NewDocument], settings: Settings) -> np.nd
         name=settings.model_name,
         model_path=settings.model_path,
         torch_threads=max(settings.torch_threads, 2),
-        # Small passes pad less: 768 sampled corpus documents took 19.0 ms each in passes of
-        # 64, 13.1 in passes of 16 and 12.4 in passes of 8 (two torch threads, this 2-core
-        # machine, 2026-11-30): the first embedding of the corpus, ~3.5 min at 64, ~2.4 at 8.
+        # Small passes pad less: on sampled corpus documents, passes of 8 cost about two
+        # thirds of what passes of 64 cost each, a minute saved on the corpus's first
+        # embedding (measured with two torch threads; docs/settings.md keeps the figures).
         batch_size=8,
     )
     chunks: list[np.ndarray] = []

@@ -1,8 +1,9 @@
 """The vector store: the only module that talks to Milvus (through pymilvus ``MilvusClient``).
 
-Design choices, each for a failure of the Milvus Bootcamp text-search server (run on this
-2-core machine on 2026-11-25: with Milvus killed, one search froze that whole server for
-211 s; after a Milvus restart, its first search took 79 s) or measured here:
+Design choices, each for a failure of the Milvus Bootcamp text-search server (run on the
+project's machine: with Milvus killed, one search froze that whole server for minutes, and
+after a Milvus restart its first search waited over a minute; docs/failure-behaviour.md)
+or measured here:
 
 * The collection is created if missing and **loaded on every start**, and loaded again
   whenever Milvus says it is not, so a Milvus restart never leaves search broken.

@@ -204,8 +204,8 @@ class Runner:
         notes: list[str] = []
         generator_cpu = math.nan
         # A target that is not on this machine has neither memory nor CPU to sample. The
-        # metric is the run's (until 2026-11-30 it was left out here, so every run sampled
-        # PSS whatever the profile or --memory said).
+        # metric is the run's, passed on here (left out, every run sampled PSS whatever the
+        # profile or --memory said).
         memories = [
             MemorySampler(t.pid, sample_interval_s(step.duration_s), metric=self.memory_metric)
             if t.pid and self.memory_metric != "off"
