@@ -192,11 +192,11 @@ class JobRegistry:
         self._enqueue(record.job_id, work)
         return record
 
-    def resume_orphans(self, work_for: Callable[[JobRecord], Callable[[str], None]]) -> list[str]:
+    def resume_orphans(self, work: Callable[[str], None]) -> list[str]:
         """Take over the queued and running jobs whose process is gone and whose payload is
-        on disk, and queue them here; ``work_for(record)`` gives each one's work. Returns
-        their ids. Several processes starting at once each take a job at most once: the
-        claim is made under a lock on the directory."""
+        on disk, and queue ``work(job_id)`` for each here (it reads the job's record and
+        payload). Returns their ids. Several processes starting at once each take a job at
+        most once: the claim is made under a lock on the directory."""
         resumed: list[str] = []
         with open(self._dir / ".claim.lock", "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -211,7 +211,7 @@ class JobRegistry:
                     continue  # reported interrupted by get()
                 mine = replace(record, status="queued", owner=_process_token(os.getpid()))
                 self.save(mine)
-                self._enqueue(mine.job_id, work_for(mine))
+                self._enqueue(mine.job_id, work)
                 resumed.append(mine.job_id)
         for job_id in resumed:
             log.info("resumed ingest job %s of a server that stopped", job_id)

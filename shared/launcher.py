@@ -38,6 +38,7 @@ from shared.milvus_server import (
     backend_dir,
     free_port,
     locked,
+    pid_alive,
     server_status,
     start_server,
     stop_server,
@@ -344,12 +345,7 @@ def milvus_for(settings: Settings, *, grace_s: float = STOP_GRACE_S) -> Iterator
 
 def _user_alive(record: Path) -> bool:
     """Whether the command a user record names still runs (a crashed one's record is stale)."""
-    try:
-        pid = int(record.name)
-        os.kill(pid, 0)
-    except (ValueError, ProcessLookupError):
-        record.unlink(missing_ok=True)
-        return False
-    except PermissionError:
+    if record.name.isdigit() and pid_alive(int(record.name)):
         return True
-    return True
+    record.unlink(missing_ok=True)
+    return False

@@ -49,6 +49,7 @@ __all__ = [
     "client_token",
     "backend_dir",
     "locked",
+    "pid_alive",
 ]
 
 START_TIMEOUT_S = 120.0
@@ -128,7 +129,8 @@ def backend_dir(settings: Settings, backend: str) -> Path:
     return Path(settings.data_dir) / ("milvus" if backend == "milvus" else "milvus-lite")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -356,7 +358,7 @@ def _start_locked(
     settings: Settings, backend: str, port: int, data_dir: Path, on_demand: bool
 ) -> MilvusProcess:
     running = _read_state(data_dir)
-    if running and _pid_alive(running.pid):
+    if running and pid_alive(running.pid):
         return running
 
     if not _port_is_free(port):
@@ -434,7 +436,7 @@ def _terminate(pid: int, grace_s: float = STOP_GRACE_S) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -452,7 +454,7 @@ def stop_server(
     state = _read_state(data_dir)
     if state is None:
         return False
-    stopped = _pid_alive(state.pid)
+    stopped = pid_alive(state.pid)
     if stopped:
         _terminate(state.pid, grace_s)
     _state_file(data_dir).unlink(missing_ok=True)
@@ -468,7 +470,7 @@ def server_status(
         return {"mode": "external", "uri": settings.milvus_uri}
     backend = backend or settings.milvus_backend
     state = _read_state(backend_dir(settings, backend).resolve())
-    if state is None or not _pid_alive(state.pid):
+    if state is None or not pid_alive(state.pid):
         return {"mode": "embedded", "backend": backend, "running": False}
     return {"mode": "embedded", "running": True, "uri": state.uri, **asdict(state)}
 

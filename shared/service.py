@@ -245,7 +245,7 @@ class SearchService:
 
     def resume_ingest_jobs(self) -> list[str]:
         """Take over the jobs a stopped server left queued or running (at start)."""
-        return self.jobs.resume_orphans(lambda record: self._ingest_work)
+        return self.jobs.resume_orphans(self._ingest_work)
 
     def _ingest_work(self, job_id: str) -> None:
         """A job's work, from its payload on disk: the same for a new and a resumed job."""

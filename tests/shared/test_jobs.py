@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -211,18 +210,15 @@ def test_a_job_of_a_dead_process_with_its_payload_reads_queued_and_is_resumed_on
     ran: list[tuple[str, int, bytes | None]] = []
     second = JobRegistry(tmp_path)
 
-    def work_for(record: JobRecord) -> Callable[[str], None]:
-        def work(job_id: str) -> None:
-            ran.append((job_id, record.cursor, second.payload(job_id)))
-            current = second.get(job_id)
-            assert current is not None
-            second.save(replace(current, status="done", processed=4, cursor=4))
+    def work(job_id: str) -> None:
+        current = second.get(job_id)
+        assert current is not None
+        ran.append((job_id, current.cursor, second.payload(job_id)))
+        second.save(replace(current, status="done", processed=4, cursor=4))
 
-        return work
-
-    assert second.resume_orphans(work_for) == [orphan.job_id]
+    assert second.resume_orphans(work) == [orphan.job_id]
     # Another process starting at the same time finds nothing left to take.
-    assert JobRegistry(tmp_path).resume_orphans(work_for) == []
+    assert JobRegistry(tmp_path).resume_orphans(work) == []
     second.wait_idle()
     assert ran == [(orphan.job_id, 2, b"[1, 2, 3, 4]")]
     done = JobRegistry(tmp_path).get(orphan.job_id)

@@ -19,7 +19,7 @@ from shared.launcher import (
     own_milvus,
     wait_until_healthy,
 )
-from shared.milvus_server import server_status, stop_server
+from shared.milvus_server import pid_alive, server_status, stop_server
 
 # A parent that forks a child which ignores SIGTERM, as a server's worker that hangs would;
 # both print their pids so the test can look for them afterwards.
@@ -35,14 +35,6 @@ time.sleep(600)
 """
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _started_pair(tmp_path: Path) -> tuple[OwnedProcess, int]:
     process = OwnedProcess([sys.executable, "-c", FORKING], log_path=tmp_path / "fork.log")
     deadline = time.monotonic() + 30
@@ -50,7 +42,7 @@ def _started_pair(tmp_path: Path) -> tuple[OwnedProcess, int]:
         assert time.monotonic() < deadline, "the forking process never printed its pids"
         time.sleep(0.05)
     parent, child = map(int, process.log_tail().split())
-    assert parent == process.pid and _pid_alive(child)
+    assert parent == process.pid and pid_alive(child)
     return process, child
 
 
@@ -59,7 +51,7 @@ def test_stop_reaches_a_worker_that_ignores_sigterm(tmp_path: Path) -> None:
     began = time.monotonic()
     process.stop(grace_s=0.5)
     assert not process.alive()
-    assert not _pid_alive(child), "a forked worker outlived the stop"
+    assert not pid_alive(child), "a forked worker outlived the stop"
     assert not group_alive(process.pid)
     assert time.monotonic() - began < 15
 
@@ -68,7 +60,7 @@ def test_kill_takes_the_whole_group_at_once(tmp_path: Path) -> None:
     process, child = _started_pair(tmp_path)
     process.kill()
     assert process.proc.returncode == -9
-    assert not _pid_alive(child)
+    assert not pid_alive(child)
 
 
 def test_a_child_in_our_group_is_signalled_alone(tmp_path: Path) -> None:
@@ -106,7 +98,7 @@ def test_own_milvus_serves_then_leaves_neither_process_nor_data() -> None:
         with milvus_for(settings, grace_s=0.0) as started:
             assert started is False
         assert server_status(settings)["running"] is True
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not data_dir.exists()
 
 
@@ -131,7 +123,7 @@ def test_milvus_for_is_shared_and_the_last_user_stops_what_a_user_started(tmp_pa
             assert started is False
         # The other user's record was stale: we were the last, and a user had started it.
         assert server_status(settings)["running"] is False
-        assert not _pid_alive(int(pid))
+        assert not pid_alive(int(pid))
     finally:
         other.kill()
         stop_server(settings, grace_s=0.0)
