@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
-from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
+from shared.docs_ui import ASSETS, STATIC_PREFIX, asset_bytes, redoc_html, swagger_ui_html
 
 __all__ = ["add_docs_routes"]
 
@@ -33,4 +33,4 @@ def add_docs_routes(app: FastAPI) -> None:
     async def docs_asset(name: str) -> Response:
         if name not in ASSETS:
             raise HTTPException(404)
-        return Response((STATIC_DIR / name).read_bytes(), media_type=ASSETS[name])
+        return Response(asset_bytes(name), media_type=ASSETS[name])

@@ -14,7 +14,7 @@ from flask import Flask, Response, abort
 
 from flask_app.openapi import build_openapi
 from shared.config import Settings
-from shared.docs_ui import ASSETS, STATIC_DIR, STATIC_PREFIX, redoc_html, swagger_ui_html
+from shared.docs_ui import ASSETS, STATIC_PREFIX, asset_bytes, redoc_html, swagger_ui_html
 
 __all__ = ["add_docs_routes"]
 
@@ -39,4 +39,4 @@ def add_docs_routes(app: Flask, *, title: str, version: str, settings: Settings)
     def docs_asset(name: str) -> Response:
         if name not in ASSETS:
             abort(404)
-        return Response((STATIC_DIR / name).read_bytes(), content_type=ASSETS[name])
+        return Response(asset_bytes(name), content_type=ASSETS[name])

@@ -350,8 +350,7 @@ def lab7(room: Room, lab: Lab) -> Outcome:
 
 
 def _locust_ui_answers(command: Command, twin: Twin) -> bool:
-    from bench.run.procs import http_json
-    from shared.launcher import OwnedProcess
+    from shared.launcher import OwnedProcess, wait_until_healthy
 
     child = OwnedProcess(
         ["bash", "-c", command.line],
@@ -360,15 +359,9 @@ def _locust_ui_answers(command: Command, twin: Twin) -> bool:
         cwd=PROJECT_ROOT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.alive():
-            try:
-                status, _ = http_json("GET", "http://127.0.0.1:8089/", timeout=2)
-                if status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.5)
+        wait_until_healthy("http://127.0.0.1:8089/", child, timeout_s=60, what="Locust UI")
+        return True
+    except RuntimeError:
         return False
     finally:
         child.stop(grace_s=5)

@@ -565,7 +565,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
         return []
     rows = []
     for p in pairs:
-        config = p.on.config.removesuffix("+batched")
+        config = p.on.config.removesuffix(BATCHED)
         target = (
             outcome_word(p.speedup_outcome()) + f" (>= {SPEEDUP_TARGET:g})"
             if config.startswith("fastapi/") and p.users == max(q.users for q in pairs)
@@ -586,7 +586,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
         )
     low = [p for p in pairs if p.users == min(q.users for q in pairs)]
     low_words = "; ".join(
-        f"{p.on.config.removesuffix('+batched')}: "
+        f"{p.on.config.removesuffix(BATCHED)}: "
         + (
             _LOW_LOAD_WORDS["not measured"]
             if math.isnan(p.p50_added_ms)
@@ -597,7 +597,7 @@ def batching_blocks(results: BenchResults) -> list[Block]:
     )
     top = [p for p in pairs if p.users == max(q.users for q in pairs)]
     held = "; ".join(
-        f"{p.on.config.removesuffix('+batched')} formed batches of up to {p.largest_batch} "
+        f"{p.on.config.removesuffix(BATCHED)} formed batches of up to {p.largest_batch} "
         f"(mean {mean_batch(p.sizes):.2f}) and went x{p.speedup:.2f}"
         for p in top
     )

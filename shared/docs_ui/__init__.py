@@ -8,6 +8,7 @@ licences) are served by each app under ``STATIC_PREFIX``; the two pages are the 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = [
     "STATIC_DIR",
     "STATIC_PREFIX",
     "ASSETS",
+    "asset_bytes",
     "SEARCH_UNAVAILABLE",
     "ingest_request_body",
     "swagger_ui_html",
@@ -30,6 +32,14 @@ ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "redoc.standalone.js": "text/javascript; charset=utf-8",
 }
+
+
+@lru_cache(maxsize=len(ASSETS))
+def asset_bytes(name: str) -> bytes:
+    """One of :data:`ASSETS`, read from disk once per process, not on every request."""
+    if name not in ASSETS:
+        raise KeyError(name)
+    return (STATIC_DIR / name).read_bytes()
 
 
 def swagger_ui_html(*, title: str, openapi_url: str = "/openapi.json") -> str:
