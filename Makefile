@@ -2,6 +2,8 @@
 # Every target bootstraps .venv first, so both work on a fresh machine.
 
 PYTHON ?= python3
+# bash: the lock recipe needs pipefail, so a failed pip freeze is not written as a lock.
+SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -62,11 +64,12 @@ fuzz: $(STAMP)
 # Write requirements.lock from what .venv holds now (after a deliberate upgrade, say). The
 # local label of torch's CPU build (+cpu) is dropped: ==2.13.0 matches that build, and the
 # same pin resolves on indexes that carry no such label.
-lock:
-	{ echo "# Exact versions twinbench is tested and benchmarked with; used as pip constraints"; \
+lock: $(STAMP)
+	set -o pipefail; { echo "# Exact versions twinbench is tested and benchmarked with; used as pip constraints"; \
 	  echo "# by make install. Rewrite with: make lock"; \
 	  $(PY) -m pip freeze --exclude-editable --disable-pip-version-check \
-	    | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > requirements.lock
+	    | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > requirements.lock.tmp \
+	  && mv requirements.lock.tmp requirements.lock
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -245,7 +245,8 @@ def keyed_client(
 # when it lives in tests/reliability (live servers), or when it starts servers of its own.
 LIVE_FIXTURES = frozenset({"settings", "client"})
 LIVE_FOLDERS = frozenset({"reliability"})
-STARTS_SERVERS = frozenset({"bench/test_bench_smoke.py"})  # both twins on their servers
+# Tests that start servers of their own: both twins (the smoke test), a Milvus (the launcher).
+STARTS_SERVERS = frozenset({"bench/test_bench_smoke.py", "shared/test_launcher.py"})
 TESTS_DIR = Path(__file__).resolve().parent
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -130,9 +131,11 @@ def test_search_is_served_while_an_ingest_job_runs(client: AppClient) -> None:
         {"text": f"note number {i} about gardening and tomatoes", "tags": [tag]} for i in range(200)
     ]
     job_id = submit(client, json=rows)
+    deadline = time.monotonic() + 120  # a job that never ends fails here, not hangs
     while client.get(f"/ingest/{job_id}").json()["status"] in ("queued", "running"):
         reply = client.post("/search", json={"query": "tomatoes", "top_k": 5})
         assert reply.status_code == 200, reply.text
+        assert time.monotonic() < deadline, f"ingest job {job_id} still running after 120 s"
     job = wait_for_job(client, job_id)
     assert (job["status"], job["processed"], job["failed"], job["errors"]) == ("done", 200, 0, [])
     assert len(search_ids(client, "tomatoes", tags=[tag])) == 100

@@ -17,12 +17,10 @@ from pathlib import Path
 import httpx
 
 from shared.config import PROJECT_ROOT, Settings
-from shared.launcher import TWIN_STOP_GRACE_S, TwinProcess
+from shared.launcher import TwinProcess
 from shared.milvus_server import client_token
 from shared.servers import DEFAULT_SERVER, ServerSpec, served_env
 
-# How long a graceful stop may take: the launcher's own limit.
-STOP_TIMEOUT_S = TWIN_STOP_GRACE_S
 DIM = 384
 # The live twins' TWINBENCH_MILVUS_TIMEOUT_S, set explicitly (the default) for the outage
 # tests that time their 503s against it.

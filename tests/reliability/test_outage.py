@@ -196,9 +196,9 @@ def _fresh_after_restart(
 
 
 @pytest.fixture(scope="module")
-def outage(
+def outage_run(
     live_stack: Any, service: SearchService, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, TwinOutage]:
+) -> tuple[dict[str, TwinOutage], FreshAfterRestart]:
     servers: dict[str, LiveServer] = live_stack.servers
     for server in servers.values():
         server.ensure_running()
@@ -212,6 +212,7 @@ def outage(
         for app in servers
     }
     restart_settings, restart_ids = _write_before_restart(live_stack.milvus, service)
+    jobs = tmp_path_factory.mktemp("restart-jobs")
     try:
         for store in stores.values():
             store.search([0.1] * DIM, top_k=3)
@@ -227,23 +228,27 @@ def outage(
         finally:
             live_stack.start_milvus()
         back = time.monotonic()
-        with ThreadPoolExecutor(2 * len(servers)) as pool:
+        with ThreadPoolExecutor(2 * len(servers) + 1) as pool:
+            # The new worker connects right after the restart, beside the twins' recovery.
+            fresh_wait = pool.submit(
+                _fresh_after_restart, restart_settings, restart_ids, service, jobs
+            )
             waits = [
                 pool.submit(recover, server, seen[app], back) for app, server in servers.items()
             ]
             waits += [pool.submit(core_recovers, stores[app], seen[app], back) for app in servers]
             for wait in waits:
                 wait.result()
-        jobs = tmp_path_factory.mktemp("restart-jobs")
-        _FRESH.append(_fresh_after_restart(restart_settings, restart_ids, service, jobs))
+            fresh = fresh_wait.result()
     finally:
         for store in stores.values():
             store.close()
-    return seen
+    return seen, fresh
 
 
-# What the fresh service saw, filled by the outage fixture (one module, one outage).
-_FRESH: list[FreshAfterRestart] = []
+@pytest.fixture(scope="module")
+def outage(outage_run: tuple[dict[str, TwinOutage], FreshAfterRestart]) -> dict[str, TwinOutage]:
+    return outage_run[0]
 
 
 @pytest.fixture(params=TWIN_PARAMS)
@@ -252,10 +257,9 @@ def seen(request: pytest.FixtureRequest, outage: dict[str, TwinOutage]) -> TwinO
 
 
 def test_a_collection_survives_the_restart_and_a_new_worker_searches_it_at_once(
-    outage: dict[str, TwinOutage],
+    outage_run: tuple[dict[str, TwinOutage], FreshAfterRestart],
 ) -> None:
-    assert len(_FRESH) == 1, "the outage fixture did not run its restart check"
-    fresh = _FRESH[0]
+    fresh = outage_run[1]
     assert isinstance(fresh.first_search, list), fresh.first_search
     assert fresh.first_search[0] == fresh.ids[0]  # the penguins
     assert sorted(fresh.first_search) == sorted(fresh.ids)
