@@ -11,13 +11,14 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Quiet pip's noise about this machine's extra (empty) local indexes.
 PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: help install test test-fast fuzz bench bench-full bench-soak bench-batching bench-report serve-flask serve-fastapi milvus-up milvus-down \
+.PHONY: help install test test-fast fuzz bench bench-full bench-soak bench-batching bench-report examples serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint lock clean \
         workshop workshop-check locust-ui
 
 help:
 	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
 	@echo "make bench-full | bench-soak | bench-batching   the longer profiles"
+	@echo "make examples    regenerate the committed examples in docs/ (about an hour, quiet machine)"
 	@echo "make test         run the test suite (starts and stops its own Milvus)"
 	@echo "make test-fast    the inner loop: the tests that need no Milvus and no live server"
 	@echo "make serve-flask  serve the Flask twin on 127.0.0.1:8001 (gunicorn)"
@@ -88,6 +89,11 @@ bench-soak: $(STAMP)
 # Text search with micro-batching off and on, at 1, 16 and 64 users, on one core per server.
 bench-batching: $(STAMP)
 	$(PY) -m bench run --profile batching
+
+# Every committed example under docs/, one run after another on a quiet machine: three quick
+# runs (the example and two stability runs), the batching profile, the soak.
+examples: $(STAMP)
+	$(PY) -m bench examples
 
 # Rewrite the report of a results folder: make bench-report DIR=results/<timestamp>
 bench-report: $(STAMP)

@@ -1,4 +1,4 @@
-"""The bench's command line: ``python -m bench run|report|plan|devcost``."""
+"""The bench's command line: ``python -m bench run|report|plan|devcost|examples``."""
 
 from __future__ import annotations
 
@@ -103,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     devcost = sub.add_parser("devcost", help="count validation/serialisation/docs lines")
     devcost.add_argument("--json", action="store_true")
 
+    examples = sub.add_parser(
+        "examples",
+        help="regenerate the committed examples under docs/ (three quick runs, the batching "
+        "profile, the soak), one after another on a quiet machine",
+    )
+    examples.add_argument(
+        "--readmes-only",
+        action="store_true",
+        help="only rewrite each example's README from the results already in its folder",
+    )
+
     args = parser.parse_args(argv)
     if args.command in ("run", "plan"):
         from bench.run.orchestrator import RunOptions
@@ -154,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         print(paths.headline_text)
         print(f"report: {paths.markdown}\n        {paths.html}")
         return 0
+    if args.command == "examples":
+        from bench.examples import main as examples_main
+
+        return examples_main(readmes_only=args.readmes_only)
     from bench.run.devcost import count_devcost, format_devcost
 
     result = count_devcost()

@@ -389,8 +389,9 @@ def run_bench(options: RunOptions) -> Path:
     return out
 
 
-def describe_plan(options: RunOptions) -> str:
-    """The steps a run would take (open-model steps are planned after the sweep)."""
+def _planned(options: RunOptions) -> tuple[Profile, list[ConfigPlan], list[Step], int, float]:
+    """The profile, configurations, steps (open-model ones only counted: they are planned
+    from the measured saturation) and the seconds of load they take."""
     profile = _profile(options)
     cpus = plan_cpus(options.cpu_quota)
     if options.targets:
@@ -403,6 +404,17 @@ def describe_plan(options: RunOptions) -> str:
     seconds = estimate_s(steps) + n_open * (
         profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
     )
+    return profile, plans, steps, n_open, seconds
+
+
+def plan_seconds(options: RunOptions) -> float:
+    """Seconds of load a run of these options takes, start-up not included."""
+    return _planned(options)[4]
+
+
+def describe_plan(options: RunOptions) -> str:
+    """The steps a run would take (open-model steps are planned after the sweep)."""
+    profile, plans, steps, n_open, seconds = _planned(options)
     lines = [
         f"profile {profile.name}: {len(plans)} configurations, {len(steps) + n_open} steps"
         f" ({n_open} open-model), about {seconds / 60:.1f} min of load plus start-up"
