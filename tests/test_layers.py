@@ -36,6 +36,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "bench.analysis": ("bench.analysis", "bench.results", "bench.stats"),
     "bench.report": ("bench.report", "bench.analysis", "bench.results", "bench.stats"),
     "bench.__main__": ("bench",),
+    # make examples runs the bench and writes reports into the project's docs/: the top.
+    "bench.examples": ("bench", "shared"),
     "bench": ("bench",),  # the package's own __init__
     # The workshop's in-process timer builds the FastAPI twin itself: it sits above the apps.
     "workshop": ("workshop", "bench", "shared", "fastapi_app"),
