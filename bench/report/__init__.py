@@ -28,6 +28,7 @@ from bench.report.blocks import (
     render_markdown,
 )
 from bench.report.formatting import run_length, verdict_word
+from bench.report.runtime import pool_words, runtime_blocks, target_blocks
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
@@ -175,6 +176,10 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     batching = batching_blocks(results)
     if batching:
         blocks += [Heading("Micro-batching: who can hold a batch"), *batching]
+    runtimes = runtime_blocks(results)
+    if runtimes:
+        blocks += [Heading("The model runtime: the default against torch"), *runtimes]
+    blocks += [Heading("Targets of the model runtime"), *target_blocks(results)]
     reads = point_read_blocks(results)
     if reads:
         blocks += [Heading("Point reads: GET and DELETE of one document"), *reads]
@@ -211,6 +216,7 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     blocks += [Heading("Configurations (exact command lines)"), config_table(results)]
     blocks += [Heading("Every run"), runs_table(results)]
     blocks += [Heading("Method"), Paragraph(method_text(results))]
+    blocks += [Paragraph(f"Text search sent the query pool {pool_words(results.pool)}.")]
     return blocks, _terminal_text(results, checks)
 
 
