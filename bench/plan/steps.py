@@ -132,10 +132,15 @@ def _batched(spec: ServerSpec) -> bool:
     return all(setting in spec.app_env for setting in BATCHING_ON)
 
 
+def _told_runtime(plan: ConfigPlan | None) -> bool:
+    """Whether a configuration was told another model runtime (the runtime comparison)."""
+    return plan is not None and plan.spec is not None and runtime_of(plan.spec) is not None
+
+
 def _runs_at(plan: ConfigPlan | None, users: int, profile: Profile) -> bool:
     """Whether a batching configuration runs at ``users``: a configuration on another
     runtime only at the runtime comparison's loads, every other at every load."""
-    if plan is None or plan.spec is None or runtime_of(plan.spec) is None:
+    if plan is None or plan.spec is None or not _told_runtime(plan):
         return True
     kind = "batched" if _batched(plan.spec) else "naive"
     return users in profile.runtime_users.get(kind, ())
@@ -222,7 +227,7 @@ def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
                     )
                 )
     # Uploads on the default runtime only: the runtime comparison is of searches alone.
-    default = [label for label in labels if _runs_at(plans.get(label), -1, profile)]
+    default = [label for label in labels if not _told_runtime(plans.get(label))]
     for scenario in profile.batching_uploads:
         for label in default:
             steps.append(

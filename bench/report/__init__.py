@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.analysis.aggregate import aggregate
 from bench.analysis.claims import evaluate_claims
 from bench.analysis.soak import GROWTH_LIMIT, SoakCheck, soak_checks
+from bench.analysis.targets import runtime_targets
 from bench.report import plots
 from bench.report.blocks import (
     Block,
@@ -317,6 +318,11 @@ def _terminal_text(results: BenchResults, checks: list[SoakCheck]) -> str:
     table, _ = headline_table(results)
     lines += [f"  {row[0]}: {row[1]} {row[2]} (target {row[3]}: {row[4]})" for row in table.rows]
     lines += [f"  {c.topic}: {c.text}" for c in evaluate_claims(results)]
+    lines += [
+        f"  {t.figure}: {t.value:.2f} (target {t.target}: {t.words})"
+        for t in runtime_targets(results)
+        if t.outcome != "not measured"
+    ]
     return "\n".join(lines).replace("**", "")
 
 

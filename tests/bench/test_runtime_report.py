@@ -176,7 +176,11 @@ def test_the_report_shows_the_runtime_section_targets_and_pool(tmp_path: Path) -
         "query_tokens": {"min": 7, "median": 10, "mean": 10.4, "max": 17},
     }
     write_results(results, tmp_path / "results.json")
-    text = write_report(tmp_path).markdown.read_text()
+    paths = write_report(tmp_path)
+    text = paths.markdown.read_text()
+    assert "fastapi batched text search on one core, searches/s: 200.00 (target >= 185: met)" in (
+        paths.headline_text
+    )
     assert "## The model runtime: the default against torch" in text
     assert "## Targets of the model runtime" in text
     assert "| fastapi/uvicorn/1wx4t | naive | 16 | 120.0 → 55.0 | x2.18 [" in text
