@@ -39,12 +39,17 @@ def pool_words(pool: dict[str, Any]) -> str:
         return "not recorded"
     name = str(pool.get("name") or "first-sentences (unnamed, before pools were named)")
     what = POOL_WORDS.get(name.split()[0], "")
+    others = "; ".join(
+        f"the other pool, {other} (--pool {other}): {words}"
+        for other, words in POOL_WORDS.items()
+        if other != name.split()[0]
+    )
     return (
         f"{name}{f': {what}' if what else ''}; {pool.get('queries', '?')} queries (seed "
         f"{pool.get('seed', '?')}), words {_spread(pool.get('query_words', {}))}, model "
         f"tokens with the two special ones {_spread(pool.get('query_tokens', {}))}; "
         f"{pool.get('documents', '?')} documents to write; vectors by "
-        f"{pool.get('vector_source', '?')}"
+        f"{pool.get('vector_source', '?')}; {others}"
     )
 
 

@@ -187,3 +187,4 @@ def test_the_report_shows_the_runtime_section_targets_and_pool(tmp_path: Path) -
     assert "missed by 0.01 (1 % of the target)" in text
     assert "query pool questions: short questions of 5-10 words" in text
     assert "model tokens with the two special ones median 10, mean 10.4, 7-17" in text
+    assert "the other pool, first-sentences (--pool first-sentences): the first sentence" in text
