@@ -5,8 +5,8 @@ A configuration told a runtime carries it in its recorded settings (``app_env``)
 partner is the same twin, server, workers and threads with every other setting equal. The
 two run back to back in the batching steps (the order reversed on odd repeats), so each
 ratio is the median of per-repeat pairs with an interval over the pairs, as every other
-ratio in the report. Ratios read default ÷ other: x2 means the default runtime served
-twice as many searches, or took twice as long at the p50 where it is below 1.
+ratio in the report. Ratios read default ÷ other: x2 in requests/s means the default
+runtime served twice as many searches; x0.5 in p50, that it answered in half the time.
 """
 
 from __future__ import annotations

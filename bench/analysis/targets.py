@@ -69,42 +69,26 @@ class TargetLine:
 
 
 def _pair_line(figure: str, pair: RuntimePair | None, why: str, *, p50: bool) -> TargetLine:
+    """A runtime target: default ÷ torch requests/s at least SPEEDUP_TARGET, or the p50
+    at one user at most P50_SHARE_LIMIT of torch's (``p50``)."""
+    bound = P50_SHARE_LIMIT if p50 else SPEEDUP_TARGET
+    at_least, at_most = (None, bound) if p50 else (bound, None)
+    target = f"<= {bound:g}" if p50 else f">= {bound:g}"
     if pair is None:
-        bound = P50_SHARE_LIMIT if p50 else SPEEDUP_TARGET
-        return TargetLine(
-            figure,
-            f"<= {bound:g}" if p50 else f">= {bound:g}",
-            math.nan,
-            Interval(math.nan, math.nan, 0.0),
-            "not measured",
-            why,
-            None if p50 else bound,
-            bound if p50 else None,
-        )
+        nothing = Interval(math.nan, math.nan, 0.0)
+        return TargetLine(figure, target, math.nan, nothing, "not measured", why, at_least, at_most)
+    value, interval = (
+        (pair.p50, pair.p50_interval) if p50 else (pair.throughput, pair.throughput_interval)
+    )
+    judged = (
+        judge_at_most(value, interval, bound) if p50 else judge_at_least(value, interval, bound)
+    )
     source = (
-        f"{pair.default.config} ÷ {pair.other.config} at {pair.users} "
-        f"user{'s' if pair.users != 1 else ''}, "
-        f"{pair.throughput_interval.n if not p50 else pair.p50_interval.n} pairs by repeat"
+        f"{'p50' if p50 else 'req/s'} {pair.default.config} ÷ {pair.other.config} at "
+        f"{pair.users} user{'s' if pair.users != 1 else ''}, {interval.n} pairs by repeat"
     )
-    if p50:
-        return TargetLine(
-            figure,
-            f"<= {P50_SHARE_LIMIT:g}",
-            pair.p50,
-            pair.p50_interval,
-            judge_at_most(pair.p50, pair.p50_interval, P50_SHARE_LIMIT),
-            f"p50 {source}" if not math.isnan(pair.p50) else "no valid pair",
-            at_most=P50_SHARE_LIMIT,
-        )
-    return TargetLine(
-        figure,
-        f">= {SPEEDUP_TARGET:g}",
-        pair.throughput,
-        pair.throughput_interval,
-        judge_at_least(pair.throughput, pair.throughput_interval, SPEEDUP_TARGET),
-        f"req/s {source}" if not math.isnan(pair.throughput) else "no valid pair",
-        at_least=SPEEDUP_TARGET,
-    )
+    detail = "no valid pair" if math.isnan(value) else source
+    return TargetLine(figure, target, value, interval, judged, detail, at_least, at_most)
 
 
 def _runtime_lines(results: BenchResults, twins: list[str]) -> list[TargetLine]:

@@ -96,7 +96,7 @@ def _targets(results: BenchResults) -> dict[str, tuple[str, str]]:
     return {line.figure: (line.outcome, line.words) for line in runtime_targets(results)}
 
 
-def test_targets_met_and_missed_say_by_how_much() -> None:
+def test_targets_met_missed_by_how_much_or_inconclusive() -> None:
     found = _targets(runtime_results())
     assert found["fastapi naive text search, onnx ÷ torch"] == ("met", "met")
     assert found["flask p50 at one user, onnx ÷ torch"] == ("met", "met")
@@ -111,6 +111,11 @@ def test_targets_met_and_missed_say_by_how_much() -> None:
     assert slow["flask naive text search, onnx ÷ torch"] == (
         "missed",
         "missed by 0.50 (29 % of the target)",
+    )
+    close = _targets(runtime_results(torch_naive=70.0))
+    assert close["flask naive text search, onnx ÷ torch"] == (
+        "inconclusive",
+        "inconclusive: its interval spans 1.7",
     )
 
 
