@@ -169,9 +169,10 @@ PROFILES: dict[str, Profile] = {
         warmup_s=1,
         compare={},
         batching_users=(1, 16, 64),
-        # At one user the p50 needs samples. At 64 users a naive search on the default
-        # runtime takes about 0.6 s and a batched one on torch about 0.4 s (64 users over
-        # the measured rates), so 6 s after 2 s of warm-up holds ten or more per user.
+        # At one user the p50 needs samples. At 64 users a search waits its turn: about
+        # 0.6 s naive on the default runtime and 0.4 s batched on torch (64 users over the
+        # roughly 100 and 160 searches/s a twin serves so on one core), so 6 s after 2 s of
+        # warm-up holds ten or more per user.
         batching_durations={1: 6.0, 64: 6.0},
         batching_warmups={64: 2.0},
         runtimes=("torch",),
