@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.load.pool import DEFAULT_POOL, POOLS
 from bench.plan.profiles import PROFILES, SCENARIOS
 
 __all__ = ["main"]
@@ -95,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         "for the soak; pss: the process tree's PSS, which raises the server's CPU per "
         "request; rss: cheaper; off: none)",
     )
+    run.add_argument(
+        "--pool",
+        choices=sorted(POOLS),
+        default=DEFAULT_POOL,
+        help="the queries text search sends: questions (short, as users type them; the "
+        "default) or first-sentences (long corpus sentences, which pad away batching's gain)",
+    )
     run.add_argument("--no-report", action="store_true")
 
     report = sub.add_parser("report", help="write report.md and report.html for a results dir")
@@ -131,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             locust_processes=getattr(args, "locust_processes", None),
             memory=getattr(args, "memory", None),
             out_dir=getattr(args, "out", None),
+            pool=getattr(args, "pool", DEFAULT_POOL),
         )
         if args.command == "plan":
             from bench.run.orchestrator import describe_plan

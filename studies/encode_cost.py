@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     settings = get_settings()
     print("building the request pool (embeds its 200 queries once) ...", flush=True)
-    pool = [shortened(query, args.words) for query in build_pool().queries]
+    pool = [shortened(query, args.words) for query in build_pool(name="first-sentences").queries]
     size = args.queries
     groups = [pool[i * size : (i + 1) * size] for i in range(args.calls)]
     groups = [group for group in groups if len(group) == size]

@@ -16,8 +16,10 @@ from typing import Literal
 
 from bench.analysis.aggregate import shared_config, usual_config
 from bench.analysis.ingest import MIN_PHASE_SAMPLES, Phase, ingest_effect
-from bench.analysis.ratios import Ratio, decompose, paired_ratio
+from bench.analysis.ratios import Decomposition, Ratio, decompose, paired_ratio
+from bench.analysis.runtimes import runtime_factor
 from bench.results import AppCost, BenchResults
+from bench.stats import Interval
 
 __all__ = [
     "Claim",
@@ -224,9 +226,12 @@ def _performance(results: BenchResults) -> Claim:
         "per request for /health, throughput otherwise): FastAPI clearly faster when the "
         f"whole interval lies above x{CLEARLY:.2f}, clearly slower below x{1 / CLEARLY:.2f}, "
         "not apart when it lies between; one run or a wider interval is inconclusive. Holds "
-        "when clearly faster on every scenario, holds only on those where it is."
+        "when clearly faster on every scenario, holds only on those where it is. The "
+        "evidence sets the framework beside the other factors on text search, each where "
+        "measured: the model runtime (default ÷ torch, paired), the server, the framework."
     )
     parts = decompose(results)
+    factors = _text_search_factors(results, parts)
     if not parts:
         return Claim(
             topic,
@@ -234,13 +239,16 @@ def _performance(results: BenchResults) -> Claim:
             "not measured",
             "not measured: no scenario ran both twins on their usual and on the shared server",
             rule,
-            "–",
+            factors,
         )
     by = {SCENARIO_NAMES.get(d.scenario, d.scenario): direction(d.gap) for d in parts}
-    evidence = "; ".join(
-        f"{d.scenario}: usual servers {_ratio_text(d.gap)}, shared server "
-        f"{_ratio_text(d.framework)}"
-        for d in parts
+    evidence = (
+        "; ".join(
+            f"{d.scenario}: usual servers {_ratio_text(d.gap)}, shared server "
+            f"{_ratio_text(d.framework)}"
+            for d in parts
+        )
+        + f". {factors}"
     )
 
     def named(kind: str) -> list[str]:
@@ -274,6 +282,45 @@ def _performance(results: BenchResults) -> Claim:
     if level:
         return Claim(topic, claim, "not apart", f"not apart: {tail}", rule, evidence)
     return Claim(topic, claim, "inconclusive", f"inconclusive: {tail}", rule, evidence)
+
+
+def _text_search_factors(results: BenchResults, parts: list[Decomposition]) -> str:
+    """What moved text search in this run, each factor where it was measured: the model
+    runtime (each twin on the default runtime ÷ on torch, naive at saturation), the server
+    (each twin's usual server ÷ the shared one) and the framework (FastAPI ÷ Flask on the
+    shared server). The runtime is the largest lever on text search; the verdict is on the
+    framework, so the evidence puts the three side by side."""
+    moved = runtime_factor(results)
+    runtime = (
+        "the runtime moved text search "
+        + ", ".join(
+            f"{_figure_text(p.throughput, p.throughput_interval)} ({twin}, "
+            f"{p.default_runtime} ÷ {p.runtime}, naive at {p.users} users)"
+            for twin, p in sorted(moved.items())
+        )
+        if moved
+        else "the runtime comparison did not run (the batching profile runs it)"
+    )
+    text = next((d for d in parts if d.scenario == "search_text"), None)
+    if text is None:
+        rest = (
+            "the server and the framework were not measured on text search (it needs both "
+            "twins on their usual and on the shared server)"
+        )
+    else:
+        rest = (
+            f"the server {_ratio_text(text.flask_server)} (Flask), "
+            f"{_ratio_text(text.fastapi_server)} (FastAPI), the framework "
+            f"{_ratio_text(text.framework)}"
+        )
+    return f"Text search: {runtime}; {rest}"
+
+
+def _figure_text(value: float, interval: Interval) -> str:
+    if math.isnan(value):
+        return "–"
+    bounds = f" [{interval.low:.2f}, {interval.high:.2f}]" if interval.exists else ""
+    return f"x{value:.2f}{bounds}, {interval.method}"
 
 
 def _probe(results: BenchResults, key: str) -> dict[str, object]:

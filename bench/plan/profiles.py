@@ -78,6 +78,13 @@ class Profile:
     # Uploads run once beside fixed-rate searches (ingest_rate) on each configuration of
     # the batching comparison: what an ingest job does to batched searches and naive ones.
     batching_uploads: tuple[str, ...] = ()
+    # The runtime comparison: text search through each twin on its usual server, told each
+    # of these model runtimes (TWINBENCH_EMBED_BACKEND), against the same twin on the run's
+    # default runtime, naive at runtime_users["naive"] and batched at
+    # runtime_users["batched"], interleaved with the batching steps (each runtime's run
+    # right beside its default-runtime partner).
+    runtimes: tuple[str, ...] = ()
+    runtime_users: dict[str, tuple[int, ...]] = field(default_factory=dict)
     cpu_quota: float | None = None  # cores per server when the command line says "auto"
     # Compared scenarios whose one-worker configurations run at the same time, those on
     # their usual servers in one step and those on the shared server in another, each at
@@ -149,9 +156,12 @@ PROFILES: dict[str, Profile] = {
         same_server_scenarios=("health", "echo", "search_vector", "search_text"),
     ),
     # Micro-batching: does gathering the searches in flight into one model call pay, and who
-    # can hold enough requests waiting to form a batch? On one core per server (quota 1.0),
-    # five interleaved repeats at 1, 16 and 64 users: five pairs give each ratio a 94 %
-    # interval where three gave 75 %. About 20 minutes.
+    # can hold enough requests waiting to form a batch? And the runtime comparison: each
+    # twin on torch against the default runtime, naive at 1 and 16 users (the p50 at one
+    # user, the throughput at saturation), batched at 64. On one core per server (quota
+    # 1.0), five interleaved repeats: five pairs give each ratio a 94 % interval where three
+    # gave 75 %. About 21 minutes of load (`python -m bench plan --profile batching`) and
+    # one or two of start-up: 23 in all.
     "batching": Profile(
         name="batching",
         repeats=5,
@@ -159,8 +169,14 @@ PROFILES: dict[str, Profile] = {
         warmup_s=1,
         compare={},
         batching_users=(1, 16, 64),
-        batching_durations={1: 6.0, 64: 10.0},
-        batching_warmups={64: 3.0},
+        # At one user the p50 needs samples. At 64 users a search waits its turn: about
+        # 0.6 s naive on the default runtime and 0.4 s batched on torch (64 users over the
+        # roughly 100 and 160 searches/s a twin serves so on one core), so 6 s after 2 s of
+        # warm-up holds ten or more per user.
+        batching_durations={1: 6.0, 64: 6.0},
+        batching_warmups={64: 2.0},
+        runtimes=("torch",),
+        runtime_users={"naive": (1, 16), "batched": (64,)},
         # Searches at 20 req/s beside an ingest job of 80 rows: the batcher runs the job's
         # chunks between search batches (searches first), the naive path beside them.
         batching_uploads=("ingest_under_load",),

@@ -20,6 +20,8 @@ from bench.plan.topology import (
     Role,
     Server,
     Twin,
+    on_runtime,
+    runtime_of,
     spec_for,
     usual_server,
 )
@@ -87,28 +89,36 @@ def plan_configs(profile: Profile, apps: tuple[Twin, ...], server_cores: int) ->
             threads = profile.batching_flask_threads if app == "flask" else (4,)
             for count in threads:
                 server = usual_server(app)
-                add(spec_for(app, server, threads=count), "twin", False, batching=True)
-                add(
-                    spec_for(app, server, threads=count, variant=BATCHED, app_env=BATCHING_ON),
-                    "twin",
-                    False,
-                    batching=True,
-                )
+                naive = spec_for(app, server, threads=count)
+                batched = spec_for(app, server, threads=count, variant=BATCHED, app_env=BATCHING_ON)
+                add(naive, "twin", False, batching=True)
+                add(batched, "twin", False, batching=True)
+                # The runtime comparison: the twin's usual configuration on other runtimes.
+                if naive.label == spec_for(app, server).label:
+                    for runtime in profile.runtimes:
+                        add(on_runtime(naive, runtime), "twin", False, batching=True)
+                        add(on_runtime(batched, runtime), "twin", False, batching=True)
     if "search_text" in profile.compare:
         plans.append(ConfigPlan(None, IN_PROCESS, "in-process", True))
     return plans
 
 
 def batching_labels(configs: list[ConfigPlan]) -> list[str]:
-    """The usual twins and the batching comparison's configurations, each batched one right
-    after its unbatched partner, so the two sides of every on/off pair run back to back."""
+    """The usual twins and the batching comparison's configurations, each twin's partners
+    around it: its naive runs on other runtimes, then the naive and the batched run on the
+    default runtime, then its batched runs on other runtimes. Every pair the report reads
+    (batched beside naive, another runtime beside the default) then runs back to back."""
     plans = [p for p in configs if p.role == "twin" and (p.usual or p.batching)]
     labels: list[str] = []
     for plan in plans:
         if plan.spec is None or plan.spec.variant:
             continue
+        partners = [p for p in plans if p.spec and _unbatched(p.spec) == plan.spec]
+        other = [p for p in partners if p.spec and runtime_of(p.spec)]
+        labels += [p.label for p in other if p.spec and not _batched(p.spec)]
         labels.append(plan.label)
-        labels += [p.label for p in plans if p.spec and _unbatched(p.spec) == plan.spec]
+        labels += [p.label for p in partners if p not in other]
+        labels += [p.label for p in other if p.spec and _batched(p.spec)]
     # A batched configuration without an unbatched partner still runs, last.
     return labels + [p.label for p in plans if p.label not in labels]
 
@@ -116,6 +126,24 @@ def batching_labels(configs: list[ConfigPlan]) -> list[str]:
 def _unbatched(spec: ServerSpec) -> ServerSpec | None:
     """The same configuration without its settings variant; None for one without any."""
     return replace(spec, variant="", app_env=()) if spec.variant else None
+
+
+def _batched(spec: ServerSpec) -> bool:
+    return all(setting in spec.app_env for setting in BATCHING_ON)
+
+
+def _told_runtime(plan: ConfigPlan | None) -> bool:
+    """Whether a configuration was told another model runtime (the runtime comparison)."""
+    return plan is not None and plan.spec is not None and runtime_of(plan.spec) is not None
+
+
+def _runs_at(plan: ConfigPlan | None, users: int, profile: Profile) -> bool:
+    """Whether a batching configuration runs at ``users``: a configuration on another
+    runtime only at the runtime comparison's loads, every other at every load."""
+    if plan is None or plan.spec is None or not _told_runtime(plan):
+        return True
+    kind = "batched" if _batched(plan.spec) else "naive"
+    return users in profile.runtime_users.get(kind, ())
 
 
 # Where a configuration sits in its block: Flask's floors, the Flask twin, the FastAPI twin,
@@ -176,12 +204,16 @@ BATCHING_UPLOAD_USERS = 4
 
 def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
     """Text search off and on, per concurrency; repeats outermost, order reversed on odd;
-    then each upload of ``batching_uploads`` once per configuration, in the same order."""
+    configurations on other runtimes only at the runtime comparison's loads; then each
+    upload of ``batching_uploads`` once per default-runtime configuration, in that order."""
     steps = []
     labels = batching_labels(configs)
+    plans = {p.label: p for p in configs}
     for repeat in range(profile.repeats if profile.batching_users else 0):
         for users in profile.batching_users:
             for label in reversed(labels) if repeat % 2 else labels:
+                if not _runs_at(plans.get(label), users, profile):
+                    continue
                 steps.append(
                     Step(
                         "search_text",
@@ -194,8 +226,10 @@ def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
                         "batching",
                     )
                 )
+    # Uploads on the default runtime only: the runtime comparison is of searches alone.
+    default = [label for label in labels if not _told_runtime(plans.get(label))]
     for scenario in profile.batching_uploads:
-        for label in labels:
+        for label in default:
             steps.append(
                 Step(
                     scenario,

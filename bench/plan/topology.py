@@ -9,6 +9,7 @@ never reads it from today's code.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal, cast
 
 from shared.servers import DEFAULT_SERVER, AppTarget, ServerSpec
@@ -31,6 +32,9 @@ __all__ = [
     "record_targets",
     "BATCHED",
     "BATCHING_ON",
+    "EMBED_BACKEND",
+    "on_runtime",
+    "runtime_of",
 ]
 
 Twin = Literal["flask", "fastapi"]
@@ -63,6 +67,9 @@ SHARED_SERVER: Server = "granian"
 # Search micro-batching on (shared/batcher.py): the variant the batching comparison runs.
 BATCHED = "batched"
 BATCHING_ON = (("TWINBENCH_SEARCH_BATCHING", "1"),)
+# The model runtime's setting: a configuration told another runtime than the run's default
+# is the runtime comparison's variant (its label ends "+torch"), never an ordinary twin.
+EMBED_BACKEND = "TWINBENCH_EMBED_BACKEND"
 # The label of the in-process floor (the core called directly, no HTTP).
 IN_PROCESS = "core/in-process"
 
@@ -101,6 +108,18 @@ def spec_for(
         variant=variant,
         app_env=app_env,
     )
+
+
+def on_runtime(spec: ServerSpec, runtime: str) -> ServerSpec:
+    """``spec`` told to run the model on ``runtime``, and nothing else changed: the variant
+    gains "+runtime" (``fastapi/uvicorn/1wx4t+batched+torch``)."""
+    variant = f"{spec.variant}+{runtime}" if spec.variant else runtime
+    return replace(spec, variant=variant, app_env=(*spec.app_env, (EMBED_BACKEND, runtime)))
+
+
+def runtime_of(spec: ServerSpec) -> str | None:
+    """The runtime a configuration was told (:func:`on_runtime`); None: the run's default."""
+    return dict(spec.app_env).get(EMBED_BACKEND)
 
 
 def record() -> dict[str, object]:

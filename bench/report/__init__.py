@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.analysis.aggregate import aggregate
 from bench.analysis.claims import evaluate_claims
 from bench.analysis.soak import GROWTH_LIMIT, SoakCheck, soak_checks
+from bench.analysis.targets import runtime_targets
 from bench.report import plots
 from bench.report.blocks import (
     Block,
@@ -28,6 +29,7 @@ from bench.report.blocks import (
     render_markdown,
 )
 from bench.report.formatting import run_length, verdict_word
+from bench.report.runtime import pool_words, runtime_blocks, target_blocks
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
@@ -175,6 +177,10 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     batching = batching_blocks(results)
     if batching:
         blocks += [Heading("Micro-batching: who can hold a batch"), *batching]
+    runtimes = runtime_blocks(results)
+    if runtimes:
+        blocks += [Heading("The model runtime: the default against torch"), *runtimes]
+    blocks += [Heading("Targets of the model runtime"), *target_blocks(results)]
     reads = point_read_blocks(results)
     if reads:
         blocks += [Heading("Point reads: GET and DELETE of one document"), *reads]
@@ -211,6 +217,7 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
     blocks += [Heading("Configurations (exact command lines)"), config_table(results)]
     blocks += [Heading("Every run"), runs_table(results)]
     blocks += [Heading("Method"), Paragraph(method_text(results))]
+    blocks += [Paragraph(f"Text search sent the query pool {pool_words(results.pool)}.")]
     return blocks, _terminal_text(results, checks)
 
 
@@ -311,6 +318,11 @@ def _terminal_text(results: BenchResults, checks: list[SoakCheck]) -> str:
     table, _ = headline_table(results)
     lines += [f"  {row[0]}: {row[1]} {row[2]} (target {row[3]}: {row[4]})" for row in table.rows]
     lines += [f"  {c.topic}: {c.text}" for c in evaluate_claims(results)]
+    lines += [
+        f"  {t.figure}: {t.value:.2f} (target {t.target}: {t.words})"
+        for t in runtime_targets(results)
+        if t.outcome != "not measured"
+    ]
     return "\n".join(lines).replace("**", "")
 
 

@@ -10,6 +10,7 @@ from bench.analysis.aggregate import aggregate
 from bench.analysis.soak import memory_growth
 from bench.report.blocks import Table
 from bench.report.formatting import interval_text, load_text, num, pct
+from bench.report.runtime import pool_words
 from bench.results import BenchResults, RunResult
 
 __all__ = [
@@ -180,7 +181,7 @@ def env_table(results: BenchResults) -> Table:
         ["keep-alive", str(env.get("keep_alive"))],
         ["access log", str(env.get("access_log"))],
         ["Milvus", str(env.get("milvus"))],
-        ["request pool", str(results.pool)],
+        ["request pool", pool_words(results.pool)],
         ["git commit", f"{env.get('git_commit')}{' (dirty)' if env.get('git_dirty') else ''}"],
     ]
     rows += [[f"version: {k}", str(v)] for k, v in env.get("versions", {}).items()]

@@ -14,6 +14,7 @@ import contextlib
 import json
 import select
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench.plan.steps import ConfigPlan
+from bench.plan.topology import EMBED_BACKEND
 from bench.results import ServerConfig, slug
 from bench.run.accounting import CpuAccount
 from bench.run.cpu import CgroupCap, CpuPlan, pin_process
@@ -40,6 +42,7 @@ __all__ = [
     "confine",
     "probe_twin",
     "model_runtimes",
+    "told_runtimes",
     "KEEP_ALIVE",
 ]
 
@@ -258,12 +261,21 @@ def external(twin: str, url: str) -> External:
     return External(config, url.rstrip("/"), account)
 
 
-def model_runtimes(urls: dict[str, str]) -> dict[str, str]:
+def told_runtimes(configs: list[ServerConfig]) -> dict[str, str]:
+    """The configurations deliberately told a model runtime (the runtime comparison's
+    variant, ``bench.plan.topology.on_runtime``), with the runtime each was told."""
+    return {c.label: c.app_env[EMBED_BACKEND] for c in configs if EMBED_BACKEND in c.app_env}
+
+
+def model_runtimes(urls: dict[str, str], told: Mapping[str, str] | None = None) -> dict[str, str]:
     """The model runtime each twin says it runs (its /health ``runtime``).
 
-    Raises when they differ: a comparison of twins on different runtimes would measure the
-    runtime (x2 or more on text search), not the framework.
+    Raises when the twins not in ``told`` differ: a comparison of twins on different
+    runtimes would measure the runtime (x2 or more on text search), not the framework.
+    A twin in ``told`` was put on its runtime on purpose (the runtime comparison) and must
+    run the one it was told; a twin that does not is refused too.
     """
+    told = told or {}
     found: dict[str, str] = {}
     for label, url in urls.items():
         try:
@@ -272,8 +284,16 @@ def model_runtimes(urls: dict[str, str]) -> dict[str, str]:
             status, body = 0, {"error": str(exc)}
         runtime = body.get("runtime") if isinstance(body, dict) else None
         found[label] = str(runtime) if status == 200 and runtime else f"unknown ({status})"
-    if len(set(found.values())) > 1:
-        listed = ", ".join(f"{label}: {runtime}" for label, runtime in sorted(found.items()))
+    ignored = sorted(label for label in told if label in found and found[label] != told[label])
+    if ignored:
+        listed = ", ".join(f"{label}: told {told[label]}, runs {found[label]}" for label in ignored)
+        raise RuntimeError(
+            f"twins ignored the model runtime they were told ({listed}): the runtime "
+            "comparison would compare the wrong runtimes"
+        )
+    ordinary = {label: runtime for label, runtime in found.items() if label not in told}
+    if len(set(ordinary.values())) > 1:
+        listed = ", ".join(f"{label}: {runtime}" for label, runtime in sorted(ordinary.items()))
         raise RuntimeError(
             f"the twins run different model runtimes ({listed}); a comparison would measure "
             "the runtime, not the framework: serve them with the same TWINBENCH_EMBED_BACKEND"

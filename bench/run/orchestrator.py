@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.load.pool import load_pool, pool_for_run
+from bench.load.pool import DEFAULT_POOL, describe_pool, load_pool, pool_for_run
 from bench.plan import topology
 from bench.plan.profiles import PROFILES, MemorySampling, Profile, narrow
 from bench.plan.steps import (
@@ -46,6 +46,7 @@ from bench.run.configs import (
     model_runtimes,
     probe_twin,
     start_config,
+    told_runtimes,
     wait_ready,
 )
 from bench.run.cpu import CpuPlan, pin_current, plan_cpus
@@ -98,6 +99,8 @@ class RunOptions:
     locust_processes: int | None = None  # Locust's --processes (default: one per CPU)
     # The server memory sampled in every step: "pss", "rss" or "off"; None: the profile's.
     memory: MemorySampling | None = None
+    # The named query pool text search sends (bench.load.pool.POOLS).
+    pool: str = DEFAULT_POOL
 
 
 def _profile(options: RunOptions) -> Profile:
@@ -298,16 +301,8 @@ def run_bench(options: RunOptions) -> Path:
             f"server quota {cpus.server_quota_cores or 'none'} core",
             file=sys.stderr,
         )
-        pool_path = pool_for_run(out)
-        pool = load_pool(pool_path)
-        pool_info = {
-            "seed": pool.seed,
-            "source": pool.source,
-            "queries": len(pool.queries),
-            "vector_source": pool.vector_source,
-            "documents": len(pool.documents),
-            "file": "pool.json",
-        }
+        pool_path = pool_for_run(out, name=options.pool)
+        pool_info = describe_pool(load_pool(pool_path))
         environment = collect_environment(cpus, load_before)
         environment["profile"] = asdict(profile)
         environment["profile_as_defined"] = asdict(PROFILES[profile.name])
@@ -334,7 +329,7 @@ def run_bench(options: RunOptions) -> Path:
                 }
             )
             twins = {label: r.url for label, r in running.items() if r.config.role == "twin"}
-            environment["model_runtimes"] = model_runtimes(twins)
+            environment["model_runtimes"] = model_runtimes(twins, told_runtimes(recorded))
             environment["probes"] = {label: probe_twin(url) for label, url in twins.items()}
             configs = [p for p in plans if p.label in running]
             steps = _steps(profile, configs, options.users)
