@@ -169,7 +169,7 @@ def _both_measures(
 def headline_ratios(results: BenchResults) -> list[Ratio]:
     """Each twin against its bare framework (target 0.8) and each framework against the raw
     server (shown), on the twin's usual server and on the shared one; text search through
-    each twin against the in-process core (target 0.9)."""
+    each twin against the in-process core (target 0.95, the runtime issue's)."""
     ratios: list[Ratio] = []
     topology = results.topology
     for twin in topology["twins"]:
@@ -224,7 +224,7 @@ def headline_ratios(results: BenchResults) -> list[Ratio]:
                 label,
                 core,
                 "throughput",
-                0.9,
+                0.95,
             )
             ratios.append(replace(ratio, notes=[*ratio.notes, *_core_load_note(results, label)]))
     return ratios

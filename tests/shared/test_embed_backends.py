@@ -8,6 +8,7 @@ are found by brute-force cosine over a sample of the demo corpus.
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from bench.load.pool import _first_sentence
+from bench.load.pool import POOL_SEED, first_sentences, questions
 from shared.config import Settings, get_settings
 from shared.corpus import build_corpus
 from shared.embed_runtime import load_embedder
@@ -48,11 +49,13 @@ def embedders(onnx_cache: Path) -> dict[str, Embedder]:
 @pytest.fixture(scope="session")
 def corpus_and_queries() -> tuple[list[str], list[str]]:
     """300 paragraphs spread over the corpus's start, and 48 queries made the way the
-    bench's pool makes them (first sentences) from paragraphs that are not in the sample."""
+    bench's two pools make them (24 short questions, the default, and 24 first sentences)
+    from paragraphs that are not in the sample."""
     documents = build_corpus(limit=1_200)
     paragraphs = [doc.text for doc in documents[:900:3]]
-    queries = [_first_sentence(doc.text) for doc in documents[901::6]][:48]
-    return paragraphs, [query for query in queries if query]
+    rest = [{"title": d.title, "text": d.text} for d in documents[901::6]]
+    rng = random.Random(POOL_SEED)
+    return paragraphs, questions(rest, rng)[:24] + first_sentences(rest, rng)[:24]
 
 
 def _top_k(queries: Vectors, corpus: Vectors) -> list[set[int]]:
