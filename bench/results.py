@@ -84,6 +84,10 @@ class Step:
     # The configurations driven at the same time in this step, each at the full load
     # (``config`` among them); empty: ``config`` alone.
     together: tuple[str, ...] = ()
+    # Upload steps: rows in the upload and seconds of searches alone before it (after the
+    # warm-up); 0: the runner's defaults (bench.run.runner.INGEST_DOCS, UPLOAD_MARGIN_S).
+    upload_rows: int = 0
+    upload_lead_s: float = 0.0
 
     @property
     def shown(self) -> str:
