@@ -393,11 +393,12 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     if not effects:
         return []
     rows = []
+    repeated = any(e.repeat for e in effects)
     for e in effects:
         for name, phase in (("before", e.before), ("during", e.during), ("after", e.after)):
             rows.append(
                 [
-                    e.config,
+                    f"{e.config} (run {e.repeat + 1})" if repeated else e.config,
                     e.kind,
                     name,
                     num(phase.seconds, 1),
