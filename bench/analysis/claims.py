@@ -174,7 +174,7 @@ def _async(results: BenchResults) -> Claim:
         "pair (no interval). Jobs must have finished."
     )
     usual = {usual_config(results, app) for app in ("flask", "fastapi")}
-    effects = upload_effects(results.runs, usual)
+    effects = upload_effects(results.runs, {label for label in usual if label})
     if not {"flask", "fastapi"} <= set(effects):
         return Claim(
             topic,
