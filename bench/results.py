@@ -220,6 +220,7 @@ def _latency(data: dict[str, Any] | None) -> LatencySummary | None:
     return LatencySummary(
         count=int(data["count"]),
         **{k: _num(data[k]) for k in ("mean", "p50", "p90", "p99", "p999", "max")},
+        p95=_num(data.get("p95")),
     )
 
 

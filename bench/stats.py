@@ -96,13 +96,15 @@ class LatencySummary:
     p99: float
     p999: float
     max: float
+    # Last, with a default: results written before it was kept read back without it.
+    p95: float = math.nan
 
 
 def summarize_latencies(latencies_ms: Sequence[float] | FloatArray) -> LatencySummary:
     values = _sorted(latencies_ms)
     if len(values) == 0:
         nan = math.nan
-        return LatencySummary(0, nan, nan, nan, nan, nan, nan)
+        return LatencySummary(0, nan, nan, nan, nan, nan, nan, nan)
     return LatencySummary(
         count=len(values),
         mean=float(values.mean()),
@@ -111,6 +113,7 @@ def summarize_latencies(latencies_ms: Sequence[float] | FloatArray) -> LatencySu
         p99=percentile(values, 99),
         p999=percentile(values, 99.9),
         max=float(values[-1]),
+        p95=percentile(values, 95),
     )
 
 

@@ -31,6 +31,7 @@ from bench.report.formatting import run_length, verdict_word
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
+    curve_blocks,
     decomposition_blocks,
     headline_table,
     point_read_blocks,
@@ -172,6 +173,9 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
         Heading("Server or framework? (same-server decomposition)"),
         *decomposition_blocks(results),
     ]
+    curves = curve_blocks(results, plot_dir)
+    if curves:
+        blocks += [Heading("Latency and throughput against load"), *curves]
     batching = batching_blocks(results)
     if batching:
         blocks += [Heading("Micro-batching: who can hold a batch"), *batching]

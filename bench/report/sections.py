@@ -17,6 +17,7 @@ from bench.analysis.batching import (
     mean_batch,
 )
 from bench.analysis.claims import SCENARIO_NAMES, direction
+from bench.analysis.curves import CURVE_PERCENTILES, load_curves
 from bench.analysis.ingest import IngestEffect, ingest_effect
 from bench.analysis.ratios import (
     INTERACTION_BAND,
@@ -45,6 +46,7 @@ __all__ = [
     "summary_blocks",
     "headline_table",
     "cost_blocks",
+    "curve_blocks",
     "decomposition_blocks",
     "upload_blocks",
 ]
@@ -679,3 +681,45 @@ def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:
             f"takes its partner's run with it): {'; '.join(excluded)}."
         )
     ]
+
+
+def curve_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
+    """Throughput and latency against closed users, per twin on its usual server: the
+    table of every point (percentiles too few samples carry hidden, with the count) and the
+    plot."""
+    curves = load_curves(results)
+    if not curves:
+        return []
+    rows = [
+        [
+            SCENARIO_NAMES.get(curve.scenario, curve.scenario),
+            curve.config,
+            str(point.users),
+            str(point.runs),
+            num(point.rps, 1),
+            *(pct(point.latency_ms[q], point.fewest, q, 1) for q in CURVE_PERCENTILES),
+        ]
+        for curve in curves
+        for point in curve.points
+    ]
+    blocks: list[Block] = [
+        Paragraph(
+            "Closed users against each twin on its usual server, one configuration at a "
+            "time, each point after its own warm-up. Throughput is over the whole server, "
+            "whose half-core quota (Environment) caps it: a flat line is the quota spent, "
+            "and latency then grows with the users in the queue. A point is the median of "
+            "its runs: the sweep runs each once, and a point the compared steps also run "
+            "(the same users on the same servers) takes their repeats too. A percentile is "
+            "shown only where every run of the point has the samples it needs "
+            f"({MIN_SAMPLES[50.0]} for a p50, {MIN_SAMPLES[95.0]} for a p95, "
+            f"{MIN_SAMPLES[99.0]:,} for a p99); '–' gives the fewest a run had."
+        ),
+        Table(
+            ["scenario", "config", "users", "runs", "req/s", "p50 ms", "p95 ms", "p99 ms"],
+            rows,
+        ),
+    ]
+    png = plots.load_curves(curves, plot_dir / "load-curves.png")
+    if png is not None:
+        blocks.append(Figure("Latency and throughput against load", "plots/load-curves", png))
+    return blocks
