@@ -35,6 +35,7 @@ from bench.report.sections import (
     decomposition_blocks,
     headline_table,
     point_read_blocks,
+    samples_paragraph,
     summary_blocks,
     upload_blocks,
 )
@@ -197,6 +198,7 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
             "(see Method); below that, '–' with the count."
         ),
         scenario_table(results),
+        samples_paragraph(results),
     ]
     opened = open_table(results)
     if opened is not None:

@@ -27,6 +27,7 @@ from bench.analysis.ratios import (
     decompose,
     headline_ratios,
 )
+from bench.analysis.recompute import recheck
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
 from bench.report.formatting import (
@@ -37,7 +38,7 @@ from bench.report.formatting import (
     pct,
     run_length,
 )
-from bench.results import BenchResults
+from bench.results import SAMPLES_FILE, BenchResults
 from bench.stats import MIN_SAMPLES, Interval, Outcome, judge_at_most, median_ci
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "headline_table",
     "cost_blocks",
     "curve_blocks",
+    "samples_paragraph",
     "decomposition_blocks",
     "upload_blocks",
 ]
@@ -723,3 +725,26 @@ def curve_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     if png is not None:
         blocks.append(Figure("Latency and throughput against load", "plots/load-curves", png))
     return blocks
+
+
+def samples_paragraph(results: BenchResults) -> Paragraph:
+    """Where the raw latencies are, and whether every figure recomputed from them matched
+    (recomputed each time the report is written)."""
+    check = recheck(results)
+    if not check.runs:
+        return Paragraph(
+            f"Raw latencies: this folder keeps none ({SAMPLES_FILE} is missing or the run "
+            "predates it), so its percentiles cannot be recomputed from its own files."
+        )
+    found = (
+        "every one matched"
+        if not check.mismatches
+        else f"{len(check.mismatches)} did not match: " + "; ".join(check.mismatches[:5])
+    )
+    without = f" ({check.runs_without} runs kept none)" if check.runs_without else ""
+    return Paragraph(
+        f"Raw latencies: {SAMPLES_FILE} keeps every run's latencies in whole microseconds "
+        "(each request name, the open model's corrected series, each upload phase), the "
+        "values every percentile here was computed from. Writing this report recomputed "
+        f"{check.figures:,} figures of {check.runs} runs from it{without}: {found}."
+    )
