@@ -9,7 +9,8 @@ question:
 * ``sweep`` — closed-model throughput against concurrency, once per point;
 * ``open`` — fixed-rate runs below, near and above the measured saturation, with latency
   counted from the intended send time (coordinated omission);
-* ``single`` — write, mixed and ingest-under-load, once per twin on its usual server.
+* ``single`` — write, mixed and ingest-under-load, once per twin on its usual server (the
+  ingest job beside searches ``ingest_repeats`` times, interleaved between the twins).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Profile:
     ingest_rate: float = 10.0  # the searchers' fixed rate beside an upload (requests/s)
     # The ingest job beside searches (the Async claim's evidence): how many times per twin,
     # interleaved between the twins; its rows and the searches' seconds alone before it
-    # (0: the runner's defaults, bench.plan.budget.UPLOAD_ROWS and UPLOAD_LEAD_S). The
+    # (0: the planner's defaults, bench.plan.budget.UPLOAD_ROWS and UPLOAD_LEAD_S). The
     # blocking upload runs once, with the same rows and lead.
     ingest_repeats: int = 1
     ingest_rows: int = 0
