@@ -139,8 +139,8 @@ PROFILES: dict[str, Profile] = {
         singles={
             "point_reads": 4,
             "mixed": 8,
-            # Eight searchers share the 25 req/s: a search that waits behind the job for
-            # a second or more does not hold back the next one's send. The blocking upload
+            # Eight users: the upload's one and seven searchers sharing the 25 req/s, so a
+            # search that waits behind the job for a second does not hold back the sends. The blocking upload
             # is left to the full profile: no verdict reads it, and its 240 rows would
             # take a minute of this budget.
             "ingest_under_load": 8,
