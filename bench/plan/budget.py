@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bench.plan.profiles import UPLOADS, Profile
 from bench.plan.steps import (
+    LOCUST_OVERHEAD_S,
     ConfigPlan,
     batching_steps,
     compare_steps,
@@ -29,9 +30,6 @@ __all__ = [
     "plan_s",
 ]
 
-# Measured on this 2-core VM: starting and stopping Locust costs ~1.5-2 s per step, plus
-# the 1.5 s tail slack the orchestrator adds so the measured window is always full.
-LOCUST_OVERHEAD_S = 3.5
 # An upload where the step does not size it: its rows and the seconds of searches alone
 # before it (after the warm-up); after it, the searches go on UPLOAD_AFTER_S (no verdict
 # reads that phase: it shows the searches recover).

@@ -140,9 +140,9 @@ PROFILES: dict[str, Profile] = {
             "point_reads": 4,
             "mixed": 8,
             # Eight users: the upload's one and seven searchers sharing the 25 req/s, so a
-            # search that waits behind the job for a second does not hold back the sends. The blocking upload
-            # is left to the full profile: no verdict reads it, and its 240 rows would
-            # take a minute of this budget.
+            # search that waits behind the job for a second does not hold back the sends.
+            # The blocking upload is left to the full profile: no verdict reads it, and its
+            # 240 rows would take a minute of this budget.
             "ingest_under_load": 8,
         },
         single_rates={"point_reads": 25.0},

@@ -35,7 +35,12 @@ __all__ = [
     "single_steps",
     "batching_steps",
     "batching_labels",
+    "LOCUST_OVERHEAD_S",
 ]
+
+# Measured on this 2-core VM: starting and stopping Locust costs ~1.5-2 s per step, plus
+# the 1.5 s tail slack the orchestrator adds so the measured window is always full.
+LOCUST_OVERHEAD_S = 3.5
 
 
 @dataclass(frozen=True)
