@@ -69,7 +69,7 @@ EXAMPLE_RUNS: tuple[ExampleRun, ...] = (
     ExampleRun("soak", "docs/soak-example", "An example report (soak profile)"),
 )
 # What a results folder holds that an example keeps (everything else is logs and scratch).
-KEPT = ("results.json", "report.md", "report.html", "plots", "samples")
+KEPT = ("results.json", "samples.json.gz", "report.md", "report.html", "plots")
 
 
 def changed_code(root: Path = PROJECT_ROOT) -> list[str]:

@@ -9,13 +9,14 @@ report is a function of its results folder alone.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
-from bench.stats import LatencySummary
+from bench.stats import Histogram, LatencySummary
 
 __all__ = [
     "ServerConfig",
@@ -27,6 +28,7 @@ __all__ = [
     "write_results",
     "read_results",
     "FORMAT_VERSION",
+    "SAMPLES_FILE",
     "slug",
 ]
 
@@ -47,6 +49,9 @@ _V1_TOPOLOGY: dict[str, Any] = {
     "in_process": "core/in-process",
 }
 _V1_STEP_S = {"quick": 4, "full": 10, "soak": 600}
+# Beside results.json: every run's latencies, whole microseconds, per series (RunResult.
+# latency_us), from which each of its percentiles can be recomputed exactly.
+SAMPLES_FILE = "samples.json.gz"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +89,10 @@ class Step:
     # The configurations driven at the same time in this step, each at the full load
     # (``config`` among them); empty: ``config`` alone.
     together: tuple[str, ...] = ()
+    # Upload steps: rows in the upload and seconds of searches alone before it (after the
+    # warm-up); 0: the runner's defaults (bench.run.runner.INGEST_DOCS, UPLOAD_MARGIN_S).
+    upload_rows: int = 0
+    upload_lead_s: float = 0.0
 
     @property
     def shown(self) -> str:
@@ -148,6 +157,11 @@ class RunResult:
     # and the upload itself (kind, rows, status, seconds, rows_per_s).
     phases: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     job: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The latencies every percentile above was computed from, per series: "name:<request
+    # name>" (the successful requests of the window, together all of them), "corrected"
+    # (open model, from the intended send time), "phase:<before|during|after>" (uploads).
+    # Kept in SAMPLES_FILE, not in results.json; empty where the folder has none.
+    latency_us: dict[str, Histogram] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -203,7 +217,32 @@ def _clean(value: Any) -> Any:
 
 
 def write_results(results: BenchResults, path: Path) -> None:
-    path.write_text(json.dumps(_clean(dataclasses.asdict(results)), indent=1), encoding="utf-8")
+    """``results.json`` at ``path``, and beside it every run's kept latencies (SAMPLES_FILE)."""
+    data = dataclasses.asdict(results)
+    for run in data["runs"]:
+        del run["latency_us"]
+    path.write_text(json.dumps(_clean(data), indent=1), encoding="utf-8")
+    kept = {
+        run.run_id: {key: h.to_json() for key, h in run.latency_us.items()}
+        for run in results.runs
+        if run.latency_us
+    }
+    if kept:
+        document = {"unit": "microseconds", "runs": kept}
+        with gzip.open(path.parent / SAMPLES_FILE, "wt", encoding="utf-8") as handle:
+            json.dump(document, handle, separators=(",", ":"))
+
+
+def _kept_latencies(directory: Path) -> dict[str, dict[str, Histogram]]:
+    path = directory / SAMPLES_FILE
+    if not path.is_file():
+        return {}
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        document = json.load(handle)
+    return {
+        run_id: {key: Histogram.from_json(h) for key, h in series.items()}
+        for run_id, series in document["runs"].items()
+    }
 
 
 def _num(value: Any) -> float:
@@ -216,6 +255,7 @@ def _latency(data: dict[str, Any] | None) -> LatencySummary | None:
     return LatencySummary(
         count=int(data["count"]),
         **{k: _num(data[k]) for k in ("mean", "p50", "p90", "p99", "p999", "max")},
+        p95=_num(data.get("p95")),
     )
 
 
@@ -254,13 +294,17 @@ def read_results(path: Path) -> BenchResults:
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("format_version", 1) == 1:
         data = _upgrade_v1(data)
+    kept = _kept_latencies(path.parent)
+    runs = [_run(r) for r in data["runs"]]
+    for run in runs:
+        run.latency_us = kept.get(run.run_id, {})
     return BenchResults(
         profile=data["profile"],
         started_at=data["started_at"],
         finished_at=data["finished_at"],
         environment=data["environment"],
         configs=[ServerConfig(**c) for c in data["configs"]],
-        runs=[_run(r) for r in data["runs"]],
+        runs=runs,
         pool=data.get("pool", {}),
         notes=data.get("notes", []),
         topology=data["topology"],

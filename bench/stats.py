@@ -50,6 +50,8 @@ __all__ = [
     "MIN_SAMPLES",
     "SAMPLES_BEYOND",
     "min_samples",
+    "Histogram",
+    "to_whole_us",
 ]
 
 # A percentile is shown only with this many samples beyond it: with fewer, the q-th
@@ -85,6 +87,48 @@ def percentile(sorted_values: FloatArray, q: float) -> float:
     return float(sorted_values[min(max(rank, 1), n) - 1])
 
 
+def to_whole_us(latencies_ms: Sequence[float] | FloatArray) -> FloatArray:
+    """Latencies rounded to whole microseconds, still in ms: the resolution every figure is
+    computed at, so the raw samples a run keeps (:class:`Histogram`) give them back exactly."""
+    return np.round(np.asarray(latencies_ms, dtype=np.float64) * 1000) / 1000
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Latencies in whole microseconds, lossless at that resolution: each distinct value once,
+    ascending, with how many requests had it. Written as JSON with the values as steps from
+    the one before (small numbers, which gzip packs tightly)."""
+
+    values_us: tuple[int, ...] = ()
+    counts: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, latencies_ms: Sequence[float] | FloatArray) -> Histogram:
+        whole = np.round(np.asarray(latencies_ms, dtype=np.float64) * 1000).astype(np.int64)
+        values, counts = np.unique(whole, return_counts=True)
+        return cls(tuple(int(v) for v in values), tuple(int(c) for c in counts))
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def latencies_ms(self) -> FloatArray:
+        """Every latency, ascending, in ms (as :func:`to_whole_us` gives them)."""
+        values = np.repeat(np.asarray(self.values_us, dtype=np.int64), self.counts)
+        return values.astype(np.float64) / 1000
+
+    def merged(self, other: Histogram) -> Histogram:
+        return Histogram.of(np.concatenate([self.latencies_ms(), other.latencies_ms()]))
+
+    def to_json(self) -> dict[str, list[int]]:
+        steps = np.diff(np.asarray(self.values_us, dtype=np.int64), prepend=0)
+        return {"us_steps": [int(v) for v in steps], "counts": list(self.counts)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[int]]) -> Histogram:
+        values = np.cumsum(np.asarray(data["us_steps"], dtype=np.int64))
+        return cls(tuple(int(v) for v in values), tuple(int(c) for c in data["counts"]))
+
+
 @dataclass(frozen=True)
 class LatencySummary:
     """Exact latency percentiles (milliseconds) of one run."""
@@ -96,13 +140,15 @@ class LatencySummary:
     p99: float
     p999: float
     max: float
+    # Last, with a default: results written before it was kept read back without it.
+    p95: float = math.nan
 
 
 def summarize_latencies(latencies_ms: Sequence[float] | FloatArray) -> LatencySummary:
     values = _sorted(latencies_ms)
     if len(values) == 0:
         nan = math.nan
-        return LatencySummary(0, nan, nan, nan, nan, nan, nan)
+        return LatencySummary(0, nan, nan, nan, nan, nan, nan, nan)
     return LatencySummary(
         count=len(values),
         mean=float(values.mean()),
@@ -111,6 +157,7 @@ def summarize_latencies(latencies_ms: Sequence[float] | FloatArray) -> LatencySu
         p99=percentile(values, 99),
         p999=percentile(values, 99.9),
         max=float(values[-1]),
+        p95=percentile(values, 95),
     )
 
 

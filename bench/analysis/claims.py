@@ -15,11 +15,16 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bench.analysis.aggregate import shared_config, usual_config
-from bench.analysis.ingest import MIN_PHASE_SAMPLES, Phase, ingest_effect
+from bench.analysis.ingest import (
+    GROWTH_PERCENTILES,
+    MIN_PHASE_SAMPLES,
+    IngestEffect,
+    upload_effects,
+)
 from bench.analysis.ratios import Decomposition, Ratio, decompose, paired_ratio
 from bench.analysis.runtimes import runtime_factor
 from bench.results import AppCost, BenchResults
-from bench.stats import Interval
+from bench.stats import MIN_SAMPLES, Interval, summarize_repeats
 
 __all__ = [
     "Claim",
@@ -44,8 +49,8 @@ SCENARIO_NAMES = {
 }
 # Code sizes are apart when one is under 80 % of the other.
 CODE_APART = 0.80
-# The during/before p99 growth of searches in an ingest: one twin suffers clearly less when
-# its growth is under two thirds of the other's.
+# The during/before growth of search latency beside an ingest job: one twin suffers clearly
+# less when its growth is under two thirds of the other's, the whole interval over repeats.
 GROWTH_APART = 2 / 3
 
 
@@ -141,24 +146,36 @@ def _asgi_wsgi(results: BenchResults) -> Claim:
     )
 
 
+def _growth_side(ratios: Interval) -> str:
+    """Where the interval of FastAPI-over-Flask growth ratios lies against the margin."""
+    if not ratios.exists:
+        return "inconclusive"
+    if ratios.high < GROWTH_APART:
+        return "fastapi"
+    if ratios.low > 1 / GROWTH_APART:
+        return "flask"
+    if GROWTH_APART <= ratios.low and ratios.high <= 1 / GROWTH_APART:
+        return "not apart"
+    return "inconclusive"
+
+
 def _async(results: BenchResults) -> Claim:
     topic, claim = "Async support", "FastAPI handles concurrent work natively; Flask cannot"
     rule = (
-        "From the ingest-under-load run of each twin (an upload accepted at once, searches "
-        "at a fixed rate beside the job): search p95 during the job / before it, each from "
-        f"at least {MIN_PHASE_SAMPLES} searches. One twin keeps searches clearly better when "
-        f"its growth is under {GROWTH_APART:.2f} of the other's; both jobs must have "
-        "finished. One run each: indicative, not an interval."
+        "From the ingest-under-load runs of each twin on its usual server (an upload "
+        "accepted at once, searches at a fixed rate beside the job), repeated and "
+        "interleaved between the twins: per repeat, each twin's search p50 and p95 during "
+        f"the job over before it, a p50 from at least {MIN_SAMPLES[50.0]} searches in each "
+        f"phase, a p95 from at least {MIN_PHASE_SAMPLES} searches; per repeat, FastAPI's "
+        "growth over Flask's (a pair); the median of the pairs with its order-statistic "
+        "interval, for p50 and for p95. One twin keeps searches clearly better when both "
+        f"intervals lie wholly beyond the margin (under {GROWTH_APART:.2f}: FastAPI; over "
+        f"{1 / GROWTH_APART:.2f}: Flask); not apart when both lie within "
+        f"[{GROWTH_APART:.2f}, {1 / GROWTH_APART:.2f}]; inconclusive otherwise, and with one "
+        "pair (no interval). Jobs must have finished."
     )
-    effects = {}
     usual = {usual_config(results, app) for app in ("flask", "fastapi")}
-    # Each twin on its usual server, from its own upload step where the profile has one
-    # (sorted last, so it wins), else from the batching comparison's naive partner.
-    for run in sorted(results.runs, key=lambda r: r.step.group == "single"):
-        if run.step.scenario == "ingest_under_load" and run.step.config in usual:
-            effect = ingest_effect(run)
-            if effect is not None and effect.finished:
-                effects[run.step.config.split("/")[0]] = effect
+    effects = upload_effects(results.runs, {label for label in usual if label})
     if not {"flask", "fastapi"} <= set(effects):
         return Claim(
             topic,
@@ -168,42 +185,54 @@ def _async(results: BenchResults) -> Claim:
             rule,
             f"finished jobs: {sorted(effects)}",
         )
-    growth = {app: e.growth for app, e in effects.items()}
-
-    def p95(phase: Phase) -> str:
-        if phase.n < MIN_PHASE_SAMPLES:
-            return f"– (n={phase.n}, too few for a p95)"
-        return f"{phase.p95:.0f} ms (n={phase.n})"
-
+    repeats = sorted(set(effects["flask"]) & set(effects["fastapi"]))
+    pairs: dict[float, Interval] = {}
+    medians: dict[float, float] = {}
+    for q in GROWTH_PERCENTILES:
+        ratios = [
+            effects["fastapi"][r].growth_at(q) / effects["flask"][r].growth_at(q) for r in repeats
+        ]
+        summary = summarize_repeats(ratios, unit="pairs")
+        pairs[q], medians[q] = summary.ci, summary.median
+    sides = {q: _growth_side(pairs[q]) for q in GROWTH_PERCENTILES}
     evidence = "; ".join(
-        f"{app}: search p95 {p95(e.before)} before, {p95(e.during)} during a {e.job_s:.1f} s "
-        f"job of {e.rows} rows" + ("" if math.isnan(e.growth) else f" (x{e.growth:.2f})")
-        for app, e in sorted(effects.items())
+        [_async_twin_evidence(app, effects[app]) for app in ("fastapi", "flask")]
+        + [
+            f"FastAPI/Flask growth of the p{q:.0f}: "
+            + (
+                f"x{medians[q]:.2f} [{pairs[q].low:.2f}, {pairs[q].high:.2f}], "
+                if pairs[q].exists
+                else ""
+            )
+            + pairs[q].method
+            for q in GROWTH_PERCENTILES
+        ]
     )
-    if any(math.isnan(g) for g in growth.values()):
-        return Claim(
-            topic,
-            claim,
-            "inconclusive",
-            "inconclusive: too few searches in a phase",
-            rule,
-            evidence,
-        )
-    if growth["fastapi"] < GROWTH_APART * growth["flask"]:
+    p50, p95 = sides[50.0], sides[95.0]
+    if p50 != p95 or p95 == "inconclusive":
+        words = ", ".join(f"p{q:.0f}: {_SIDE_WORDS[sides[q]]}" for q in GROWTH_PERCENTILES)
+        return Claim(topic, claim, "inconclusive", f"inconclusive ({words})", rule, evidence)
+    figures = " and ".join(
+        f"p{q:.0f} x{medians[q]:.2f} [{pairs[q].low:.2f}, {pairs[q].high:.2f}]"
+        for q in GROWTH_PERCENTILES
+    )
+    if p95 == "fastapi":
         return Claim(
             topic,
             claim,
             "holds",
-            "holds: searches on FastAPI suffered clearly less while the job ran",
+            f"holds: searches on FastAPI grew clearly less while the job ran "
+            f"(FastAPI's growth over Flask's: {figures})",
             rule,
             evidence,
         )
-    if growth["flask"] < GROWTH_APART * growth["fastapi"]:
+    if p95 == "flask":
         return Claim(
             topic,
             claim,
             "does not hold",
-            "does not hold: searches on Flask suffered clearly less while the job ran",
+            f"does not hold: searches on Flask grew clearly less while the job ran "
+            f"(FastAPI's growth over Flask's: {figures})",
             rule,
             evidence,
         )
@@ -211,11 +240,46 @@ def _async(results: BenchResults) -> Claim:
         topic,
         claim,
         "not apart",
-        f"not apart: search p95 grew x{growth['fastapi']:.2f} on FastAPI and "
-        f"x{growth['flask']:.2f} on Flask while the job ran, neither under "
-        f"{GROWTH_APART:.2f} of the other's",
+        f"not apart: FastAPI's growth over Flask's, {figures}, lies within "
+        f"[{GROWTH_APART:.2f}, {1 / GROWTH_APART:.2f}]",
         rule,
         evidence,
+    )
+
+
+_SIDE_WORDS = {
+    "fastapi": "FastAPI grew clearly less",
+    "flask": "Flask grew clearly less",
+    "not apart": "not apart",
+    "inconclusive": "the interval straddles the margin or is missing",
+}
+
+
+def _async_twin_evidence(app: str, by_repeat: dict[int, IngestEffect]) -> str:
+    """One twin's growth of the p50 and the p95 over its repeats, with the searches and the
+    jobs they came from."""
+    effects = [by_repeat[r] for r in sorted(by_repeat)]
+    parts = []
+    for q in GROWTH_PERCENTILES:
+        values = [e.growth_at(q) for e in effects]
+        growth = summarize_repeats(values)
+        shown = (
+            f"x{growth.median:.2f} (runs: {', '.join(f'{v:.2f}' for v in growth.values)})"
+            if growth.values
+            else "–"
+        )
+        short = sum(math.isnan(v) for v in values)
+        if short:
+            shown += f", {short} run{'s' if short > 1 else ''} with too few searches for it"
+        parts.append(f"p{q:.0f} {shown}")
+    before = sum(e.before.n for e in effects)
+    during = sum(e.during.n for e in effects)
+    small = min(min(e.before.n, e.during.n) for e in effects)
+    jobs = ", ".join(f"{e.rows} rows in {e.job_s:.1f} s" for e in effects)
+    return (
+        f"{app}: search growth during/before {' '.join(parts)}; {len(effects)} runs, "
+        f"{before} searches before and {during} during in all (fewest in one phase: {small}); "
+        f"jobs: {jobs}"
     )
 
 

@@ -41,7 +41,7 @@ CONFIG_FILE = "load-config.json"
 # Run by hand, the samples go under the project's (git-ignored) data directory.
 DEFAULT_SAMPLES_DIR = PROJECT_ROOT / ".data" / "locust-samples"
 # The fields that hold a rate or a span of seconds: numbers, never negative.
-_AMOUNTS = ("rate", "user_rate", "run_s", "ingest_after_s")
+_AMOUNTS = ("rate", "user_rate", "run_s", "ingest_before_s", "ingest_after_s")
 
 
 class LoadConfigError(ValueError):
@@ -72,6 +72,7 @@ class LoadConfig:
     #: Rows in the upload scenarios' one upload, and how long (s) the searches run alone
     #: before it starts and after it ends.
     ingest_docs: int = 200
+    ingest_before_s: float = 2.0
     ingest_after_s: float = 2.0
     #: Base URLs one run drives at once, each through its own copy of every scenario class.
     #: Empty: one target, Locust's ``--host``.

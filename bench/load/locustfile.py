@@ -498,7 +498,7 @@ class UploadUser(FastHttpUser):
 
     @task
     def upload(self) -> None:
-        gevent.sleep(_CONFIG.ingest_after_s)
+        gevent.sleep(_CONFIG.ingest_before_s)
         rows = self.rows()
         _event("job_start", kind=self.kind, rows=len(rows))
         end = self.send(rows)

@@ -35,10 +35,9 @@ __all__ = [
     "sweep_steps",
     "open_steps",
     "single_steps",
-    "estimate_s",
-    "LOCUST_OVERHEAD_S",
     "batching_steps",
     "batching_labels",
+    "LOCUST_OVERHEAD_S",
 ]
 
 # Measured on this 2-core VM: starting and stopping Locust costs ~1.5-2 s per step, plus
@@ -240,6 +239,8 @@ def batching_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
                     profile.warmup_s,
                     0,
                     "batching-upload",
+                    upload_rows=profile.ingest_rows,
+                    upload_lead_s=profile.ingest_lead_s,
                 )
             )
     return steps
@@ -303,10 +304,23 @@ def _usual_twins(configs: list[ConfigPlan]) -> list[str]:
 
 
 def sweep_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
+    """Each sweep point once per twin on its usual server: the curves' points. A point the
+    compared steps already run (the same scenario and users on the usual servers) is left
+    out of the sweep: the curve takes it from those runs."""
     return [
-        Step(scenario, label, users, 0.0, profile.duration_s, profile.warmup_s, 0, "sweep")
+        Step(
+            scenario,
+            label,
+            users,
+            0.0,
+            profile.duration_s,
+            profile.sweep_warmups.get(users, profile.warmup_s),
+            0,
+            "sweep",
+        )
         for scenario, points in profile.sweep.items()
         for users in points
+        if profile.compare.get(scenario) != users or scenario in profile.compare_rates
         for label in _usual_twins(configs)
     ]
 
@@ -343,6 +357,8 @@ def open_steps(
 
 
 def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
+    """Each single scenario once per twin on its usual server; the ingest job beside
+    searches ``profile.ingest_repeats`` times, the twins' order reversed on odd repeats."""
     steps = []
     for scenario, users in profile.singles.items():
         upload = scenario in UPLOADS
@@ -352,20 +368,17 @@ def single_steps(profile: Profile, configs: list[ConfigPlan]) -> list[Step]:
             else profile.step_durations.get(scenario, profile.duration_s)
         )
         rate = profile.ingest_rate if upload else profile.single_rates.get(scenario, 0.0)
-        for label in _usual_twins(configs):
-            warmup = profile.step_warmups.get(scenario, profile.warmup_s)
-            steps.append(Step(scenario, label, users, rate, duration, warmup, 0, "single"))
+        warmup = profile.step_warmups.get(scenario, profile.warmup_s)
+        repeats = profile.ingest_repeats if scenario == "ingest_under_load" else 1
+        labels = _usual_twins(configs)
+        for repeat in range(repeats):
+            for label in reversed(labels) if repeat % 2 else labels:
+                step = Step(scenario, label, users, rate, duration, warmup, repeat, "single")
+                if upload:
+                    step = replace(
+                        step,
+                        upload_rows=profile.ingest_rows,
+                        upload_lead_s=profile.ingest_lead_s,
+                    )
+                steps.append(step)
     return steps
-
-
-# An upload step ends a few seconds after its upload: about this long on 2 cores.
-UPLOAD_EXPECTED_S = 16.0
-
-
-def estimate_s(steps: list[Step]) -> float:
-    return sum(
-        min(s.duration_s, UPLOAD_EXPECTED_S if s.scenario in UPLOADS else s.duration_s)
-        + s.warmup_s
-        + LOCUST_OVERHEAD_S
-        for s in steps
-    )

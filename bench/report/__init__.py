@@ -33,9 +33,11 @@ from bench.report.runtime import pool_words, runtime_blocks, target_blocks
 from bench.report.sections import (
     batching_blocks,
     cost_blocks,
+    curve_blocks,
     decomposition_blocks,
     headline_table,
     point_read_blocks,
+    samples_paragraph,
     summary_blocks,
     upload_blocks,
 )
@@ -174,6 +176,9 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
         Heading("Server or framework? (same-server decomposition)"),
         *decomposition_blocks(results),
     ]
+    curves = curve_blocks(results, plot_dir)
+    if curves:
+        blocks += [Heading("Latency and throughput against load"), *curves]
     batching = batching_blocks(results)
     if batching:
         blocks += [Heading("Micro-batching: who can hold a batch"), *batching]
@@ -199,6 +204,7 @@ def build_blocks(results: BenchResults, out: Path) -> tuple[list[Block], str]:
             "(see Method); below that, '–' with the count."
         ),
         scenario_table(results),
+        samples_paragraph(results),
     ]
     opened = open_table(results)
     if opened is not None:

@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from bench.analysis.aggregate import Aggregate  # noqa: E402
 from bench.analysis.batching import BATCHED  # noqa: E402
+from bench.analysis.curves import CURVE_PERCENTILES, Curve  # noqa: E402
 from bench.analysis.ratios import CostRow, Ratio  # noqa: E402
 from bench.analysis.soak import GROWTH_LIMIT  # noqa: E402
 from bench.results import RunResult  # noqa: E402
@@ -39,6 +40,8 @@ __all__ = [
     "upload_timeline",
     "memory_over_time",
     "colour",
+    "load_curves_figure",
+    "load_curves",
 ]
 
 DPI = 150
@@ -332,3 +335,65 @@ def memory_over_time(
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+# One line style per percentile in the curves: the twin is the colour, the percentile the dash.
+PERCENTILE_STYLES = {50.0: "-", 95.0: "--", 99.0: ":"}
+CURVE_TITLES = {"search_text": "text search", "echo": "/echo"}
+
+
+def load_curves_figure(curves: Sequence[Curve]) -> Figure | None:
+    """Per scenario, latency (p50, p95, p99) and throughput against closed users, each twin
+    on its usual server. A percentile too few samples carry is not drawn (the table beside
+    says so, with the count)."""
+    scenarios = [s for s in CURVE_TITLES if any(c.scenario == s for c in curves)]
+    if not scenarios:
+        return None
+    fig, axes = plt.subplots(len(scenarios), 2, figsize=(10, 3.6 * len(scenarios)), squeeze=False)
+    for row, scenario in enumerate(scenarios):
+        latency_ax, rate_ax = axes[row]
+        users: set[int] = set()
+        for curve in (c for c in curves if c.scenario == scenario):
+            xs = [p.users for p in curve.points]
+            users.update(xs)
+            for q in CURVE_PERCENTILES:
+                ys = [p.latency_ms[q] for p in curve.points]
+                if any(not math.isnan(y) for y in ys):
+                    latency_ax.plot(
+                        xs,
+                        ys,
+                        marker="o",
+                        markersize=3,
+                        color=colour(curve.config),
+                        linestyle=PERCENTILE_STYLES[q],
+                        label=f"{curve.config} p{q:g}",
+                    )
+            rate_ax.plot(
+                xs,
+                [p.rps for p in curve.points],
+                marker="o",
+                color=colour(curve.config),
+                label=curve.config,
+            )
+        title = CURVE_TITLES[scenario]
+        for ax in (latency_ax, rate_ax):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted(users), [str(u) for u in sorted(users)])
+            ax.minorticks_off()
+            ax.set_xlabel("closed users")
+            ax.grid(alpha=0.3)
+        _log_axis(latency_ax, "y")
+        latency_ax.set_ylabel("latency, ms")
+        latency_ax.set_title(f"{title}: latency against load (lower is faster)")
+        latency_ax.legend(fontsize=6)
+        rate_ax.set_ylim(bottom=0)
+        rate_ax.set_ylabel("requests/s")
+        rate_ax.set_title(f"{title}: throughput against load (flat: saturated)")
+        rate_ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def load_curves(curves: Sequence[Curve], path: Path) -> bytes | None:
+    fig = load_curves_figure(curves)
+    return None if fig is None else _save(fig, path)

@@ -17,6 +17,7 @@ from bench.analysis.batching import (
     mean_batch,
 )
 from bench.analysis.claims import SCENARIO_NAMES, direction
+from bench.analysis.curves import CURVE_PERCENTILES, load_curves
 from bench.analysis.ingest import IngestEffect, ingest_effect
 from bench.analysis.ratios import (
     INTERACTION_BAND,
@@ -26,6 +27,7 @@ from bench.analysis.ratios import (
     decompose,
     headline_ratios,
 )
+from bench.analysis.recompute import recheck
 from bench.report import plots
 from bench.report.blocks import Block, Figure, Paragraph, Table
 from bench.report.formatting import (
@@ -36,7 +38,7 @@ from bench.report.formatting import (
     pct,
     run_length,
 )
-from bench.results import BenchResults
+from bench.results import SAMPLES_FILE, BenchResults
 from bench.stats import MIN_SAMPLES, Interval, Outcome, judge_at_most, median_ci
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "summary_blocks",
     "headline_table",
     "cost_blocks",
+    "curve_blocks",
+    "samples_paragraph",
     "decomposition_blocks",
     "upload_blocks",
 ]
@@ -393,11 +397,12 @@ def upload_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
     if not effects:
         return []
     rows = []
+    repeated = any(e.repeat for e in effects)
     for e in effects:
         for name, phase in (("before", e.before), ("during", e.during), ("after", e.after)):
             rows.append(
                 [
-                    e.config,
+                    f"{e.config} (run {e.repeat + 1})" if repeated else e.config,
                     e.kind,
                     name,
                     num(phase.seconds, 1),
@@ -678,3 +683,68 @@ def _excluded_runs(pairs: list[BatchingPair]) -> list[Block]:
             f"takes its partner's run with it): {'; '.join(excluded)}."
         )
     ]
+
+
+def curve_blocks(results: BenchResults, plot_dir: Path) -> list[Block]:
+    """Throughput and latency against closed users, per twin on its usual server: the
+    table of every point (percentiles too few samples carry hidden, with the count) and the
+    plot."""
+    curves = load_curves(results)
+    if not curves:
+        return []
+    rows = [
+        [
+            SCENARIO_NAMES.get(curve.scenario, curve.scenario),
+            curve.config,
+            str(point.users),
+            str(point.runs),
+            num(point.rps, 1),
+            *(pct(point.latency_ms[q], point.fewest, q, 1) for q in CURVE_PERCENTILES),
+        ]
+        for curve in curves
+        for point in curve.points
+    ]
+    blocks: list[Block] = [
+        Paragraph(
+            "Closed users against each twin on its usual server, one configuration at a "
+            "time, each point after its own warm-up. Throughput is over the whole server, "
+            "whose half-core quota (Environment) caps it: a flat line is the quota spent, "
+            "and latency then grows with the users in the queue. A point is the median of "
+            "its runs: the sweep runs each once, and a point the compared steps also run "
+            "(the same users on the same servers) takes their repeats too. A percentile is "
+            "shown only where every run of the point has the samples it needs "
+            f"({MIN_SAMPLES[50.0]} for a p50, {MIN_SAMPLES[95.0]} for a p95, "
+            f"{MIN_SAMPLES[99.0]:,} for a p99); '–' gives the fewest a run had."
+        ),
+        Table(
+            ["scenario", "config", "users", "runs", "req/s", "p50 ms", "p95 ms", "p99 ms"],
+            rows,
+        ),
+    ]
+    png = plots.load_curves(curves, plot_dir / "load-curves.png")
+    if png is not None:
+        blocks.append(Figure("Latency and throughput against load", "plots/load-curves", png))
+    return blocks
+
+
+def samples_paragraph(results: BenchResults) -> Paragraph:
+    """Where the raw latencies are, and whether every figure recomputed from them matched
+    (recomputed each time the report is written)."""
+    check = recheck(results)
+    if not check.runs:
+        return Paragraph(
+            f"Raw latencies: this folder keeps none ({SAMPLES_FILE} is missing or the run "
+            "predates it), so its percentiles cannot be recomputed from its own files."
+        )
+    found = (
+        "every one matched"
+        if not check.mismatches
+        else f"{len(check.mismatches)} did not match: " + "; ".join(check.mismatches[:5])
+    )
+    without = f" ({check.runs_without} runs kept none)" if check.runs_without else ""
+    return Paragraph(
+        f"Raw latencies: {SAMPLES_FILE} keeps every run's latencies in whole microseconds "
+        "(each request name, the open model's corrected series, each upload phase), the "
+        "values every percentile here was computed from. Writing this report recomputed "
+        f"{check.figures:,} figures of {check.runs} runs from it{without}: {found}."
+    )

@@ -23,13 +23,12 @@ from typing import Any
 
 from bench.load.pool import DEFAULT_POOL, describe_pool, load_pool, pool_for_run
 from bench.plan import topology
+from bench.plan.budget import open_count, plan_s, planned_steps
 from bench.plan.profiles import PROFILES, MemorySampling, Profile, narrow
 from bench.plan.steps import (
-    LOCUST_OVERHEAD_S,
     ConfigPlan,
     batching_steps,
     compare_steps,
-    estimate_s,
     open_steps,
     plan_configs,
     single_steps,
@@ -172,20 +171,6 @@ def _check_quiet(load: dict[str, Any], allow_busy: bool) -> None:
             "to measure anyway (the report will say it was a busy machine)."
         )
     print(f"  WARNING: running on a busy machine ({cores:.2f} cores): {who}", file=sys.stderr)
-
-
-def _steps(profile: Profile, configs: list[ConfigPlan], users: int | None) -> list[Step]:
-    """Every step but the open-model ones, which are planned from the measured saturation."""
-    return (
-        compare_steps(profile, configs, users)
-        + sweep_steps(profile, configs)
-        + batching_steps(profile, configs)
-        + single_steps(profile, configs)
-    )
-
-
-def _open_count(profile: Profile, configs: list[ConfigPlan]) -> int:
-    return len(profile.open_fractions) * sum(p.role == "twin" and p.usual for p in configs)
 
 
 @contextlib.contextmanager
@@ -332,13 +317,11 @@ def run_bench(options: RunOptions) -> Path:
             environment["model_runtimes"] = model_runtimes(twins, told_runtimes(recorded))
             environment["probes"] = {label: probe_twin(url) for label, url in twins.items()}
             configs = [p for p in plans if p.label in running]
-            steps = _steps(profile, configs, options.users)
-            n_open = _open_count(profile, configs)
+            steps = planned_steps(profile, configs, options.users)
+            n_open = open_count(profile, configs)
             # The calibration step counts too (the progress line once read "[7/6]").
             calibration = [calibration_step(f) for f in [_fastest_floor(layout, configs)] if f]
-            estimate = estimate_s(steps + calibration) + n_open * (
-                profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
-            )
+            estimate = plan_s(profile, configs, options.users, tuple(calibration))
             runner = Runner(
                 out=out,
                 cpus=cpus,
@@ -393,12 +376,12 @@ def _planned(options: RunOptions) -> tuple[Profile, list[ConfigPlan], list[Step]
         plans = _target_plans(options.targets)[1]
     else:
         plans = plan_configs(profile, options.apps, len(cpus.server_cpus))
-    steps = _steps(profile, plans, options.users)
-    steps = [calibration_step(f) for f in [_fastest_floor(topology.record(), plans)] if f] + steps
-    n_open = _open_count(profile, plans)
-    seconds = estimate_s(steps) + n_open * (
-        profile.duration_s + profile.warmup_s + LOCUST_OVERHEAD_S
+    calibration = tuple(
+        calibration_step(f) for f in [_fastest_floor(topology.record(), plans)] if f
     )
+    steps = [*calibration, *planned_steps(profile, plans, options.users)]
+    n_open = open_count(profile, plans)
+    seconds = plan_s(profile, plans, options.users, calibration)
     return profile, plans, steps, n_open, seconds
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.load.config import LoadConfig, locust_environment
 from bench.load.samples import read_samples
+from bench.plan.budget import UPLOAD_AFTER_S, UPLOAD_LEAD_S, UPLOAD_ROWS, step_s
 from bench.plan.profiles import SCENARIOS, UPLOADS, MemorySampling
-from bench.plan.steps import LOCUST_OVERHEAD_S
 from bench.results import RunResult, Step, slug
 from bench.run.accounting import CpuSeries, Quiet, foreign_cpu_s, measure_quiet
 from bench.run.configs import Running, Target, read_batch_sizes
@@ -40,11 +40,6 @@ from shared.vector_store import MilvusVectorStore
 
 __all__ = ["Progress", "Runner"]
 
-# Rows per upload: a job that takes several seconds at half a core on 2 cores, short enough
-# to finish well inside the step's cap on both twins.
-INGEST_DOCS = 80
-# Searches alone before the upload starts (after the warm-up) and after it ends.
-UPLOAD_MARGIN_S = 4.0
 TAIL_SLACK_S = 1.5
 # A batching server writes its batch counters at most once a second.
 BATCH_STATS_WAIT_S = 1.2
@@ -73,9 +68,7 @@ class Progress:
 
     def finish(self, step: Step, run: RunResult | None, note: str = "") -> None:
         self.done += 1
-        self.remaining_s = max(
-            self.remaining_s - (step.duration_s + step.warmup_s + LOCUST_OVERHEAD_S), 0
-        )
+        self.remaining_s = max(self.remaining_s - step_s(step), 0)
         elapsed = time.monotonic() - self.began
         if run is not None:
             flag = "" if run.valid else "  INVALID: " + "; ".join(run.invalid_reasons)
@@ -317,8 +310,9 @@ class Runner:
             # What a user needs to size its own work: its share of the rate, the run's length.
             user_rate=step.rate / max(step.users, 1),
             run_s=run_time,
-            ingest_docs=INGEST_DOCS,
-            ingest_after_s=step.warmup_s + UPLOAD_MARGIN_S,
+            ingest_docs=step.upload_rows or UPLOAD_ROWS,
+            ingest_before_s=step.warmup_s + (step.upload_lead_s or UPLOAD_LEAD_S),
+            ingest_after_s=UPLOAD_AFTER_S,
             targets=tuple(t.url for t in targets) if together else (),
         )
         # Written beside the step's raw samples: the record of what Locust was told.

@@ -1,10 +1,12 @@
 """Turn one step's raw samples into a :class:`RunResult`: window, percentiles, validity, cost.
 
-The measured window starts one warm-up after the first request. Latency percentiles are
-over the requests that *started* in it; throughput counts the successful responses that
-*completed* in it (so a saturated open-model run cannot report the rate it merely offered);
-the server's cost per request is its CPU during the window, less its idle baseline, over the
-responses completed in the window.
+The measured window starts one warm-up after the first request. Latencies are taken to whole
+microseconds first, and the run keeps them (``RunResult.latency_us``, written beside the
+results) at that resolution, so every percentile can be recomputed from them exactly.
+Latency percentiles are over the requests that *started* in the window; throughput counts
+the successful responses that *completed* in it (so a saturated open-model run cannot report
+the rate it merely offered); the server's cost per request is its CPU during the window,
+less its idle baseline, over the responses completed in the window.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from bench.load.samples import Samples
 from bench.plan.profiles import UPLOADS
 from bench.results import RunResult, Step
 from bench.run.calibration import CEILING_SHARE
-from bench.stats import correct_open_model, percentile, summarize_latencies
+from bench.stats import (
+    Histogram,
+    correct_open_model,
+    percentile,
+    summarize_latencies,
+    to_whole_us,
+)
 
 __all__ = [
     "summarize_run",
@@ -85,6 +93,13 @@ def summarize_run(
     """Keep the samples that started inside [first + warm-up, first + warm-up + duration)."""
     reasons: list[str] = []
     upload = step.scenario in UPLOADS
+    samples = Samples(
+        samples.start,
+        to_whole_us(samples.latency_ms),
+        to_whole_us(samples.delay_ms),
+        samples.ok,
+        samples.names,
+    )
     job_ended = any(e["event"] == "job_end" for e in events)
     if upload:
         # Searches and the upload's own requests (job polls, the batch) are separate series:
@@ -125,10 +140,12 @@ def summarize_run(
     ok_latency = window.latency_ms[window.ok]
     corrected = None
     late = 0
+    # What the percentiles below are computed from, kept at the same resolution.
+    kept: dict[str, Histogram] = {}
     if step.rate > 0:
-        corrected = summarize_latencies(
-            correct_open_model(window.latency_ms, window.delay_ms)[window.ok]
-        )
+        corrected_ms = to_whole_us(correct_open_model(window.latency_ms, window.delay_ms))
+        corrected = summarize_latencies(corrected_ms[window.ok])
+        kept["corrected"] = Histogram.of(corrected_ms[window.ok])
         late = int((window.delay_ms > LATE_SEND_MS).sum())
     # The calibration exists to saturate the generator: its own limit does not apply to it.
     calibrating = step.group == "calibration"
@@ -154,6 +171,8 @@ def summarize_run(
     answered = int(done_in_window.sum())
     window_cpu_s = server_cpu_between(begin, end) - server_idle_cores * measured_s
     shown_events = [{**e, "t": round(float(e["t"]) - begin, 3)} for e in events]
+    by_name = _by_name(window, kept)
+    phases = _phases(samples, begin, end, events, kept) if upload else {}
     return RunResult(
         step=step,
         run_id=run_id,
@@ -181,20 +200,23 @@ def summarize_run(
         server_cpu_us_per_request=window_cpu_s * 1e6 / answered if answered else math.nan,
         server_idle_cores=server_idle_cores,
         foreign_cores=foreign_cores,
-        latency_by_name=_by_name(window),
-        phases=_phases(samples, begin, end, events) if upload else {},
+        latency_by_name=by_name,
+        phases=phases,
         job=_job(events) if upload else {},
+        latency_us=kept,
     )
 
 
-def _by_name(window: Samples) -> dict[str, dict[str, float]]:
+def _by_name(window: Samples, kept: dict[str, Histogram]) -> dict[str, dict[str, float]]:
     """Per request name (e.g. GET and DELETE of one document): n, p50, p95, p99 of the
-    successful requests that started in the window."""
+    successful requests that started in the window; their latencies go into ``kept``
+    (``name:<name>``: together, every successful request of the window)."""
     out = {}
     for name in sorted(set(window.names)):
         chosen = np.array([n == name for n in window.names], dtype=bool) & window.ok
         latencies = np.sort(window.latency_ms[chosen])
         if len(latencies):
+            kept[f"name:{name}"] = Histogram.of(latencies)
             out[name] = {
                 "n": int(len(latencies)),
                 "p50": percentile(latencies, 50),
@@ -226,9 +248,14 @@ def _job(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _phases(
-    searches: Samples, begin: float, end: float, events: list[dict[str, Any]]
+    searches: Samples,
+    begin: float,
+    end: float,
+    events: list[dict[str, Any]],
+    kept: dict[str, Histogram],
 ) -> dict[str, dict[str, float]]:
-    """Search latency and throughput before, during and after the upload."""
+    """Search latency and throughput before, during and after the upload; each phase's
+    latencies go into ``kept`` (``phase:<name>``)."""
     start = next((float(e["t"]) for e in events if e["event"] == "job_start"), math.nan)
     stop = next((float(e["t"]) for e in events if e["event"] == "job_end"), end)
     if math.isnan(start):
@@ -242,6 +269,7 @@ def _phases(
     }.items():
         started = (searches.start >= a) & (searches.start < b) & searches.ok
         latencies = np.sort(searches.latency_ms[started])
+        kept[f"phase:{name}"] = Histogram.of(latencies)
         done = int(((finished >= a) & (finished < b) & searches.ok).sum())
         out[name] = {
             "n": int(len(latencies)),

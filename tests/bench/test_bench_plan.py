@@ -9,16 +9,22 @@ import pytest
 
 from bench.__main__ import main
 from bench.load.samples import SampleWriter, read_samples, target_tag
+from bench.plan.budget import (
+    EXPECTED_ROWS_PER_S,
+    LOCUST_OVERHEAD_S,
+    UPLOAD_AFTER_S,
+    plan_s,
+    planned_steps,
+    step_s,
+)
 from bench.plan.profiles import PROFILES, narrow
 from bench.plan.steps import (
     batching_labels,
     batching_steps,
     compare_steps,
-    estimate_s,
     open_steps,
     plan_configs,
     single_steps,
-    sweep_steps,
 )
 from bench.plan.topology import Twin
 from bench.results import RunResult, Step, write_results
@@ -34,15 +40,63 @@ APPS: tuple[Twin, ...] = ("flask", "fastapi")
 def test_quick_profile_fits_its_budget() -> None:
     profile = PROFILES["quick"]
     configs = plan_configs(profile, APPS, 1)
-    steps = (
-        compare_steps(profile, configs, None)
-        + sweep_steps(profile, configs)
-        + single_steps(profile, configs)
-    )
-    steps += open_steps(profile, configs, {c.label: (30.0, 0.2) for c in configs})
+    calibration = (calibration_step("raw-asgi/uvicorn/1wx4t"),)
     # Load time only: start-up (Milvus, servers, report) takes about 1.5 minutes more, and
-    # embedding the corpus on a fresh machine about 2.5: the whole must stay under 15.
-    assert estimate_s(steps) < 10 * 60
+    # embedding the corpus on a fresh machine 2.5-3.5: the whole must stay under 15.
+    assert plan_s(profile, configs, None, calibration) <= 11 * 60
+
+
+def test_plan_time_sums_every_step_with_its_warm_up_and_locust_overhead() -> None:
+    profile = PROFILES["quick"]
+    configs = plan_configs(profile, APPS, 1)
+    steps = planned_steps(profile, configs, None)
+    plain = next(s for s in steps if s.scenario == "echo")
+    assert step_s(plain) == plain.duration_s + plain.warmup_s + LOCUST_OVERHEAD_S
+    upload = next(s for s in steps if s.scenario == "ingest_under_load")
+    expected_job = upload.upload_rows / EXPECTED_ROWS_PER_S
+    assert step_s(upload) == pytest.approx(
+        upload.upload_lead_s + expected_job + UPLOAD_AFTER_S + upload.warmup_s + LOCUST_OVERHEAD_S
+    )
+    assert plan_s(profile, configs) == pytest.approx(sum(step_s(s) for s in steps))
+
+
+def test_the_ingest_job_repeats_interleaved_between_twins_sized_for_its_phases() -> None:
+    profile = PROFILES["quick"]
+    uploads = [
+        s
+        for s in single_steps(profile, plan_configs(profile, APPS, 1))
+        if s.scenario == "ingest_under_load"
+    ]
+    order = [(s.repeat, s.config.split("/")[0]) for s in uploads]
+    assert order == [
+        (0, "flask"),
+        (0, "fastapi"),
+        (1, "fastapi"),
+        (1, "flask"),
+        (2, "flask"),
+        (2, "fastapi"),
+    ]
+    step = uploads[0]
+    # Each phase of each repeat holds a p95's 200 searches: the lead at the fixed rate, and
+    # the job at the rows/s the budget expects (at 1.5x that pace it still holds them).
+    assert step.rate * step.upload_lead_s >= 220
+    assert step.rate * step.upload_rows / (1.5 * EXPECTED_ROWS_PER_S) >= 200
+
+
+def test_the_sweep_runs_every_point_once_per_usual_twin_but_the_compared_one() -> None:
+    profile = PROFILES["quick"]
+    sweep = [
+        s
+        for s in planned_steps(profile, plan_configs(profile, APPS, 1), None)
+        if s.group == "sweep"
+    ]
+    points = {(s.scenario, s.users) for s in sweep}
+    # /echo is compared at 16 users on the usual servers: the curve takes that point there.
+    assert points == {("echo", u) for u in (1, 4, 64)} | {
+        ("search_text", u) for u in (1, 4, 16, 64)
+    }
+    assert {s.config.split("/")[1] for s in sweep} == {"gunicorn-gthread", "uvicorn"}
+    assert {s.warmup_s for s in sweep if s.users == 64} == {2.0}
 
 
 def test_compare_steps_interleave_and_reverse_on_odd_repeats() -> None:
@@ -169,10 +223,10 @@ def test_a_batched_configuration_without_a_partner_still_runs_last() -> None:
 
 
 def test_open_steps_scale_with_the_measured_saturation() -> None:
-    profile = PROFILES["quick"]
+    profile = PROFILES["full"]
     configs = plan_configs(profile, APPS, 1)
     steps = open_steps(profile, configs, {"fastapi/uvicorn/1wx4t": (40.0, 0.2)})
-    assert [s.rate for s in steps] == [20.0, 48.0]
+    assert [s.rate for s in steps] == [20.0, 36.0, 48.0]
     assert all(s.users >= 8 for s in steps)
 
 

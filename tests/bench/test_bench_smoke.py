@@ -120,6 +120,7 @@ def _drive(
         samples_dir=samples_dir,
         run_id="smoke",
         ingest_docs=5,
+        ingest_before_s=0.5,
         ingest_after_s=0.5,
         targets=tuple(url for _, url in twins) if together else (),
     )

@@ -35,6 +35,7 @@ def _every_field_set(tmp_path: Path) -> LoadConfig:
         user_rate=3.125,
         run_s=9.5,
         ingest_docs=80,
+        ingest_before_s=7.0,
         ingest_after_s=5.0,
         targets=("http://127.0.0.1:8001", "http://127.0.0.1:8002"),
     )

@@ -4,8 +4,9 @@ time budget."""
 
 from __future__ import annotations
 
+from bench.plan.budget import estimate_s
 from bench.plan.profiles import PROFILES
-from bench.plan.steps import batching_steps, estimate_s, plan_configs
+from bench.plan.steps import batching_steps, plan_configs
 from bench.plan.topology import EMBED_BACKEND, TWINS, on_runtime, runtime_of, spec_for
 
 PROFILE = PROFILES["batching"]
