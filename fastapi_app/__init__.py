@@ -62,9 +62,10 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
             SearchService.from_settings, settings
         )
         if own:
-            # What the worker loaded to serve (the model, its libraries: some 300,000 objects
-            # the collector tracks, six times a bare app's) lives as long as the worker;
-            # frozen, it is left out of every full collection, a pause that stops the loop.
+            # What the worker loaded to serve (the model and its libraries: 306,000 objects
+            # the collector tracks, six times a bare app's, counted 2026-12-04 with the ONNX
+            # runtime) lives as long as the worker; frozen, it is left out of every full
+            # collection, a pause that stops the loop.
             gc.freeze()
         try:
             yield
