@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from fastapi_app.routes import service_of
 from fastapi_app.schemas import HealthOut, SearchResponse, request_models
 from shared.config import Settings
 from shared.errors import BackendUnavailable
@@ -35,8 +36,7 @@ __all__ = ["add_pitfall_routes"]
 
 def get_service_in_threadpool(request: Request) -> SearchService:
     """The service, from a plain ``def``: FastAPI sends this call to its threadpool."""
-    service: SearchService = request.app.state.service
-    return service
+    return service_of(request)
 
 
 def _unavailable(service: SearchService, exc: BackendUnavailable) -> JSONResponse:
@@ -51,7 +51,7 @@ def add_pitfall_routes(router: APIRouter, settings: Settings) -> None:
 
         @router.post("/search", response_model=SearchResponse, include_in_schema=False)
         async def search_blocking_the_loop(search_request: SearchRequest, request: Request) -> Any:
-            service: SearchService = request.app.state.service
+            service = service_of(request)
             # The mistake: a blocking call (the model, then Milvus) on the event loop.
             return service.search_text(**search_request.model_dump()).to_json()
 
@@ -59,7 +59,7 @@ def add_pitfall_routes(router: APIRouter, settings: Settings) -> None:
 
         @router.get("/health", response_model=HealthOut, include_in_schema=False)
         def health_in_threadpool(request: Request) -> Any:
-            service: SearchService = request.app.state.service
+            service = service_of(request)
             try:
                 return service.cached_health() or service.health()
             except BackendUnavailable as exc:

@@ -5,12 +5,15 @@ threadpool, so the event loop keeps serving. ``/echo`` touches neither and is ``
 ``/health`` is ``async def`` and sends to the pool only the call that may block (its Milvus
 refresh, at most one at a time and about once a second). ``/search`` is ``async def`` and
 awaits the core: with search batching on, it waits for its batch on the event loop and holds
-no thread meanwhile; with it off, the core runs the search in the same threadpool. Every
-handler that needs the service takes it as ``ServiceDep``, an ``async def`` dependency, so
-solving it costs no trip to the pool.
+no thread meanwhile; with it off, the core runs the search in the same threadpool. The
+handlers that need the service take it as ``ServiceDep``, an ``async def`` dependency, so
+solving it costs no trip to the pool; ``/health``, the framework floor, reads it off the
+request (:func:`service_of`), as the Flask view reads it off the app. The write routes check
+the API key before their body is read (:func:`require_api_key`, :class:`KeyFirstRoute`), as
+the Flask views do.
 An ``async def`` handler that called the model directly would stall every other request:
-the Milvus Bootcamp text-search server, run on the project's machine, served the same
-few dozen searches a second on one core whatever the concurrency, because its
+the Milvus Bootcamp text-search server, run on the project's machine (2026-12-04, one
+server core), served no more searches a second at 64 connections than at one, because its
 ``async def`` handlers called the model and Milvus directly.
 
 ``add_routes(router, settings)`` makes the handlers of one app, on the app's own router:
@@ -23,9 +26,10 @@ handler's signature, so each app gets its own models and handlers.
 # annotation up in this module's globals, where the models made in add_routes are not.
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from weakref import WeakSet
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -52,51 +56,83 @@ from shared.json_body import decode_json_body, form_problems
 from shared.messages import document_not_found, job_not_found
 from shared.service import SearchService, build_document
 
-__all__ = ["add_routes", "get_service", "ServiceDep", "WriteAccess", "KeyFirstRoute"]
+__all__ = [
+    "add_routes",
+    "get_service",
+    "service_of",
+    "ServiceDep",
+    "require_api_key",
+    "KeyFirstRoute",
+]
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
-# The dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its
-# threadpool even for an ``async def`` handler, and these do no I/O.
-async def get_service(request: Request) -> SearchService:
+def service_of(request: Request) -> SearchService:
     service: SearchService = request.app.state.service
     return service
 
 
+# An ``async def`` dependency: FastAPI runs a plain ``def`` one in its threadpool even for an
+# ``async def`` handler, and this one does no I/O.
+async def get_service(request: Request) -> SearchService:
+    return service_of(request)
+
+
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 
-
-async def api_key_header(x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """The write routes' optional X-API-Key header, declared here for the OpenAPI document.
-
-    The key itself is checked before this runs, by :class:`KeyFirstRoute`.
-    """
-
-
+# The handlers that take writes, marked by require_api_key. Weak: each app makes its own.
+_WRITE_HANDLERS: WeakSet[Callable[..., Any]] = WeakSet()
+API_KEY_PARAMETER = {
+    "name": "x-api-key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong API key"}
 }
 
 
-WriteAccess = Depends(api_key_header)
+def require_api_key(handler: Handler) -> Handler:
+    """Marks a write handler: its route checks the X-API-Key header before the body is read.
+
+    The check is made by :class:`KeyFirstRoute`, which also states the header and the 401 in
+    the OpenAPI document; the handler itself is left as it is.
+    """
+    _WRITE_HANDLERS.add(handler)
+    return handler
 
 
 class KeyFirstRoute(APIRoute):
-    """A route that declares ``WriteAccess`` checks the API key before its body is read.
+    """A route whose handler is marked by :func:`require_api_key` checks the key first.
 
     FastAPI reads and parses a route's body before it solves the route's dependencies, so a
     key check made as a dependency would answer a malformed body without the key 422 (and an
     oversized one 413), where the Flask twin, whose views check the key first, answers 401.
-    So the check wraps the route's handler, ahead of FastAPI's own steps.
+    So the check wraps the route's handler, ahead of FastAPI's own steps, and is the only
+    one: the route has no dependency for the key.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.checks_api_key = endpoint in _WRITE_HANDLERS
+        if self.checks_api_key:
+            responses = kwargs.get("responses") or {}
+            extra = kwargs.get("openapi_extra") or {}
+            kwargs["responses"] = {**responses, **WRITE_RESPONSES}
+            kwargs["openapi_extra"] = {
+                **extra,
+                "parameters": [*extra.get("parameters", []), API_KEY_PARAMETER],
+            }
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
-        if WriteAccess not in self.dependencies:
+        if not self.checks_api_key:
             return handle
 
         async def key_first(request: Request) -> Response:
-            service = await get_service(request)
-            if not service.accepts_api_key(request.headers.get("X-API-Key")):
+            if not service_of(request).accepts_api_key(request.headers.get("X-API-Key")):
                 raise HTTPException(401, API_KEY_REQUIRED, headers={"WWW-Authenticate": "ApiKey"})
             return await handle(request)
 
@@ -109,6 +145,16 @@ ERROR_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "Milvus is unreachable or did not answer in time"}
 }
 SEARCH_503: dict[int | str, dict[str, Any]] = {503: SEARCH_UNAVAILABLE}
+# FastAPI states a 422 for a route with parameters it validates; /ingest has none (it reads
+# its body itself) and states its 422 here, in FastAPI's own words.
+INGEST_422: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Validation Error",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    }
+}
 
 
 def add_routes(router: APIRouter, settings: Settings) -> None:
@@ -120,8 +166,8 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     copies a blueprint's rules into the app's map once, at registration, so the Flask twin
     keeps its blueprint for free.
     """
-    # Every route made below is a KeyFirstRoute: those that declare WriteAccess check the key
-    # before their body is read; the others are FastAPI's own, as they were.
+    # Every route made below is a KeyFirstRoute: those whose handler is marked by
+    # require_api_key check the key before their body is read; the others are FastAPI's own.
     router.route_class = KeyFirstRoute
     # This app's request models. Typed Any: mypy takes no class made at run time for a type.
     models = request_models(settings)
@@ -132,15 +178,15 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     IngestDocuments = models.IngestDocuments
 
     @router.get("/health", response_model=HealthOut, responses=ERROR_503)
-    async def health(service: ServiceDep) -> Any:
-        # ServiceDep, as every route that needs the service: solving it costs /health some
-        # microseconds on the event loop (``python -m studies.route_cost`` times the twin's
-        # /health), never a trip to the threadpool, since get_service is ``async def``.
+    async def health(request: Request) -> Any:
+        # The service is read off the request, as the Flask view reads it off the app: no
+        # dependency to solve on the framework floor (``python -m studies.route_cost``).
+        service = service_of(request)
         try:
             # The same two steps as the Flask twin: the cached body, else the call that may
-            # block (on Milvus, for the one caller that refreshes it). The cached body needs
-            # no I/O and is served on the event loop, where a trip to the threadpool would
-            # cost more than the answer; only the call that may block goes to the pool.
+            # block (on Milvus, for the one caller that refreshes it). The cached body is
+            # served on the event loop; only the refresher goes to the pool, one request per
+            # expiry (shared/health.py says why that matters to the tail).
             return service.cached_health() or await run_in_threadpool(service.health)
         except BackendUnavailable as exc:
             return JSONResponse(service.unavailable_health(exc), status_code=503)
@@ -163,9 +209,9 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
         "/documents",
         status_code=201,
         response_model=CreatedOut,
-        responses={**ERROR_503, **WRITE_RESPONSES},
-        dependencies=[WriteAccess],
+        responses=ERROR_503,
     )
+    @require_api_key
     def create_document(document: DocumentIn, service: ServiceDep) -> Any:
         [doc_id] = service.add_documents([build_document(**document.model_dump())])
         return {"id": doc_id}
@@ -174,9 +220,9 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
         "/documents/batch",
         status_code=201,
         response_model=BatchCreatedOut,
-        responses={**ERROR_503, **WRITE_RESPONSES},
-        dependencies=[WriteAccess],
+        responses=ERROR_503,
     )
+    @require_api_key
     def create_documents(batch: DocumentBatchIn, service: ServiceDep) -> Any:
         ids = service.add_documents([build_document(**doc.model_dump()) for doc in batch.documents])
         return {"ids": ids}
@@ -195,9 +241,9 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
     @router.delete(
         "/documents/{doc_id}",
         status_code=204,
-        responses={404: {"description": "No such document"}, **ERROR_503, **WRITE_RESPONSES},
-        dependencies=[WriteAccess],
+        responses={404: {"description": "No such document"}, **ERROR_503},
     )
+    @require_api_key
     def delete_document(doc_id: DocumentId, service: ServiceDep) -> Response:
         if not service.delete_document(doc_id):
             return JSONResponse({"detail": document_not_found(doc_id)}, status_code=404)
@@ -208,9 +254,9 @@ def add_routes(router: APIRouter, settings: Settings) -> None:
         status_code=202,
         response_model=JobAcceptedOut,
         openapi_extra={"requestBody": ingest_request_body(settings.max_ingest_documents)},
-        responses={**ERROR_503, **WRITE_RESPONSES},
-        dependencies=[WriteAccess],
+        responses={**ERROR_503, **INGEST_422},
     )
+    @require_api_key
     async def ingest(request: Request, service: ServiceDep) -> Any:
         # One route, two body types: a multipart file, or a JSON list of documents. So this
         # handler reads the body itself; reading the rows and the job run off the event loop.

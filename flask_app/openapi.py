@@ -339,7 +339,7 @@ def build_openapi(*, title: str, version: str, settings: Settings) -> dict[str, 
             }
         },
     }
-    # The write endpoints take the optional API key header (FastAPI: dependencies=[WriteAccess]).
+    # The write endpoints take the optional API key header (FastAPI: @require_api_key).
     api_key = {"name": "x-api-key", "in": "header", "required": False, "schema": {"type": "string"}}
     for path, method in WRITE_OPERATIONS:
         operation = document["paths"][path][method]

@@ -1,4 +1,8 @@
-"""The shared core of twinbench: the only code that talks to Milvus and to the embedding model."""
+"""The shared core of twinbench: the only code that talks to Milvus and to the embedding model.
+
+:data:`VERSION` is the project's version (pyproject.toml's), which both twins' OpenAPI
+documents state.
+"""
 
 import logging
 
@@ -6,6 +10,10 @@ import logging
 # own), so the level must be set after that import, not before it.
 import pymilvus  # noqa: F401
 
-# pymilvus logs a full traceback for every failed RPC (every ~100 ms while Milvus is down or
-# starting); the core logs one line per failure itself.
+__all__ = ["VERSION"]
+
+VERSION = "0.1.0"
+
+# pymilvus logs a full traceback for every failed RPC, and retries many times a second while
+# Milvus is down or starting; the core logs one line per failure itself.
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL)

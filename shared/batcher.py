@@ -1,11 +1,10 @@
 """Micro-batching of text searches: the searches in flight share one model call.
 
-On text search the model is the cost. On one thread of this 2-core machine a query of the
-bench's pool (22 tokens on average) costs 18-22 ms to encode alone and 11-13 ms in a call
-of 32 (passes of 4 sorted by length, ``Settings.encode_batch_size``; measured with
-``python -m studies.encode_cost``). Under concurrency the gap grows:
-four requests encoding at once on one core cost each other cache and GIL. So instead of
-each request encoding its own query, callers queue it here and one worker thread serves
+On text search the model is the cost, and a query encoded alone costs more than one encoded
+in a call of many (passes sorted by length, ``Settings.encode_batch_size``);
+``python -m studies.encode_cost`` measures both on the runtime in use. Under concurrency the
+gap grows: requests encoding at once on one core cost each other cache and GIL. So instead
+of each request encoding its own query, callers queue it here and one worker thread serves
 the queue, in the manner of text-embeddings-inference, Triton's dynamic batcher and
 Ray Serve's ``@serve.batch``:
 
@@ -19,11 +18,12 @@ Ray Serve's ``@serve.batch``:
 * **The model and Milvus overlap**: the worker hands each Milvus request to a small pool of
   threads and goes on to the next batch. A request can wait on Milvus for a while: under
   Session consistency, one sent after this process wrote waits for Milvus to apply the write
-  (a time tick, 200-400 ms), and with the worker waiting too, every search queued behind it
-  waited as well. Measured with ``python -m studies.ingest_beside`` (searches at 20/s beside an
-  ingest job, Session): p95 213 ms batched against 83 naive while the worker waited (two
-  rounds); 205 against 170 with the pool (five rounds). The naive p95 itself moves a lot
-  from run to run, with where the ticks fall.
+  (one or two time ticks, 200 ms apart by Milvus's default), and with the worker waiting
+  too, every search queued behind it waited as well. Measured 2026-12-01 on the project's
+  machine with the torch runtime (``python -m studies.ingest_beside``: searches at 20/s
+  beside an ingest job, Session): p95 213 ms batched against 83 naive while the worker
+  waited (two rounds); 205 against 170 with the pool (five rounds). The naive p95 itself
+  moves a lot from run to run, with where the ticks fall.
 * **Two ways to wait**: :meth:`SearchBatcher.search` blocks its thread on a future (the Flask
   twin); :meth:`SearchBatcher.search_async` awaits it on the event loop and holds no thread
   meanwhile (the FastAPI twin).
@@ -46,7 +46,8 @@ Ray Serve's ``@serve.batch``:
   steady search load. A chunk is sized by time, not by count: as many texts as the model
   encodes in about ``ingest_slice_s`` (at least one, at most :data:`INGEST_CHUNK_MAX`), by
   the seconds per character the earlier chunks took. A fixed 8 texts let one chunk of
-  long paragraphs hold the model for 110-240 ms, and doubled searches' p95 beside a job.
+  long paragraphs hold the model for 110-240 ms, and doubled searches' p95 beside a job
+  (measured 2026-12-01 on the project's machine, torch runtime).
 
 :meth:`SearchBatcher.stats` counts the batch sizes formed; with ``stats_dir`` set, the worker
 also writes them to ``<stats_dir>/batches-<pid>.json`` (at most once a second, and on close)
@@ -88,11 +89,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # The most texts in one ingest chunk, whatever the slice allows (the model's gain from
-# batching long texts is small: 314 us a token in chunks of 8 against 365 in chunks of 4).
+# batching long texts is small: 314 us a token in chunks of 8 against 365 in chunks of 4,
+# measured 2026-12-01 on the project's machine with the torch runtime).
 INGEST_CHUNK_MAX = 8
 STATS_EVERY_S = 1.0
 # Milvus requests in flight at once from one batcher: enough that batches waiting for a
-# time tick do not hold up the next ones (ticks are 200 ms; batches take 15-200 ms).
+# time tick (200 ms apart by Milvus's default) do not hold up the next ones.
 MILVUS_THREADS = 8
 # Weight of the newest batch in the running mean of a batch's duration (for Retry-After).
 _SMOOTHING = 0.2

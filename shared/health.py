@@ -7,6 +7,13 @@ every other caller is served the last body, as long as that body is younger than
 ``max_stale_s``. Past that bound nobody is served it: callers wait for the refresh in
 flight and share its answer, body or error. A failure is never cached, and it drops the
 last body: once Milvus has failed to answer, no caller is told it is healthy.
+
+The refresh is claimed by ``peek()``, which never blocks, not by ``get()``, which may: an
+event loop calls ``peek()`` on the loop and sends ``get()`` to a thread, and until that
+thread runs, the loop goes on serving. Claimed in ``get()``, an expiry sent to the thread
+pool every /health request the loop served before the refresher's thread had started (under
+64 connections, a burst of them once a second, queued on a few threads, each waiting for the
+GIL that the loop held); claimed in ``peek()``, it sends one.
 """
 
 from __future__ import annotations
@@ -34,13 +41,15 @@ class _State:
 
     body: Body | None = None
     asked_at: float = 0.0  # when the count behind ``body`` was asked for
-    refresh: Future[Body] | None = None  # the refresh in flight, if any
+    refresh: Future[Body] | None = None  # the refresh claimed or in flight, if any
+    running: bool = False  # whether a caller is counting for ``refresh`` (else it is owed)
 
 
 class HealthCache:
     """``check()`` (the Milvus count and the body around it) behind a single-flight cache.
 
-    ``peek()`` never blocks and does no I/O; ``get()`` may block on ``check()`` (the one
+    ``peek()`` does no I/O and never waits for a refresh (once an expiry it takes the lock,
+    which nobody holds across I/O, to claim one); ``get()`` may block on ``check()`` (the one
     refresher) or on the refresh in flight (a caller past the staleness bound). Each app
     calls ``peek() or get()``; the FastAPI twin runs ``get()`` in its threadpool.
     """
@@ -65,17 +74,27 @@ class HealthCache:
     def peek(self) -> Body | None:
         """The body to serve now, without I/O or waiting; None means: call ``get()``.
 
-        That is the fresh body, or the last one while another caller refreshes it (if within
-        the bound). It never starts a refresh, so a stale cache with no refresh in flight
-        answers None.
+        That is the fresh body, or the last one while a refresh is claimed (if within the
+        bound). A stale body with no refresh claimed is not served: the caller that finds it
+        claims the refresh, gets None, and owes the ``get()`` that runs it. If that ``get()``
+        never comes (the caller went away), the refresh stays owed: the others are served the
+        last body until the bound, and the first ``get()`` runs it.
         """
-        state = self._state  # one read of an immutable snapshot: no lock needed
+        state = self._state  # one read of an immutable snapshot: no lock on the fresh path
         if state.body is None:
             return None
         age = self._clock() - state.asked_at
-        if age < self._ttl_s or (state.refresh is not None and age < self._max_stale_s):
+        if age < self._ttl_s:
             return state.body
-        return None
+        if age >= self._max_stale_s:
+            return None
+        if state.refresh is not None:
+            return state.body
+        with self._lock:  # once an expiry: claim the refresh, unless the state moved
+            if self._state is state:
+                self._state = _State(state.body, state.asked_at, Future())
+                return None
+        return self.peek()  # another caller claimed or refreshed meanwhile: read it again
 
     def get(self) -> Body:
         """The body: cached, or counted now by this caller, or by the caller counting already.
@@ -90,12 +109,12 @@ class HealthCache:
             if state.body is not None and age < self._ttl_s:
                 return state.body
             refresh: Future[Body] | None = state.refresh
-            if refresh is None:  # this caller refreshes
-                refresh = Future()
-                self._state = _State(state.body, state.asked_at, refresh)
+            if refresh is None or not state.running:  # this caller counts: claimed or owed
+                refresh = refresh or Future()
+                self._state = _State(state.body, state.asked_at, refresh, running=True)
                 counting = True
             elif state.body is not None and age < self._max_stale_s:
-                return state.body  # another caller refreshes: the last body will do
+                return state.body  # another caller counts: the last body will do
             else:
                 counting = False  # past the bound: wait for the refresh in flight
         if not counting:

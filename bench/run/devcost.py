@@ -25,6 +25,7 @@ import ast
 import io
 import json
 import tokenize
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -142,13 +143,19 @@ def count_devcost(root: Path = PROJECT_ROOT) -> dict[str, AppCost]:
     return {app: count_app(root / f"{app}_app", files) for app, files in TWIN_FILES.items()}
 
 
+def _unlisted(app: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names``, modules of twin ``app``, that :data:`TWIN_FILES` does not list."""
+    files = TWIN_FILES.get(app, {})
+    return [name for name in names if name not in files]
+
+
 def unlisted_files(root: Path = PROJECT_ROOT) -> dict[str, list[str]]:
     """Each twin's modules that :data:`TWIN_FILES` does not list (none, when it is right)."""
     found: dict[str, list[str]] = {}
-    for app, files in TWIN_FILES.items():
+    for app in TWIN_FILES:
         directory = root / f"{app}_app"
         names = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.py"))
-        found[app] = [name for name in names if name not in files]
+        found[app] = _unlisted(app, names)
     return found
 
 
@@ -168,10 +175,7 @@ def format_devcost(result: dict[str, AppCost], *, as_json: bool = False) -> str:
             + f" {c.contract_code:>9}"
         )
     unlisted = [
-        f"{app} {name}"
-        for app, cost in result.items()
-        for name in cost.by_file
-        if name not in TWIN_FILES.get(app, {})
+        f"{app} {name}" for app, cost in result.items() for name in _unlisted(app, cost.by_file)
     ]
     if unlisted:
         rows += ["", "not in the table, counted as other: " + ", ".join(unlisted)]

@@ -2,11 +2,13 @@
 
 Five interleaved repeats of each comparison (so every ratio has an order-statistic interval
 of 93.75 %): /health at a fixed rate, judged by CPU per request; echo and text search at
-saturation, judged by throughput.
+saturation, judged by throughput. :func:`batching_results` adds the micro-batching runs (naive
+and batched text search, per twin) for the tests of that section.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zlib
 from pathlib import Path
@@ -234,6 +236,38 @@ def fixture_results() -> BenchResults:
             ),
         },
     )
+
+
+# The micro-batching comparison: (label, variant, throughput at 1 user, at 64 users, p50 at
+# 1 user, batch sizes at 64), naive and batched, per twin.
+BATCHING_CASES = [
+    (FLASK, "", 50.0, 60.0, 18.0, {}),
+    (FLASK + "+batched", "batched", 49.0, 90.0, 19.0, {4: 400, 3: 30}),
+    (FASTAPI, "", 51.0, 61.0, 17.0, {}),
+    (FASTAPI + "+batched", "batched", 50.0, 180.0, 18.0, {32: 1600, 20: 100}),
+]
+
+
+def batching_results() -> BenchResults:
+    """The fixture results with the micro-batching runs of :data:`BATCHING_CASES` added."""
+    results = fixture_results()
+    for label, variant, *_ in BATCHING_CASES:
+        app, server = label.split("/")[:2]
+        config = ServerConfig(
+            label, app, server, 1, 4, "wsgi", [server], False, "on", [0], 1.0, "twin", variant
+        )
+        results.configs.append(config)
+    for repeat in range(5):
+        wobble = 1 + 0.01 * (repeat - 2)
+        for label, _, one, many, p50, sizes in BATCHING_CASES:
+            for users, rps in ((1, one), (64, many)):
+                run = make_run(
+                    Step("search_text", label, users, 0.0, 3, 1, repeat, "batching"), rps * wobble
+                )
+                run.latency = dataclasses.replace(run.latency, p50=p50)
+                run.batch_sizes = dict(sizes) if users == 64 else {1: int(rps * 3)}
+                results.runs.append(run)
+    return results
 
 
 @pytest.fixture()

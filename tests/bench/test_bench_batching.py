@@ -9,38 +9,8 @@ import pytest
 
 from bench.analysis.batching import batching_pairs, mean_batch
 from bench.report import write_report
-from bench.results import BenchResults, ServerConfig, Step, write_results
-from tests.bench.conftest import fixture_results, make_run
-
-FLASK, FASTAPI = "flask/gunicorn-gthread/1wx4t", "fastapi/uvicorn/1wx4t"
-# (label, variant, throughput at 1 user, at 64 users, p50 at 1 user, batch sizes at 64)
-CASES = [
-    (FLASK, "", 50.0, 60.0, 18.0, {}),
-    (FLASK + "+batched", "batched", 49.0, 90.0, 19.0, {4: 400, 3: 30}),
-    (FASTAPI, "", 51.0, 61.0, 17.0, {}),
-    (FASTAPI + "+batched", "batched", 50.0, 180.0, 18.0, {32: 1600, 20: 100}),
-]
-
-
-def batching_results() -> BenchResults:
-    results = fixture_results()
-    for label, variant, *_ in CASES:
-        app, server = label.split("/")[:2]
-        config = ServerConfig(
-            label, app, server, 1, 4, "wsgi", [server], False, "on", [0], 1.0, "twin", variant
-        )
-        results.configs.append(config)
-    for repeat in range(5):
-        wobble = 1 + 0.01 * (repeat - 2)
-        for label, _, one, many, p50, sizes in CASES:
-            for users, rps in ((1, one), (64, many)):
-                run = make_run(
-                    Step("search_text", label, users, 0.0, 3, 1, repeat, "batching"), rps * wobble
-                )
-                run.latency = dataclasses.replace(run.latency, p50=p50)
-                run.batch_sizes = dict(sizes) if users == 64 else {1: int(rps * 3)}
-                results.runs.append(run)
-    return results
+from bench.results import BenchResults, write_results
+from tests.bench.conftest import FASTAPI, FLASK, batching_results
 
 
 def test_each_batched_configuration_is_paired_with_its_unbatched_twin() -> None:

@@ -15,8 +15,7 @@ from bench.report import write_report
 from bench.report.formatting import load_text
 from bench.results import write_results
 from bench.stats import MIN_SAMPLES, min_samples
-from tests.bench.conftest import fixture_results
-from tests.bench.test_bench_batching import batching_results
+from tests.bench.conftest import batching_results, fixture_results
 
 
 def _markdown(tmp_path: Path, results: object) -> str:

@@ -9,8 +9,7 @@ import pytest
 from bench.analysis.aggregate import aggregate
 from bench.analysis.ratios import decompose
 from bench.report.plots import latency_cdf_figure, summary_figure, throughput_figure
-from tests.bench.conftest import fixture_results
-from tests.bench.test_bench_batching import batching_results
+from tests.bench.conftest import batching_results, fixture_results
 
 
 def test_the_throughput_plot_tells_batched_from_naive_and_starts_at_zero() -> None:

@@ -8,6 +8,8 @@ has and the other's lacks shows up here.
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openapi_spec_validator import validate
@@ -213,3 +215,10 @@ def test_openapi_documents_describe_the_same_parameters(
     assert fastapi[("/documents/{doc_id}", "get")] == [
         ("doc_id", "path", True, repr({"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}))
     ]
+
+
+def test_both_documents_state_the_project_version(both: tuple[AppClient, AppClient]) -> None:
+    # One version, the project's (shared.VERSION), in both twins' documents.
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text())["project"]["version"]
+    assert [openapi(client)["info"]["version"] for client in both] == [version, version]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -47,7 +48,13 @@ def test_create_app_builds_its_own_service_when_none_is_given(
 
     monkeypatch.setattr(flask_app.SearchService, "from_settings", from_settings)
     settings = get_settings(max_body_bytes=4096)
-    app = flask_app.create_app(settings)
+    frozen = gc.get_freeze_count()
+    try:
+        app = flask_app.create_app(settings)
+        # What was loaded is left out of the collector's full sweeps from then on.
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()  # the test session's own objects go back to the collector
     assert built == [settings]
     assert app.extensions["search_service"] is fake
     assert app.config["MAX_CONTENT_LENGTH"] == 4096

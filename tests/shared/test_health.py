@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from support import TWINS
@@ -164,6 +165,34 @@ def test_callers_past_the_bound_share_the_failure_of_the_refresh(
     assert spy.calls == 2  # the waiter shared the failure; it did not count again
 
 
+def test_an_expiry_is_refreshed_by_the_first_caller_to_peek_and_by_nobody_else(
+    cache: HealthCache, spy: CountingStore, clock: Clock
+) -> None:
+    old = cache.get()
+    clock.now += 1.5  # stale
+    # The first peek claims the refresh (None: it owes the get()); the others are served the
+    # last body at once, so an event loop sends one request to its threadpool, not each.
+    assert [cache.peek() for _ in range(4)] == [None, old, old, old]
+    assert spy.calls == 1
+    fresh = cache.get()  # the claimer's get(): one count
+    assert fresh is not old and spy.calls == 2
+    assert cache.peek() is fresh and cache.get() is fresh and spy.calls == 2
+
+
+def test_a_claimed_refresh_whose_caller_went_away_is_run_by_the_next_get(
+    cache: HealthCache, spy: CountingStore, clock: Clock
+) -> None:
+    old = cache.get()
+    clock.now += 1.5
+    assert cache.peek() is None  # claimed, and its caller never calls get()
+    clock.now += 1.0  # 2.5 s old: still within the bound
+    assert cache.peek() is old and spy.calls == 1
+    clock.now += 1.0  # 3.5 s old: past it
+    assert cache.peek() is None
+    fresh = cache.get()  # runs the owed refresh instead of waiting for it forever
+    assert fresh is not old and spy.calls == 2
+
+
 def test_the_bound_cannot_be_shorter_than_the_cache_life(spy: CountingStore) -> None:
     with pytest.raises(ValueError, match="max_stale_s"):
         HealthCache(lambda: {}, ttl_s=2.0, max_stale_s=1.0)
@@ -217,3 +246,64 @@ def test_concurrent_health_requests_across_an_expiry_make_one_count(
     assert spy.calls == 2, f"{spy.calls - 1} counts for one expiry"
     assert [status for status, _ in replies] == [200] * BURST
     assert {body["status"] for _, body in replies} == {"ok"}
+
+
+@pytest.fixture
+def threadpool_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the calls sent to anyio's threadpool (FastAPI's and Starlette's) during
+    the test."""
+    sent: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(func, "func", func).__name__)  # Starlette sends a partial
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    return sent
+
+
+def counted_service(service: SearchService, spy: CountingStore) -> SearchService:
+    """The session's model over ``spy``, with a cache of its own."""
+    return SearchService(
+        settings=service.settings, embedder=service.embedder, store=spy, jobs=service.jobs
+    )
+
+
+def test_fastapi_sends_only_the_refresher_of_an_expiry_to_the_threadpool(
+    service: SearchService, spy: CountingStore, threadpool_calls: list[str]
+) -> None:
+    # Every trip to the threadpool waits for a thread, then for the GIL the event loop holds
+    # while it serves the other connections: a burst of them each expiry made /health's tail.
+    spy.delay_s = 0.3  # the refresh is still in flight when the burst arrives
+    with health_getter("fastapi", counted_service(service, spy)) as get:
+        assert get()[0] == 200  # nothing cached yet: one trip, for the first count
+        time.sleep(HEALTH_TTL_S + 0.05)
+        start = threading.Barrier(BURST)
+
+        def one(_: int) -> int:
+            start.wait(WAIT_S)
+            return get()[0]
+
+        with ThreadPoolExecutor(BURST) as pool:
+            assert list(pool.map(one, range(BURST))) == [200] * BURST
+    assert spy.calls == 2
+    assert threadpool_calls.count("health") == 2, threadpool_calls
+
+
+def test_fastapi_serves_health_while_the_refresh_waits_on_milvus(
+    service: SearchService, spy: CountingStore
+) -> None:
+    # The refresh's count is held until /health has answered other requests: were it run on
+    # the event loop, they could not be answered, and the held count would time out.
+    with health_getter("fastapi", counted_service(service, spy)) as get:
+        first = get()
+        time.sleep(HEALTH_TTL_S + 0.05)
+        spy.hold = threading.Event()
+        spy.entered.clear()
+        refresher = in_thread(get)
+        assert spy.entered.wait(WAIT_S)
+        assert [get() for _ in range(10)] == [first] * 10  # the last body, from the loop
+        spy.hold.set()
+        assert refresher.result(WAIT_S)[0] == 200
+    assert spy.calls == 2

@@ -22,11 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 import pytest
-from fastapi.testclient import TestClient
 from support import TWIN_PARAMS, wait_for_job
 
-import fastapi_app
-import flask_app
 from shared.config import PROJECT_ROOT, Settings
 from shared.jobs import JobRegistry
 from shared.launcher import own_milvus
@@ -138,12 +135,7 @@ def lite_client(
     root = pytestconfig.pluginmanager.get_plugin(
         str(Path(__file__).resolve().parent.parent / "conftest.py")
     )
-    if request.param == "flask":
-        yield root.flask_client(flask_app.create_app(lite_service.settings, lite_service))
-    else:
-        app = fastapi_app.create_app(lite_service.settings, lite_service)
-        with TestClient(app) as test_client:
-            yield root.fastapi_client(test_client)
+    yield from root.twin_client(request.param, lite_service)
 
 
 def test_milvus_lite_backend_passes_the_contract_subset(lite_client: AppClient) -> None:
