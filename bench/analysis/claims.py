@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from bench.analysis.aggregate import shared_config, usual_config
@@ -62,9 +62,12 @@ class Claim:
     text: str  # the verdict in words, composed from the figures
     rule: str
     evidence: str
-    # What the verdict rests on (EVIDENCE_KINDS): a verdict read from the run's own
-    # configuration or from code cannot come out otherwise by measuring, and says so.
-    kind: str = "measured"
+
+    @property
+    def kind(self) -> str:
+        """What the verdict rests on (EVIDENCE_KINDS): a verdict read from the run's own
+        configuration or from code cannot come out otherwise by measuring, and says so."""
+        return EVIDENCE_KINDS.get(self.topic, "measured")
 
 
 def direction(ratio: Ratio) -> Literal["faster", "slower", "not apart", "inconclusive", "none"]:
@@ -699,5 +702,4 @@ EVIDENCE_KINDS = {
 def evaluate_claims(results: BenchResults) -> list[Claim]:
     """The nine rows, from ``results`` alone (its dev-cost counts included)."""
     cost = {app: results.devcost.get(app, AppCost(app)) for app in ("flask", "fastapi")}
-    claims = [claim(results, cost) for claim in CLAIMS]
-    return [replace(c, kind=EVIDENCE_KINDS.get(c.topic, c.kind)) for c in claims]
+    return [claim(results, cost) for claim in CLAIMS]
