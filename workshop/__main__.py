@@ -1,10 +1,10 @@
-"""``python -m workshop prepare | check [--lab N|Np ...] | asgi-cost | health-gap A B``.
+"""``python -m workshop prepare | check [--lab N|Np] | asgi-cost | health-gap | search-split``.
 
 ``prepare`` (``make workshop``) readies a laptop with no network: the embedded Milvus, the
 demo corpus from the embedding cache, the model warmed once, Locust's request pool; then it
 stops the Milvus it started. ``check`` (``make workshop-check``) runs every lab's commands and
 prints one line per lab (per part, for lab 6): predicted, measured, holds. ``asgi-cost`` is lab
-6b's in-process timer, ``health-gap`` lab 9's stopwatch.
+6b's in-process timer, ``health-gap`` lab 9's stopwatch, ``search-split`` lab 10's.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("asgi-cost", help="lab 6b: /health's cost per request, in process")
     gap = sub.add_parser("health-gap", help="lab 9: the twins' /health, one at a time")
     gap.add_argument("urls", nargs=2, metavar="URL", help="the Flask twin's, then FastAPI's")
+    split = sub.add_parser("search-split", help="lab 10: a search's time, core and the rest")
+    split.add_argument("url", help="a twin's URL")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         return prepare()
@@ -87,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         from workshop.health_gap import main as health_gap
 
         return health_gap(args.urls)
+    if args.command == "search-split":
+        from workshop.search_split import main as search_split
+
+        return search_split(args.url)
     from workshop.asgi_cost import main as asgi_cost
 
     return asgi_cost()

@@ -27,8 +27,10 @@ from workshop import pitfall_checks
 from workshop.health_gap import parse as parse_gaps
 from workshop.judge import NOT_APART, Ratio, percentile_ratio
 from workshop.lab_runs import (
+    Loaded,
     Outcome,
     devcost,
+    loaded_from,
     locust_csv_p50,
     locust_run,
     locust_ui_answers,
@@ -42,7 +44,17 @@ from workshop.lab_runs import (
 from workshop.labs import Lab
 from workshop.room import WORK_DIR, Room, lab_environment, run_line, samples_dir
 
-__all__ = ["CHECKS", "check_unit", "judge_lab1", "judge_lab4", "judge_lab5", "judge_lab8"]
+__all__ = [
+    "CHECKS",
+    "check_unit",
+    "judge_lab1",
+    "judge_lab4",
+    "judge_lab5",
+    "judge_lab8",
+    "judge_lab9",
+    "judge_lab10",
+    "judge_lab11",
+]
 
 # A route's handler: the function under a route decorator (`@api.get("/health")`,
 # `@router.post("/search", ...)`), past any other decorators.
@@ -274,6 +286,101 @@ def lab9(room: Room, lab: Lab) -> Outcome:
     return judge_lab9(usual_gaps, shared_gaps)
 
 
+def judge_lab10(
+    twins: dict[str, dict[str, np.ndarray]], torch_took: np.ndarray, onnx_took: np.ndarray
+) -> Outcome:
+    """The core is at least half of a search's wait on both twins; torch's took_ms clearly
+    at least x1.3 ONNX's."""
+    shares = {
+        app: float(np.median(s["took_ms"]) / np.median(s["client_ms"])) for app, s in twins.items()
+    }
+    runtime = percentile_ratio(torch_took, onnx_took, 50)
+    return Outcome(
+        "core's share of the client's wait (medians): "
+        + ", ".join(f"{app} {share:.0%}" for app, share in shares.items())
+        + f"; took_ms torch over ONNX {runtime}",
+        len(shares) == 2 and min(shares.values()) >= 0.5 and runtime.at_least(1.3),
+    )
+
+
+def _split(line: str, env: dict[str, str]) -> dict[str, np.ndarray]:
+    output = run_line(line, env)
+    match = re.search(r"^samples: (\S+)$", output, re.M)
+    if not match:
+        raise RuntimeError(f"search-split printed no samples:\n{output[-1500:]}")
+    raw = json.loads((PROJECT_ROOT / match.group(1)).read_text(encoding="utf-8"))
+    return {key: np.asarray(values, dtype=float) for key, values in raw.items()}
+
+
+def lab10(room: Room, lab: Lab) -> Outcome:
+    flask_line, fastapi_line, one_search, torch_line = lab.commands
+    with room.twin("flask", {}) as flask, room.twin("fastapi", {}) as fastapi:
+        twins = {
+            "flask": _split(flask_line.line, lab_environment(**urls_of(flask))),
+            "fastapi": _split(fastapi_line.line, lab_environment(**urls_of(fastapi))),
+        }
+        answer = json.loads(run_on(one_search, fastapi))
+    if len(answer.get("results", [])) != 3 or not answer.get("took_ms", 0) > 0:
+        return Outcome(f"the one search's answer lacks 3 results or took_ms: {answer}", False)
+    with room.twin("fastapi", server_of(torch_line)[0]) as on_torch:
+        torch = _split(torch_line.line, lab_environment(**urls_of(on_torch)))
+    return judge_lab10(twins, torch["took_ms"], twins["fastapi"]["took_ms"])
+
+
+def judge_lab11(unbounded: Loaded, bounded: Loaded, busy_answer: str) -> Outcome:
+    """No refusal with the default bound; with a bound of 4, refusals that come back clearly
+    faster than answers (at most half their median), and a 503 that says Retry-After."""
+    refused_default = len(unbounded.failed.get("/search", []))
+    refused = bounded.failed.get("/search", np.array([]))
+    answered = bounded.latencies.get("/search", np.array([]))
+    fast = percentile_ratio(refused, answered, 50) if len(refused) and len(answered) else None
+    said = bool(re.search(r"^HTTP/\S+ 503", busy_answer, re.M)) and bool(
+        re.search(r"^retry-after: *\d+", busy_answer, re.M | re.I)
+    )
+    return Outcome(
+        f"default bound: {refused_default} refused, /search p50 "
+        f"{np.median(unbounded.latencies.get('/search', [np.nan])):.0f} ms; bound 4: "
+        f"{len(refused)} refused, {len(answered)} answered, refusal over answer p50 "
+        f"{fast if fast else 'n/a'}; a busy curl "
+        f"{'got 503 + Retry-After' if said else 'saw no 503'}",
+        refused_default == 0 and fast is not None and fast.at_most(0.5) and said,
+    )
+
+
+def _busy_answer(line: str, env: dict[str, str], load: subprocess.Popen[bytes]) -> str:
+    """The page's curl, sent while the load runs, until one is refused (or the load ends)."""
+    answer = ""
+    while load.poll() is None:
+        answer = run_line(line, env, timeout_s=30)
+        if re.search(r"^HTTP/\S+ 503", answer, re.M):
+            break
+        time.sleep(0.2)
+    return answer
+
+
+def lab11(room: Room, lab: Lab) -> Outcome:
+    unbounded_line, bounded_line, curl_line = lab.commands
+    with room.twin("fastapi", server_of(unbounded_line)[0]) as unbounded_twin:
+        unbounded = locust_run(unbounded_line, unbounded_twin, "lab11-unbounded")
+    with room.twin("fastapi", server_of(bounded_line)[0]) as bounded_twin:
+        folder = samples_dir("lab11-bounded")
+        env = lab_environment(**samples_into(folder), **urls_of(bounded_twin))
+        load = subprocess.Popen(  # noqa: S603 - the lab's own line
+            ["bash", "-c", bounded_line.line],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(3.0)
+            busy = _busy_answer(curl_line.line, lab_environment(**urls_of(bounded_twin)), load)
+        finally:
+            load.wait(timeout=120)
+        bounded = loaded_from(folder, "")
+    return judge_lab11(unbounded, bounded, busy)
+
+
 CHECKS: dict[str, Callable[[Room, Lab], Outcome]] = {
     "1": lab1,
     "2": lab2,
@@ -284,6 +391,8 @@ CHECKS: dict[str, Callable[[Room, Lab], Outcome]] = {
     "7": lab7,
     "8": lab8,
     "9": lab9,
+    "10": lab10,
+    "11": lab11,
 }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "locust_csv_p50",
     "locust_run",
     "locust_ui_answers",
+    "loaded_from",
     "operations",
     "run_on",
     "samples_into",
@@ -55,6 +56,8 @@ class Loaded:
     output: str
     # Completions in each whole second of the run, by name: a rate with its spread.
     per_second: dict[str, np.ndarray]
+    # Latencies (ms) of the requests that failed (a 503, say), by name.
+    failed: dict[str, np.ndarray]
 
     def p(self, name: str, q: float) -> float:
         values = self.latencies.get(name)
@@ -82,20 +85,27 @@ def samples_into(folder: Path) -> dict[str, str]:
 def locust_run(command: Command, twin: Twin, label: str) -> Loaded:
     folder = samples_dir(label)
     env = lab_environment(**samples_into(folder), **urls_of(twin))
-    output = run_line(command.line, env, timeout_s=120)
+    return loaded_from(folder, run_line(command.line, env, timeout_s=120))
+
+
+def loaded_from(folder: Path, output: str) -> Loaded:
+    """What the Locust run that wrote its samples into ``folder`` measured."""
     samples = read_samples(folder)
     latencies: dict[str, np.ndarray] = {}
     rates: dict[str, float] = {}
     per_second: dict[str, np.ndarray] = {}
+    failed: dict[str, np.ndarray] = {}
     for name in sorted(set(samples.names)):
-        chosen = samples.select(np.array([n == name for n in samples.names]) & samples.ok)
+        named = np.array([n == name for n in samples.names])
+        failed[name] = samples.select(named & ~samples.ok).latency_ms
+        chosen = samples.select(named & samples.ok)
         latencies[name] = chosen.latency_ms
         span = float(chosen.start[-1] - chosen.start[0]) if len(chosen) > 1 else 0.0
         rates[name] = (len(chosen) - 1) / span if span > 0 else 0.0
         seconds = np.floor(chosen.start - chosen.start[0]).astype(int) if len(chosen) else []
         # Whole seconds only: the last, partial one would read as a slow second.
         per_second[name] = np.bincount(seconds)[:-1].astype(float) if len(chosen) else np.array([])
-    return Loaded(latencies, rates, int((~samples.ok).sum()), output, per_second)
+    return Loaded(latencies, rates, int((~samples.ok).sum()), output, per_second, failed)
 
 
 def run_on(command: Command, twin: Twin, **extra: str) -> str:

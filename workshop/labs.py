@@ -31,6 +31,18 @@ JOB_LINE = (
 )
 # Lab 9: the two twins' /health, one request at a time, interleaved rounds.
 HEALTH_GAP = ".venv/bin/python -m workshop health-gap $FLASK $FASTAPI"
+# Lab 10: one search at a time, the client's wait beside the answer's took_ms.
+SEARCH_SPLIT = ".venv/bin/python -m workshop search-split"
+# Lab 10: one search's answer, took_ms included.
+ONE_SEARCH = (
+    "curl -s -X POST $FASTAPI/search -H 'Content-Type: application/json' "
+    '-d \'{"query": "parse command line arguments", "top_k": 3}\''
+)
+# Lab 11: one search, headers shown, sent while the queue is full.
+BUSY_SEARCH = (
+    "curl -si -X POST $FASTAPI/search -H 'Content-Type: application/json' "
+    '-d \'{"query": "event loop"}\''
+)
 # Locust as any Locust user runs it: the scenarios file, headless, a few seconds.
 LOCUST = ".venv/bin/locust -f bench/load/locustfile.py --headless --only-summary"
 
@@ -235,6 +247,42 @@ LABS: tuple[Lab, ...] = (
                 TWINBENCH_FLASK_SERVER="granian",
                 TWINBENCH_FASTAPI_SERVER="granian",
             ),
+        ),
+    ),
+    Lab(
+        10,
+        "lab10-search-time",
+        "Where a search's time goes",
+        "One search at a time, the core's own time (the answer's took_ms: model and Milvus) "
+        "is at least half of what the client waits, on both twins; with the torch runtime "
+        "instead of the default ONNX one, took_ms grows by at least x1.3: the model is the "
+        "part a setting moves, the framework is the small rest.",
+        (
+            _c(f"{SEARCH_SPLIT} $FLASK"),
+            _c(f"{SEARCH_SPLIT} $FASTAPI"),
+            _c(ONE_SEARCH),
+            _c(f"{SEARCH_SPLIT} $FASTAPI", TWINBENCH_EMBED_BACKEND="torch"),
+        ),
+    ),
+    Lab(
+        11,
+        "lab11-backpressure",
+        "Backpressure: a queue that says no",
+        "With batching on, 32 users and the default queue bound (256), no search is refused: "
+        "the queue grows and searches wait. With the bound at 4, searches beyond it are "
+        "refused with 503 and Retry-After, and a refusal comes back in at most half the "
+        "time an answered search takes.",
+        (
+            _c(
+                f"{LOCUST} -u 32 -r 32 -t 8s --host $FASTAPI SearchTextUser",
+                TWINBENCH_SEARCH_BATCHING="1",
+            ),
+            _c(
+                f"{LOCUST} -u 32 -r 32 -t 8s --host $FASTAPI SearchTextUser",
+                TWINBENCH_SEARCH_BATCHING="1",
+                TWINBENCH_SEARCH_QUEUE_BOUND="4",
+            ),
+            _c(BUSY_SEARCH, TWINBENCH_SEARCH_BATCHING="1", TWINBENCH_SEARCH_QUEUE_BOUND="4"),
         ),
     ),
 )

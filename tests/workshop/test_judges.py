@@ -11,8 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from shared.config import PROJECT_ROOT
-from workshop.checks import judge_lab1, judge_lab4, judge_lab5, judge_lab8, judge_lab9
+from workshop.checks import (
+    judge_lab1,
+    judge_lab4,
+    judge_lab5,
+    judge_lab8,
+    judge_lab9,
+    judge_lab10,
+    judge_lab11,
+)
 from workshop.judge import Ratio, mean_ratio, percentile_ratio, tails_ratio
+from workshop.lab_runs import Loaded
 from workshop.pitfall_checks import judge_6a, judge_6b, judge_6c, judge_6d, judge_6e, judge_6f
 
 RNG = np.random.default_rng(29)
@@ -82,6 +91,44 @@ def test_lab9_needs_the_gap_to_shrink_on_one_server() -> None:
     # Reversed: the framework carried the gap (it stays on one server), or there was none.
     assert not judge_lab9(usual, [250.0, 270.0, 260.0, 240.0, 255.0, 265.0, 245.0]).holds
     assert not judge_lab9([5.0, -3.0, 8.0, 1.0, 2.0, -1.0, 4.0], [1.0] * 7).holds
+
+
+def _split(client_ms: float, took_ms: float) -> dict[str, np.ndarray]:
+    return {"client_ms": _latencies(client_ms, 60), "took_ms": _latencies(took_ms, 60)}
+
+
+def test_lab10_needs_the_core_to_be_most_of_a_search_and_the_runtime_to_move_it() -> None:
+    twins = {"flask": _split(24.0, 20.0), "fastapi": _split(23.0, 20.0)}
+    torch = _latencies(45.0, 60)
+    assert judge_lab10(twins, torch, twins["fastapi"]["took_ms"]).holds
+    # Reversed: the runtime switch off (ONNX on both sides).
+    assert not judge_lab10(twins, _latencies(20.0, 60), twins["fastapi"]["took_ms"]).holds
+    # Wrong lesson: most of the wait outside the core (a framework that costs more than it).
+    heavy = {"flask": _split(60.0, 20.0), "fastapi": _split(23.0, 20.0)}
+    assert not judge_lab10(heavy, torch, heavy["fastapi"]["took_ms"]).holds
+
+
+def _searches(answered_ms: float, refused_ms: float, refused: int) -> Loaded:
+    return Loaded(
+        latencies={"/search": _latencies(answered_ms, 200)},
+        rates={},
+        failures=refused,
+        output="",
+        per_second={},
+        failed={"/search": _latencies(refused_ms, refused) if refused else np.array([])},
+    )
+
+
+def test_lab11_needs_fast_refusals_only_when_bounded() -> None:
+    busy = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\r\n{}"
+    unbounded = _searches(900.0, 0.0, 0)
+    assert judge_lab11(unbounded, _searches(300.0, 3.0, 150), busy).holds
+    # Reversed: the bound at its default on both sides (nothing refused, the queue grows).
+    assert not judge_lab11(unbounded, _searches(900.0, 0.0, 0), "HTTP/1.1 200 OK\r\n").holds
+    # Wrong lesson: refusals that wait as long as answers, or a 503 without Retry-After.
+    assert not judge_lab11(unbounded, _searches(300.0, 290.0, 150), busy).holds
+    no_header = "HTTP/1.1 503 Service Unavailable\r\n\r\n{}"
+    assert not judge_lab11(unbounded, _searches(300.0, 3.0, 150), no_header).holds
 
 
 def test_6a_needs_a_threefold_stall_and_the_warning() -> None:
