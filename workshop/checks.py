@@ -148,8 +148,15 @@ def lab4(room: Room, lab: Lab) -> Outcome:
     with room.twin("flask", {}) as flask, room.twin("fastapi", {}) as fastapi:
         h_f = locust_run(health_f, flask, "lab4-health-flask").latencies["/health"]
         h_a = locust_run(health_a, fastapi, "lab4-health-fastapi").latencies["/health"]
-        s_f = locust_run(search_f, flask, "lab4-search-flask").latencies["/search"]
-        s_a = locust_run(search_a, fastapi, "lab4-search-fastapi").latencies["/search"]
+        # The searches twice, in ABBA order, pooled: a machine that slows down between runs
+        # slows both twins alike instead of the one that ran second.
+        runs = [
+            locust_run(command, twin, f"lab4-search-{twin.app}-{n}").latencies["/search"]
+            for n, (command, twin) in enumerate(
+                [(search_f, flask), (search_a, fastapi), (search_a, fastapi), (search_f, flask)]
+            )
+        ]
+    s_f, s_a = np.concatenate([runs[0], runs[3]]), np.concatenate([runs[1], runs[2]])
     return judge_lab4(percentile_ratio(h_f, h_a, 50), percentile_ratio(s_f, s_a, 50))
 
 
@@ -290,7 +297,7 @@ def judge_lab10(
     twins: dict[str, dict[str, np.ndarray]], torch_took: np.ndarray, onnx_took: np.ndarray
 ) -> Outcome:
     """The core is at least half of a search's wait on both twins; torch's took_ms clearly
-    at least x1.3 ONNX's."""
+    at least x1.2 ONNX's."""
     shares = {
         app: float(np.median(s["took_ms"]) / np.median(s["client_ms"])) for app, s in twins.items()
     }
@@ -299,7 +306,7 @@ def judge_lab10(
         "core's share of the client's wait (medians): "
         + ", ".join(f"{app} {share:.0%}" for app, share in shares.items())
         + f"; took_ms torch over ONNX {runtime}",
-        len(shares) == 2 and min(shares.values()) >= 0.5 and runtime.at_least(1.3),
+        len(shares) == 2 and min(shares.values()) >= 0.5 and runtime.at_least(1.2),
     )
 
 

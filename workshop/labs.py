@@ -255,7 +255,7 @@ LABS: tuple[Lab, ...] = (
         "Where a search's time goes",
         "One search at a time, the core's own time (the answer's took_ms: model and Milvus) "
         "is at least half of what the client waits, on both twins; with the torch runtime "
-        "instead of the default ONNX one, took_ms grows by at least x1.3: the model is the "
+        "instead of the default ONNX one, took_ms grows by at least x1.2: the model is the "
         "part a setting moves, the framework is the small rest.",
         (
             _c(f"{SEARCH_SPLIT} $FLASK"),

@@ -1,6 +1,6 @@
 """The workshop kit keeps its word: each lab page shows the very lines the check runs.
 
-``make workshop-check`` runs every lab against live twins (about ten minutes: outside this
+``make workshop-check`` runs every lab against live twins (a quarter of an hour: outside this
 suite, like the benchmarks); here, what can be proved without it: every lab has a page and
 a check, each command of a lab stands verbatim in a bash block of its page, the settings a
 command needs are shown on that page, and the README's first screen links the workshop.
