@@ -124,7 +124,9 @@ class Room:
         log = WORK_DIR / "logs" / f"{name[:120]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
-        child = OwnedProcess(argv, log_path=log, env=lab_environment(**settings), cwd=PROJECT_ROOT)
+        # Loopback only, whatever the caller's shell says: a lab never listens on the network.
+        env = lab_environment(**settings, TWINBENCH_HOST="127.0.0.1")
+        child = OwnedProcess(argv, log_path=log, env=env, cwd=PROJECT_ROOT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_healthy(f"{url}/health", child, timeout_s=180)

@@ -86,3 +86,14 @@ def test_the_checks_read_what_the_commands_print() -> None:
         "sync handlers": 201.0,
         "sync dependency": 140.2,
     }
+
+
+def test_the_labs_listen_on_loopback_only() -> None:
+    pages = [(PROJECT_ROOT / lab.page).read_text() for lab in LABS]
+    for text in pages:
+        for block in BASH_BLOCK.findall(text):
+            assert "0.0.0.0" not in block
+            for host in re.findall(r"https?://([^:/\s]+)", block):
+                assert host == "127.0.0.1", host
+    room = (PROJECT_ROOT / "workshop" / "room.py").read_text()
+    assert 'TWINBENCH_HOST="127.0.0.1"' in room, "the check's twins must be told loopback"
