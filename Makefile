@@ -13,7 +13,7 @@ PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" 
 
 .PHONY: help install test test-fast fuzz bench bench-full bench-soak bench-batching bench-report examples serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint lock clean \
-        workshop workshop-check locust-ui
+        workshop workshop-check workshop-kit locust-ui
 
 help:
 	@echo "make bench        run the quick FastAPI-vs-Flask comparison and write the report"
@@ -29,7 +29,8 @@ help:
 	@echo "make lint         ruff (lint and format) + mypy"
 	@echo "make lock         rewrite requirements.lock from the versions installed in .venv"
 	@echo "make workshop     ready this machine for the workshop (docs/workshop), offline"
-	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (~5 min)"
+	@echo "make workshop-check [LAB=N]   run every lab and check its prediction (LAB=6c: one part)"
+	@echo "make workshop-kit  wheels and caches for a room without network (docs/workshop/platforms.md)"
 	@echo "make locust-ui TWIN=flask|fastapi   Locust's web UI on http://127.0.0.1:8089"
 
 install: $(STAMP)
@@ -121,11 +122,33 @@ clean:
 	rm -rf .data results .pytest_cache .mypy_cache .ruff_cache
 
 # The workshop (docs/workshop): prepare a laptop offline, then check every lab's prediction.
+# KIT=<folder made by make workshop-kit>: install from its wheels and its caches, no network.
+ifdef KIT
+workshop: export PIP_NO_INDEX := 1
+workshop: export PIP_FIND_LINKS := $(abspath $(KIT))/wheels
+endif
 workshop: $(STAMP)
+	$(if $(KIT),mkdir -p .data && tar -xzf $(KIT)/cache.tar.gz -C .data)
 	$(PY) -m workshop prepare
 
 workshop-check: $(STAMP)
-	$(PY) -m workshop check $(if $(LAB),--lab $(LAB))
+	$(PY) -m workshop check $(foreach lab,$(LAB),--lab $(lab))
+
+# A room without a fast network: on one machine with it (the room's OS, CPU architecture and
+# Python), every wheel of requirements.lock (torch from PyTorch's CPU index: from PyPI,
+# torch==2.13.0 is a multi-GB CUDA build), setuptools to build the project, and the caches
+# `make workshop` filled (the model's ONNX export, the corpus's embeddings). Copy the folder
+# to each laptop and run `make workshop KIT=<folder>` there.
+WORKSHOP_KIT := .data/workshop-kit
+workshop-kit: workshop
+	rm -rf $(WORKSHOP_KIT) && mkdir -p $(WORKSHOP_KIT)/wheels
+	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
+		--index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+	grep -v '^torch==' requirements.lock > $(WORKSHOP_KIT)/requirements.txt
+	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
+		-r $(WORKSHOP_KIT)/requirements.txt "setuptools>=68" wheel
+	tar -czf $(WORKSHOP_KIT)/cache.tar.gz -C .data cache
+	@du -sh $(WORKSHOP_KIT)
 
 # Locust's own web UI against a running twin (make serve-flask / make serve-fastapi first),
 # on the loopback address only; pick a user class in the page.

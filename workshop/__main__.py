@@ -1,9 +1,10 @@
-"""``python -m workshop prepare | check [--lab N ...] | asgi-cost``.
+"""``python -m workshop prepare | check [--lab N|Np] | asgi-cost | health-gap | search-split``.
 
 ``prepare`` (``make workshop``) readies a laptop with no network: the embedded Milvus, the
 demo corpus from the embedding cache, the model warmed once, Locust's request pool; then it
 stops the Milvus it started. ``check`` (``make workshop-check``) runs every lab's commands and
-prints one line per lab: predicted, measured, holds. ``asgi-cost`` is lab 6's in-process timer.
+prints one line per lab (per part, for lab 6): predicted, measured, holds. ``asgi-cost`` is lab
+6b's in-process timer, ``health-gap`` lab 9's stopwatch, ``search-split`` lab 10's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sys
 import time
 
-from workshop.labs import LABS, lab_by_number
+from workshop.labs import units
 
 __all__ = ["main"]
 
@@ -38,28 +39,32 @@ def prepare() -> int:
     return 0
 
 
-def check(numbers: list[int]) -> int:
-    from workshop.checks import check_lab
+def check(chosen: list[str]) -> int:
+    from workshop.checks import check_unit
     from workshop.room import Room
 
-    labs = [lab_by_number(n) for n in numbers] if numbers else list(LABS)
+    try:
+        picked = units(chosen)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
     held = 0
     began = time.monotonic()
     with Room() as room:
-        for lab in labs:
-            print(f"lab {lab.number} ({lab.title}) ...", file=sys.stderr, flush=True)
+        for lab, unit in picked:
+            print(f"lab {unit} ({lab.title}) ...", file=sys.stderr, flush=True)
             started = time.monotonic()
-            outcome = check_lab(room, lab)
+            outcome = check_unit(room, lab, unit)
             held += outcome.holds
             print(
-                f"lab {lab.number}: {'holds' if outcome.holds else 'DOES NOT HOLD'}"
+                f"lab {unit}: {'holds' if outcome.holds else 'DOES NOT HOLD'}"
                 f" ({time.monotonic() - started:.0f} s)\n"
                 f"  predicted: {lab.prediction}\n"
                 f"  measured:  {outcome.measured}",
                 flush=True,
             )
-    print(f"{held} of {len(labs)} labs hold ({time.monotonic() - began:.0f} s)")
-    return 0 if held == len(labs) else 1
+    print(f"{held} of {len(picked)} checks hold ({time.monotonic() - began:.0f} s)")
+    return 0 if held == len(picked) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,13 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="ready this machine for the workshop, offline")
     checker = sub.add_parser("check", help="run every lab and judge its prediction")
-    checker.add_argument("--lab", type=int, action="append", default=[], help="only lab N")
-    sub.add_parser("asgi-cost", help="lab 6: /health's cost per request, in process")
+    checker.add_argument(
+        "--lab", action="append", default=[], help="only lab N, or one part of it (6c)"
+    )
+    sub.add_parser("asgi-cost", help="lab 6b: /health's cost per request, in process")
+    gap = sub.add_parser("health-gap", help="lab 9: the twins' /health, one at a time")
+    gap.add_argument("urls", nargs=2, metavar="URL", help="the Flask twin's, then FastAPI's")
+    split = sub.add_parser("search-split", help="lab 10: a search's time, core and the rest")
+    split.add_argument("url", help="a twin's URL")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         return prepare()
     if args.command == "check":
         return check(args.lab)
+    if args.command == "health-gap":
+        from workshop.health_gap import main as health_gap
+
+        return health_gap(args.urls)
+    if args.command == "search-split":
+        from workshop.search_split import main as search_split
+
+        return search_split(args.url)
     from workshop.asgi_cost import main as asgi_cost
 
     return asgi_cost()

@@ -28,6 +28,8 @@ _LAB_SETTINGS = ("TWINBENCH_PITFALL_", "TWINBENCH_FLASK_SERVER", "TWINBENCH_FAST
 _LAB_SETTINGS_EXACT = (
     "TWINBENCH_SEARCH_BATCHING",
     "TWINBENCH_SEARCH_BATCH_STATS_DIR",
+    "TWINBENCH_SEARCH_QUEUE_BOUND",
+    "TWINBENCH_EMBED_BACKEND",
     "TWINBENCH_WORKERS",
     "PYTHONASYNCIODEBUG",
 )
@@ -79,11 +81,15 @@ class Room:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Room:
+        from bench.load.pool import cached_pool
         from shared.corpus import ensure_corpus_loaded
 
         self.started_milvus = self._stack.enter_context(milvus_for(self.settings))
         try:
             ensure_corpus_loaded(self.settings)
+            # Locust's request pool, built once (make workshop does it): a first build inside
+            # a lab's 5-second run would leave the run without a single request.
+            cached_pool()
         except BaseException:
             self._stack.close()
             raise
@@ -118,7 +124,9 @@ class Room:
         log = WORK_DIR / "logs" / f"{name[:120]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
-        child = OwnedProcess(argv, log_path=log, env=lab_environment(**settings), cwd=PROJECT_ROOT)
+        # Loopback only, whatever the caller's shell says: a lab never listens on the network.
+        env = lab_environment(**settings, TWINBENCH_HOST="127.0.0.1")
+        child = OwnedProcess(argv, log_path=log, env=env, cwd=PROJECT_ROOT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_healthy(f"{url}/health", child, timeout_s=180)
