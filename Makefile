@@ -92,9 +92,10 @@ bench-batching: $(STAMP)
 	$(PY) -m bench run --profile batching
 
 # Every committed example under docs/, one run after another on a quiet machine: three quick
-# runs (the example and two stability runs), the batching profile, the soak.
+# runs (the example and two stability runs), the batching profile, the soak. ONLY=quick (or
+# batching, soak) runs those alone: the other examples keep their results.
 examples: $(STAMP)
-	$(PY) -m bench examples
+	$(PY) -m bench examples $(if $(ONLY),--only $(ONLY))
 
 # Rewrite the report of a results folder: make bench-report DIR=results/<timestamp>
 bench-report: $(STAMP)

@@ -121,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only rewrite each example's README from the results already in its folder",
     )
+    examples.add_argument(
+        "--only",
+        type=_csv,
+        default=(),
+        metavar="PROFILES",
+        help="comma-separated profiles: run only their examples (quick,batching,soak)",
+    )
 
     args = parser.parse_args(argv)
     if args.command in ("run", "plan"):
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "examples":
         from bench.examples import main as examples_main
 
-        return examples_main(readmes_only=args.readmes_only)
+        return examples_main(readmes_only=args.readmes_only, only=args.only)
     from bench.run.devcost import count_devcost, format_devcost
 
     result = count_devcost()

@@ -128,18 +128,32 @@ def _write_readmes(runs: Sequence[ExampleRun]) -> bool:
             title=run.title,
             folder=run.folder,
             command=run.command,
-            extra=extra if run is quick[0] and len(quick) > 1 else (),
+            extra=extra if len(quick) > 1 and run is quick[0] else (),
         )
         write_readme(folder, text)
     return all_agree(rows) if len(quick) > 1 else True
 
 
-def main(*, readmes_only: bool = False) -> int:
-    """Run every example (or, with ``readmes_only``, rewrite their READMEs from the results
-    already there). Exit status 0 when done and the stability runs agree, 1 when they do
-    not, 3 when refused (busy machine, changed code)."""
+def _with_results() -> tuple[ExampleRun, ...]:
+    return tuple(r for r in EXAMPLE_RUNS if (PROJECT_ROOT / r.folder / "results.json").exists())
+
+
+def main(*, readmes_only: bool = False, only: tuple[str, ...] = ()) -> int:
+    """Run every example, or those of the profiles in ``only`` (a session too short for all
+    of them runs them in parts: the others keep their results), or with ``readmes_only``
+    rewrite every README from the results already there. Exit status 0 when done and the
+    stability runs agree, 1 when they do not, 3 when refused (busy machine, changed code)."""
+    chosen = tuple(r for r in EXAMPLE_RUNS if not only or r.profile in only)
+    unknown = set(only) - {r.profile for r in EXAMPLE_RUNS}
+    if unknown:
+        print(
+            f"twinbench examples: no example of profile {', '.join(sorted(unknown))}; the "
+            f"examples' profiles are {', '.join(sorted({r.profile for r in EXAMPLE_RUNS}))}",
+            file=sys.stderr,
+        )
+        return 2
     if readmes_only:
-        agree = _write_readmes(EXAMPLE_RUNS)
+        agree = _write_readmes(_with_results())
         print("stability runs agree" if agree else "stability runs DIFFER", file=sys.stderr)
         return 0 if agree else 1
     changed = changed_code()
@@ -159,25 +173,25 @@ def main(*, readmes_only: bool = False) -> int:
             file=sys.stderr,
         )
         return 3
-    total = estimate_s(EXAMPLE_RUNS)
+    total = estimate_s(chosen)
     print(
-        f"twinbench examples: {len(EXAMPLE_RUNS)} runs, one after another, about "
+        f"twinbench examples: {len(chosen)} runs, one after another, about "
         f"{total / 60:.0f} minutes (the first quick run embeds the corpus if its vectors "
         "are not cached yet, about 3 minutes more). Leave the machine alone until it ends.",
         file=sys.stderr,
         flush=True,
     )
-    for run in EXAMPLE_RUNS:
+    for run in chosen:
         print(f"  {run.profile:<9} -> {run.folder}", file=sys.stderr)
     began = time.monotonic()
     scratch = PROJECT_ROOT / "results" / f"examples-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        for run in EXAMPLE_RUNS:
+        for run in chosen:
             _run_one(run, scratch)
     except BusyMachine as exc:
         print(f"twinbench examples: stopped: {exc}", file=sys.stderr)
         return 3
-    agree = _write_readmes(EXAMPLE_RUNS)
+    agree = _write_readmes(_with_results())
     print(
         f"twinbench examples: done in {(time.monotonic() - began) / 60:.0f} minutes; "
         + ("the three quick runs agree on every verdict" if agree else "the quick runs DIFFER"),
