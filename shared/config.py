@@ -19,9 +19,10 @@ __all__ = ["Settings", "get_settings", "PROJECT_ROOT", "INGEST_SLICE_S", "EMBED_
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # How long one ingest chunk should hold the model between search batches, by default.
 # Measured on this 2-core machine on 2026-12-01 (studies.ingest_beside), one torch thread,
-# on the bench's ingest rows (43 tokens on average, up to 580): chunks of 8 took 110 ms at the median and up to 240 ms, chunks of 1
-# took 13 ms (up to 56), one search alone 12 ms. 25 ms lets a search wait behind about two
-# searches' worth of ingest, while a job still gets a model call after every search batch.
+# on the bench's ingest rows (43 tokens on average, up to 580): chunks of 8 took 110 ms at
+# the median and up to 240 ms, chunks of 1 took 13 ms (up to 56), one search alone 12 ms.
+# 25 ms lets a search wait behind about two searches' worth of ingest, while a job still gets
+# a model call after every search batch.
 # The chunk size follows from the seconds per character the job's own chunks took, so on a
 # faster runtime (ONNX, the default since) the same 25 ms holds more texts.
 INGEST_SLICE_S = 0.025

@@ -30,13 +30,13 @@ from workshop.lab_runs import (
     Loaded,
     Outcome,
     devcost,
+    load_in_background,
     loaded_from,
     locust_csv_p50,
     locust_run,
     locust_ui_answers,
     operations,
     run_on,
-    samples_into,
     seconds_of,
     server_of,
     urls_of,
@@ -185,15 +185,7 @@ def lab5(room: Room, lab: Lab) -> Outcome:
     searches, ingest, job_line, status, batch = lab.commands
     with room.twin("fastapi", {}) as fastapi:
         folder = samples_dir("lab5-searches")
-        env = lab_environment(**samples_into(folder), **urls_of(fastapi))
-        load = subprocess.Popen(  # noqa: S603 - the lab's own line
-            ["bash", "-c", searches.line],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with load_in_background(searches, fastapi, folder) as load:
             time.sleep(2.0)
             # Both uploads while the searches run: the batch first, so the job's embedding
             # does not slow it down.
@@ -201,8 +193,6 @@ def lab5(room: Room, lab: Lab) -> Outcome:
             _, ingest_s = seconds_of(run_on(ingest, fastapi))
             running = load.poll() is None
             state = _job_state(job_line.line, status.line, lab_environment(**urls_of(fastapi)))
-        finally:
-            load.wait(timeout=120)
         samples = read_samples(folder)
     if not running:
         return Outcome("the searches ended before both uploads were timed", False)
@@ -371,19 +361,9 @@ def lab11(room: Room, lab: Lab) -> Outcome:
         unbounded = locust_run(unbounded_line, unbounded_twin, "lab11-unbounded")
     with room.twin("fastapi", server_of(bounded_line)[0]) as bounded_twin:
         folder = samples_dir("lab11-bounded")
-        env = lab_environment(**samples_into(folder), **urls_of(bounded_twin))
-        load = subprocess.Popen(  # noqa: S603 - the lab's own line
-            ["bash", "-c", bounded_line.line],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
+        with load_in_background(bounded_line, bounded_twin, folder) as load:
             time.sleep(3.0)
             busy = _busy_answer(curl_line.line, lab_environment(**urls_of(bounded_twin)), load)
-        finally:
-            load.wait(timeout=120)
         bounded = loaded_from(folder, "")
     return judge_lab11(unbounded, bounded, busy)
 

@@ -7,8 +7,11 @@ the scenarios file writes (``Loaded``), or from the twin's log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +89,26 @@ def locust_run(command: Command, twin: Twin, label: str) -> Loaded:
     folder = samples_dir(label)
     env = lab_environment(**samples_into(folder), **urls_of(twin))
     return loaded_from(folder, run_line(command.line, env, timeout_s=120))
+
+
+@contextlib.contextmanager
+def load_in_background(
+    command: Command, twin: Twin, folder: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A lab's Locust line running against ``twin`` while the caller does something else
+    (its samples go to ``folder``); waited for when the caller is done."""
+    env = lab_environment(**samples_into(folder), **urls_of(twin))
+    load = subprocess.Popen(  # noqa: S603 - the lab's own line
+        ["bash", "-c", command.line],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield load
+    finally:
+        load.wait(timeout=120)
 
 
 def loaded_from(folder: Path, output: str) -> Loaded:
