@@ -4,7 +4,8 @@ user runs it.
 External mode: with ``MILVUS_URI`` (and ``MILVUS_TOKEN``) naming a Milvus that is already
 running, the command starts no Milvus of its own, serves from that one, and leaves it running
 when it stops; the same run sets the serving knobs (blocking threads, access log, body
-and upload limits, model path) and each is seen to act. Workers: with
+and upload limits, model path) and each is seen to act (the model: a copy of the default
+one at another path, its runtime cached only under the copy's key). Workers: with
 ``TWINBENCH_WORKERS=2`` the twin runs in two real worker processes, and an ingest job one
 worker ran is read through the other while the first is frozen (SIGSTOP): job records are
 shared across processes.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -29,6 +31,7 @@ from shared.config import PROJECT_ROOT, Settings
 from shared.embedder import default_model_path
 from shared.launcher import TWIN_STOP_GRACE_S, OwnedProcess, free_port, wait_until_healthy
 from shared.milvus_server import client_token, server_status
+from shared.onnx_export import export_folder, exported_model
 from shared.servers import served_env
 
 BODY_LIMIT = 4096
@@ -77,9 +80,29 @@ def serve(app: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
         process.stop(grace_s=TWIN_STOP_GRACE_S + 10)
 
 
+def model_copy_with_its_runtime(settings: Settings, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the default model at another path, and a new cache that holds the ONNX
+    export only under the copy's key (the copy's own, made without a 10-20 s export): a
+    server that ignored ``TWINBENCH_MODEL_PATH`` would export the default model into it."""
+    model = tmp_path / "model-copy"
+    shutil.copytree(default_model_path(), model)
+    cache = tmp_path / "cache"
+    default_export = exported_model(
+        model_path=default_model_path(),
+        model_name=settings.model_name,
+        cache_dir=settings.cache_dir,
+        runtime="onnx",
+    ).parent.parent
+    copy_export = export_folder(model_path=model, model_name=settings.model_name, cache_dir=cache)
+    assert copy_export.name != default_export.name
+    shutil.copytree(default_export, copy_export)
+    return model, cache
+
+
 def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
     settings: Settings, tmp_path: Path
 ) -> None:
+    model, cache = model_copy_with_its_runtime(settings, tmp_path)
     uri = settings.effective_milvus_uri  # the session's Milvus, "external" to this command
     env = served_env(
         MILVUS_URI=uri,
@@ -92,7 +115,9 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
         TWINBENCH_ACCESS_LOG="true",
         TWINBENCH_MAX_BODY_BYTES=str(BODY_LIMIT),
         TWINBENCH_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
-        TWINBENCH_MODEL_PATH=str(default_model_path()),
+        TWINBENCH_MODEL_PATH=str(model),
+        TWINBENCH_CACHE_DIR=str(cache),
+        TWINBENCH_EMBED_BACKEND="onnx",
     )
     with serve("flask", env, tmp_path / "serve.log") as served:
         health = httpx.get(f"{served.url}/health", timeout=30).json()
@@ -121,6 +146,10 @@ def test_external_milvus_mode_starts_nothing_and_the_serving_settings_act(
     assert not (tmp_path / "data" / "milvus").exists()  # no embedded Milvus was started
     assert "started milvus" not in served.log()
     assert server_status(settings)["running"]  # and the external one was left running
+    # The copy was served: nothing was exported for another model path (the default's).
+    exports = [path.name for path in (cache / "onnx").iterdir() if path.is_dir()]
+    copy_export = export_folder(model_path=model, model_name=settings.model_name, cache_dir=cache)
+    assert exports == [copy_export.name], f"a model other than the copy was loaded: {exports}"
 
 
 def owner_pid(record: Path) -> int:
