@@ -7,12 +7,15 @@ its ``proxy.timeTickInterval``), and each read comes after the writer's mark is 
 and well within the tick: a read with no guarantee (the control, asked at the same moment)
 misses the write, so a read that relies on a mark older than the write would miss it too.
 Two stores on one data directory stand for two worker processes: they share the marks, not
-this process's recent writes (which would answer without Milvus).
+this process's recent writes (which would answer without Milvus). And a point read of an
+older write waits for no tick, where a Strong read waits for one: timed, not labelled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -51,6 +54,15 @@ def writer_reader(slow_tick: Settings) -> Iterator[tuple[MilvusVectorStore, Milv
 def marked(store: MilvusVectorStore) -> None:
     """Return once every write the store acknowledged has its mark recorded."""
     store._marker().submit(lambda: None).result(timeout=60)
+
+
+def median_s(read: Callable[[], object], times: int) -> float:
+    took = []
+    for _ in range(times):
+        began = time.perf_counter()
+        read()
+        took.append(time.perf_counter() - began)
+    return statistics.median(took)
 
 
 def unguarded_text(store: MilvusVectorStore, doc_id: str) -> str | None:
@@ -92,3 +104,26 @@ def test_a_marked_write_is_read_by_another_worker_where_an_unguarded_read_misses
         assert reader.get(doc_id) is None, round_
     # Most controls read stale: a mark older than its write would have failed the asserts.
     assert stale_controls >= ROUNDS, f"only {stale_controls} of {2 * ROUNDS} controls were stale"
+
+
+def test_a_point_read_of_an_older_write_waits_for_no_tick_where_strong_waits_for_one(
+    writer_reader: tuple[MilvusVectorStore, MilvusVectorStore],
+) -> None:
+    writer, reader = writer_reader
+    doc_id = unique("older")
+    writer.upsert([NewDocument(id=doc_id, text="older")], np.ones((1, DIM), np.float32))
+    marked(writer)
+    assert reader.get(doc_id) is not None  # the first read waits for the write's tick
+    marked_s = median_s(lambda: reader.get(doc_id), times=5)
+
+    def strong() -> object:
+        return reader._call(
+            "read",
+            lambda client: client.get(
+                reader._settings.collection, ids=[doc_id], consistency_level="Strong"
+            ),
+        )
+
+    strong_s = median_s(strong, times=3)
+    tick_s = TICK_MS / 1000
+    assert marked_s < 0.25 * tick_s < strong_s, f"marked {marked_s:.3f} s, Strong {strong_s:.3f} s"
