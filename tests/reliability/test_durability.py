@@ -1,7 +1,7 @@
 """Nothing acknowledged is lost: stop a live twin mid-ingest, start it again, look.
 
 Per twin and per way of stopping (SIGKILL of the whole process group, as a crash; SIGTERM,
-as every deploy sends): documents answered 201, then an ingest job of 640 JSONL rows stopped
+as every deploy sends): documents answered 201, then an ingest job of 320 JSONL rows stopped
 while it reports some rows processed but is not done. After a restart the documents are
 there, the restarted server resumes the job to ``done``, and each row is stored exactly once.
 After a SIGTERM the job waits ``queued`` where it stopped: the chunk in hand was finished.
@@ -24,10 +24,10 @@ import pytest
 from reliability_support import LiveServer, collection_of, stored_ids
 from support import TWINS, wait_for_job
 
-# Ten of the service's 64-row chunks: the kill comes within milliseconds of the first chunk
-# being counted, with nine still to embed (each takes tens of milliseconds even on the
+# Five of the service's 64-row chunks: the kill comes within milliseconds of the first chunk
+# being counted, with four still to embed (each takes tens of milliseconds even on the
 # fastest runtime), so it lands mid-job; every row is embedded twice, so keep it small.
-ROWS = 640
+ROWS = 320
 
 
 @dataclass
