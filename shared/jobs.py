@@ -9,6 +9,11 @@ followed by one that resumes the job from the last chunk it recorded (:meth:`Job
 resume_orphans`). Rows counted as processed were acknowledged by Milvus before the count was
 written, and rows are upserted by id, so a chunk run twice stores each row once. Only a job
 whose payload is missing (written by an older version) is reported ``interrupted``.
+
+Several hosts: given a shared store (:mod:`shared.job_records`, in Milvus), every record is
+also written there on each state change, and a host with no file for a job reads the job
+there, as last recorded; its payload stays on the accepting host, which alone resumes it. A
+record the shared store refused (Milvus down) is written there again by the runner thread.
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from shared.errors import CoreError
 
-__all__ = ["JobPaused", "JobRecord", "JobRegistry", "JobStatus", "UNEXPECTED_JOB_ERROR"]
+__all__ = [
+    "JobPaused",
+    "JobRecord",
+    "JobRegistry",
+    "JobStatus",
+    "SharedJobRecords",
+    "UNEXPECTED_JOB_ERROR",
+]
 
 log = logging.getLogger(__name__)
 # What a client reads of a job stopped by an unexpected error; the trace goes to the log.
@@ -39,6 +51,16 @@ JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 _JOB_ID_CHARS = set("0123456789abcdef")
 # How long close() waits for the chunk in hand (a chunk is seconds of model work at most).
 CLOSE_WAIT_S = 60.0
+
+
+class SharedJobRecords(Protocol):
+    """Where every host reads the jobs of the others (:class:`shared.job_records.
+    MilvusJobRecords`): records as JSON objects; failures raise BackendUnavailable."""
+
+    def connect(self) -> None: ...
+    def put(self, record: dict[str, Any]) -> None: ...
+    def get(self, job_id: str) -> dict[str, Any] | None: ...
+    def close(self) -> None: ...
 
 
 class JobPaused(Exception):
@@ -91,8 +113,12 @@ class JobRecord:
 class JobRegistry:
     """Job records on disk plus one runner thread per process that runs jobs in order."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, shared: SharedJobRecords | None = None) -> None:
         self._dir = directory
+        self._shared = shared
+        # The latest record of each job that the shared store refused, to write again.
+        self._unshared: dict[str, JobRecord] = {}
+        self._unshared_lock = threading.Lock()
         self._dir.mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue[tuple[str, Callable[[str], None]]] = queue.Queue()
         self._runner: threading.Thread | None = None
@@ -112,6 +138,38 @@ class JobRegistry:
         os.replace(tmp, self._path(record.job_id))  # atomic: readers never see half a file
         if record.status in ("done", "failed"):
             self.payload_path(record.job_id).unlink(missing_ok=True)
+        self._share(record)
+
+    def _share(self, record: JobRecord) -> None:
+        """Write the record to the shared store; kept for the runner to retry if refused."""
+        if self._shared is None:
+            return
+        try:
+            self._shared.put(asdict(record))
+        except CoreError as exc:
+            log.warning("job %s: the other hosts read its previous state (%s)", record.job_id, exc)
+            with self._unshared_lock:
+                self._unshared[record.job_id] = record
+        else:
+            # A job's records are saved one after another: this one replaces any refused.
+            with self._unshared_lock:
+                self._unshared.pop(record.job_id, None)
+
+    def share_pending(self) -> int:
+        """Write again the records the shared store refused; returns how many are left."""
+        with self._unshared_lock:
+            pending = list(self._unshared.values())
+        for record in pending:
+            try:
+                assert self._shared is not None, "nothing is pending without a shared store"
+                self._shared.put(asdict(record))
+            except CoreError:
+                break  # still down: the next round tries again
+            with self._unshared_lock:
+                if self._unshared.get(record.job_id) is record:
+                    del self._unshared[record.job_id]
+        with self._unshared_lock:
+            return len(self._unshared)
 
     def _write_payload(self, job_id: str, payload: bytes) -> None:
         """The payload on disk, synced, before the job is acknowledged: a crash of the
@@ -139,6 +197,8 @@ class JobRegistry:
             return None
         try:
             record = JobRecord(**json.loads(self._path(job_id).read_text()))
+        except FileNotFoundError:
+            return self._get_shared(job_id)
         except (OSError, ValueError, TypeError):
             return None
         if record.status in ("queued", "running") and not self._owner_alive(record.owner):
@@ -154,6 +214,19 @@ class JobRegistry:
             with contextlib.suppress(OSError):
                 self.save(record)
         return record
+
+    def _get_shared(self, job_id: str) -> JobRecord | None:
+        """A job another host accepted, as it last recorded it (its owner is not ours to
+        judge: a record left ``running`` by a host that died reads so until it restarts)."""
+        if self._shared is None:
+            return None
+        data = self._shared.get(job_id)  # BackendUnavailable: the answer is 503, not 404
+        if data is None:
+            return None
+        try:
+            return JobRecord(**data)
+        except TypeError:
+            return None
 
     @staticmethod
     def _owner_alive(owner: str) -> bool:
@@ -235,6 +308,8 @@ class JobRegistry:
             try:
                 job_id, work = self._queue.get(timeout=0.5)
             except queue.Empty:
+                if self._unshared:
+                    self.share_pending()
                 continue
             try:
                 if not self._closing.is_set():
@@ -266,3 +341,7 @@ class JobRegistry:
         runner = self._runner
         if runner is not None and runner is not threading.current_thread():
             runner.join(wait_s)
+        if self._shared is not None:
+            if self._unshared and self.share_pending():
+                log.warning("the other hosts read an earlier state of some jobs (Milvus down)")
+            self._shared.close()

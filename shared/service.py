@@ -34,10 +34,11 @@ from shared.embedder import Embedder, Vectors
 from shared.errors import BackendUnavailable, UnservableRequest
 from shared.health import HealthCache
 from shared.ingest import ParsedRow, parse_json_list, parse_upload
+from shared.job_records import MilvusJobRecords
 from shared.jobs import JobPaused, JobRecord, JobRegistry
 from shared.vector_store import MilvusVectorStore, VectorStore
 
-__all__ = ["SearchService", "build_document"]
+__all__ = ["SearchService", "build_document", "shared_job_records"]
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ class SearchService:
             store.connect()
         except BackendUnavailable as exc:
             log.warning("starting without Milvus (%s); requests answer 503 until it is back", exc)
-        jobs = JobRegistry(settings.data_dir / "jobs" / settings.collection)
+        jobs = JobRegistry(
+            settings.data_dir / "jobs" / settings.collection, shared=shared_job_records(settings)
+        )
         service = cls(settings=settings, embedder=embedder, store=store, jobs=jobs)
         service.resume_ingest_jobs()
         return service
@@ -341,6 +344,19 @@ class SearchService:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+
+def shared_job_records(settings: Settings) -> MilvusJobRecords | None:
+    """Job records in Milvus as well, with an external Milvus: twins on other hosts share it
+    and nothing else. The embedded Milvus serves one host, whose disk every worker reads."""
+    if settings.embedded_milvus:
+        return None
+    records = MilvusJobRecords(settings)
+    try:
+        records.connect()  # the collection made now, not in the first job's request
+    except BackendUnavailable as exc:
+        log.warning("job records not shared yet (%s); they are at the next write", exc)
+    return records
 
 
 def _elapsed_ms(started: float) -> float:

@@ -3,7 +3,8 @@
 Twenty threads upsert the same id with twenty self-consistent versions: afterwards exactly one
 row holds that id (read straight from Milvus) and it is one of the versions, intact. Three
 ingest jobs and three search loops run at once: every request succeeds, every job finishes
-with every row stored.
+with every row stored; the two twins take this load at the same time (each is a server of
+its own), which only makes it heavier.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from reliability_support import DIM, LiveServer, collection_of, stored_ids
-from support import wait_for_job
+from support import TWIN_PARAMS, wait_for_job
 
 WRITERS = 20
 JOBS = 3
@@ -64,9 +67,18 @@ def test_concurrent_upserts_of_one_id_leave_one_intact_version(
     assert rows == [doc_id], f"{len(rows)} rows hold the id {doc_id}"
 
 
-def test_ingest_jobs_and_searches_at_once_produce_no_errors(
-    live: LiveServer, live_stack: Any
-) -> None:
+@dataclass
+class Together:
+    """What one twin answered while it ran ingest jobs beside search loops."""
+
+    run: str
+    failures: list[str]
+    searches: int
+    outcomes: list[dict[str, Any]]
+    rows: list[str]
+
+
+def ingest_beside_searches(live: LiveServer, live_stack: Any) -> Together:
     run = f"together{uuid.uuid4().hex[:8]}"
     done = threading.Event()
     failures: list[str] = []
@@ -105,16 +117,36 @@ def test_ingest_jobs_and_searches_at_once_produce_no_errors(
         done.set()
         for searcher in searchers:
             searcher.result()
+    rows = stored_ids(live_stack.milvus, collection=collection_of(live.app), prefix=run)
+    return Together(run, failures, searches, outcomes, rows)
 
-    assert not failures, failures[:10]
-    assert searches > 0
-    for outcome in outcomes:
+
+@pytest.fixture(scope="module")
+def together(live_stack: Any) -> dict[str, Together]:
+    servers: dict[str, LiveServer] = live_stack.servers
+    for server in servers.values():
+        server.ensure_running()
+    with ThreadPoolExecutor(len(servers)) as pool:
+        runs = {
+            app: pool.submit(ingest_beside_searches, server, live_stack)
+            for app, server in servers.items()
+        }
+        return {app: run.result() for app, run in runs.items()}
+
+
+@pytest.mark.parametrize("app", TWIN_PARAMS)
+def test_ingest_jobs_and_searches_at_once_produce_no_errors(
+    together: dict[str, Together], app: str
+) -> None:
+    seen = together[app]
+    assert not seen.failures, seen.failures[:10]
+    assert seen.searches > 0
+    for outcome in seen.outcomes:
         assert (outcome["status"], outcome["processed"], outcome["failed"]) == (
             "done",
             ROWS_PER_JOB,
             0,
         ), outcome
-    rows = stored_ids(live_stack.milvus, collection=collection_of(live.app), prefix=run)
-    assert sorted(rows) == sorted(
-        f"{run}-{job}-{row:04d}" for job in range(JOBS) for row in range(ROWS_PER_JOB)
+    assert sorted(seen.rows) == sorted(
+        f"{seen.run}-{job}-{row:04d}" for job in range(JOBS) for row in range(ROWS_PER_JOB)
     )

@@ -7,8 +7,9 @@ of its phases (coverage, fuzzing, stateful), plus our own check that no error bo
 trace or a path (``fuzz_checks.py``). Writes are open (no API key).
 
 Bounded by ``TWINBENCH_FUZZ_EXAMPLES`` examples per operation (``make test``: 15; ``make
-fuzz``: 100). The seed is random on every run, so every run tries new cases; a failure
-names the seed, and ``--seed`` replays it. No check is switched off for any operation.
+fuzz``: 100); the two twins are fuzzed at once. The seed is random on every run, so every
+run tries new cases; a failure names the seed, and ``--seed`` replays it. No check is
+switched off for any operation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,14 +116,25 @@ def schemathesis_run(server: LiveServer, workdir: Path) -> FuzzRun:
     )
 
 
-@pytest.fixture(scope="module", params=TWIN_PARAMS)
-def fuzz_run(
-    request: pytest.FixtureRequest, live_stack: Any, tmp_path_factory: pytest.TempPathFactory
-) -> FuzzRun:
-    """One bounded schemathesis run against one live twin; the tests below read it."""
-    server: LiveServer = live_stack.servers[request.param]
-    server.ensure_running()
-    return schemathesis_run(server, tmp_path_factory.mktemp(f"fuzz-{request.param}"))
+@pytest.fixture(scope="module")
+def fuzz_runs(live_stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, FuzzRun]:
+    """One bounded schemathesis run against each live twin, both at once (each twin is its
+    own server, and a run spends much of its time waiting for answers)."""
+    servers: dict[str, LiveServer] = live_stack.servers
+    for server in servers.values():
+        server.ensure_running()
+    with ThreadPoolExecutor(len(servers)) as pool:
+        runs = {
+            app: pool.submit(schemathesis_run, server, tmp_path_factory.mktemp(f"fuzz-{app}"))
+            for app, server in servers.items()
+        }
+        return {app: run.result() for app, run in runs.items()}
+
+
+@pytest.fixture(params=TWIN_PARAMS)
+def fuzz_run(request: pytest.FixtureRequest, fuzz_runs: dict[str, FuzzRun]) -> FuzzRun:
+    """The run against one twin; the tests below read it."""
+    return fuzz_runs[request.param]
 
 
 def test_schemathesis_tests_every_operation_and_the_stateful_links(fuzz_run: FuzzRun) -> None:

@@ -20,6 +20,9 @@ from support import unique, wait_for_job
 
 from shared.launcher import free_port
 
+# Each round reads within milliseconds of the write, while the write is still in flight (read
+# Strong); tests/shared/test_marks_slow_tick.py is what checks a mark itself.
+ROUNDS = 3
 DIRECTIONS = [
     pytest.param(("flask", "fastapi"), id="flask-to-fastapi"),
     pytest.param(("fastapi", "flask"), id="fastapi-to-flask"),
@@ -62,7 +65,7 @@ def test_a_document_written_through_one_worker_is_read_through_the_other(
     writer_reader: tuple[httpx.Client, httpx.Client],
 ) -> None:
     write, read = writer_reader
-    for round_ in range(5):
+    for round_ in range(ROUNDS):
         doc_id = unique("ryw")
         created = write.post("/documents", json=document(doc_id, f"first {round_}"))
         assert created.status_code == 201, created.text
@@ -79,7 +82,7 @@ def test_a_document_deleted_through_one_worker_is_gone_through_the_other(
     writer_reader: tuple[httpx.Client, httpx.Client],
 ) -> None:
     write, read = writer_reader
-    for _ in range(5):
+    for _ in range(ROUNDS):
         doc_id = unique("gone")
         assert write.post("/documents", json=document(doc_id, "short-lived")).status_code == 201
         # The reader's existence check sees the fresh write: 204, not 404.
