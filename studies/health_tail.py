@@ -16,7 +16,8 @@ import argparse
 
 import numpy as np
 
-from workshop.lab_runs import loaded_from, samples_into
+from bench.load.config import LoadConfig, locust_environment
+from bench.load.samples import read_samples
 from workshop.room import Room, lab_environment, run_line, samples_dir
 
 __all__ = ["main"]
@@ -40,19 +41,24 @@ def main(argv: list[str] | None = None) -> None:
                     f"--only-summary -u {USERS} -r {USERS} -t {args.seconds:g}s "
                     f"--host {twin.url} HealthUser"
                 )
-                loaded = loaded_from(
-                    folder,
-                    run_line(line, lab_environment(**samples_into(folder)), timeout_s=120),
+                env = locust_environment(LoadConfig(samples_dir=folder).write(folder))
+                output = run_line(line, lab_environment(**env), timeout_s=120)
+                samples = read_samples(folder)
+                health = samples.select(np.array([n == "/health" for n in samples.names]))
+                if not len(health):
+                    raise SystemExit(f"no /health request completed:\n{output[-1500:]}")
+                # The warm-up's samples are dropped by their start time.
+                kept_samples = health.window(
+                    float(health.start[0]) + args.warmup, float(health.start[-1]) + 1
                 )
-                latency = loaded.latencies["/health"]
-                # The warm-up's samples are dropped by count at the measured rate.
-                skip = int(loaded.rates["/health"] * args.warmup)
-                kept = latency[skip:]
+                kept = kept_samples.latency_ms[kept_samples.ok]
+                failed = int((~kept_samples.ok).sum())
+                span = float(kept_samples.start[-1] - kept_samples.start[0])
                 p50, p99, p999 = np.percentile(kept, [50, 99, 99.9])
                 print(
-                    f"{app:<8} {len(kept):>7} requests, {loaded.rates['/health']:>6.0f} req/s: "
+                    f"{app:<8} {len(kept):>7} requests, {len(kept) / span:>6.0f} req/s: "
                     f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, p99.9 {p999:.1f} ms, "
-                    f"max {kept.max():.1f} ms, failed {loaded.failures}"
+                    f"max {kept.max():.1f} ms, failed {failed}"
                 )
 
 
