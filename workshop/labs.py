@@ -166,7 +166,8 @@ LABS: tuple[Lab, ...] = (
         "blocking call in an async handler slows /health at least threefold and asyncio's "
         "debug mode names it; (6b) plain-def handlers and a plain-def dependency cost at least "
         "20 % more per /health; (6c) anyio's default pool runs 20 or more extra threads and "
-        "completes no more vector searches a second for them; (6d) gunicorn's sync worker "
+        "they complete at least 10 % more vector searches a second (capacity, as Flask's "
+        "--threads would buy it); (6d) gunicorn's sync worker "
         "closes every connection; (6e) gevent stretches the tail (p99/p50) beyond gthread's; "
         "(6f) a generator on the server's core loses at least a quarter of the /health rate.",
         (
