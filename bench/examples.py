@@ -15,7 +15,6 @@ before it starts.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -27,16 +26,14 @@ from bench.analysis.stability import agreement, all_agree
 from bench.report import write_report
 from bench.report.example_readme import example_readme, stability_blocks, write_readme
 from bench.results import read_results
-from bench.run.environment import machine_load
+from bench.run.environment import changed_code, machine_load
 from bench.run.orchestrator import BusyMachine, RunOptions, plan_seconds, run_bench
 from bench.run.summarize import DISTURBED_CORES
 from shared.config import PROJECT_ROOT
 
-__all__ = ["ExampleRun", "EXAMPLE_RUNS", "CODE_PATHS", "main"]
+__all__ = ["ExampleRun", "EXAMPLE_RUNS", "main"]
 
 DOCS = PROJECT_ROOT / "docs"
-# What an example's figures depend on: a change here makes every example stale.
-CODE_PATHS = ("bench", "shared", "flask_app", "fastapi_app", "pyproject.toml", "requirements.lock")
 # Start-up per run beyond its load, from the quick examples' own logs: Milvus, the servers'
 # start and model load, the pool, the reports (about a minute and a half each).
 STARTUP_S = 90.0
@@ -70,18 +67,6 @@ EXAMPLE_RUNS: tuple[ExampleRun, ...] = (
 )
 # What a results folder holds that an example keeps (everything else is logs and scratch).
 KEPT = ("results.json", "samples.json.gz", "report.md", "report.html", "plots")
-
-
-def changed_code(root: Path = PROJECT_ROOT) -> list[str]:
-    """Paths under CODE_PATHS that differ from the commit (tracked or not)."""
-    found = subprocess.run(
-        ["git", "status", "--porcelain", "--", *CODE_PATHS],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line[3:] for line in found.splitlines() if line.strip()]
 
 
 def estimate_s(runs: Sequence[ExampleRun]) -> float:

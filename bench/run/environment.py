@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 from bench.run.cpu import CpuPlan
+from shared.config import PROJECT_ROOT
 
 __all__ = ["collect_environment", "machine_load"]
 
@@ -50,11 +51,24 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+# What a run's figures depend on: a change under these makes a run's recorded commit a lie,
+# while a change elsewhere (docs/, the examples a previous run just wrote) does not.
+CODE_PATHS = ("bench", "shared", "flask_app", "fastapi_app", "pyproject.toml", "requirements.lock")
+
+
 def _git(*args: str) -> str:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=5, cwd=PROJECT_ROOT
+        )
         return out.stdout.strip()
     return ""
+
+
+def changed_code() -> list[str]:
+    """Paths under CODE_PATHS that differ from the commit (tracked or not)."""
+    found = _git("status", "--porcelain", "--", *CODE_PATHS)
+    return [line[3:] for line in found.splitlines() if line.strip()]
 
 
 def machine_load(seconds: float = 1.0) -> dict[str, Any]:
@@ -99,7 +113,9 @@ def collect_environment(cpu_plan: CpuPlan, load_before: dict[str, Any]) -> dict[
         "cpu_plan": asdict(cpu_plan),
         "versions": versions,
         "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain")),
+        # Dirty: the bench, core or twins differ from the commit (docs/ do not count).
+        "git_dirty": bool(changed_code()),
+        "git_changed": changed_code()[:20],
         "keep_alive": "client: Locust FastHttpUser keeps connections open; server: as each "
         "server does it (gunicorn gthread: keep-alive 2 s; sync: none; uvicorn: 5 s; "
         "granian: on)",
