@@ -26,7 +26,7 @@ from bench.analysis.stability import agreement, all_agree
 from bench.report import write_report
 from bench.report.example_readme import example_readme, stability_blocks, write_readme
 from bench.results import read_results
-from bench.run.environment import changed_code, machine_load
+from bench.run.environment import changed_code, code_changed_since, machine_load
 from bench.run.orchestrator import BusyMachine, RunOptions, plan_seconds, run_bench
 from bench.run.summarize import DISTURBED_CORES
 from shared.config import PROJECT_ROOT
@@ -44,6 +44,9 @@ class ExampleRun:
     profile: str
     folder: str  # relative to the project root
     title: str
+    # A stability run keeps its results, raw samples and Markdown report (its HTML and plots
+    # are rebuilt from them by `make bench-report`): the example beside it has both.
+    kept: tuple[str, ...] = ("results.json", "samples.json.gz", "report.md", "report.html", "plots")
 
     @property
     def command(self) -> str:
@@ -56,16 +59,18 @@ EXAMPLE_RUNS: tuple[ExampleRun, ...] = (
         "quick",
         "docs/report-example/stability/run-2",
         "Stability run 2 of 3 (quick profile, the same commit as the example)",
+        kept=("results.json", "samples.json.gz", "report.md"),
     ),
     ExampleRun(
         "quick",
         "docs/report-example/stability/run-3",
         "Stability run 3 of 3 (quick profile, the same commit as the example)",
+        kept=("results.json", "samples.json.gz", "report.md"),
     ),
     ExampleRun("batching", "docs/batching-example", "An example report (batching profile)"),
     ExampleRun("soak", "docs/soak-example", "An example report (soak profile)"),
 )
-# What a results folder holds that an example keeps (everything else is logs and scratch).
+# What a results folder holds that an example may keep (the rest is logs and scratch).
 KEPT = ("results.json", "samples.json.gz", "report.md", "report.html", "plots")
 
 
@@ -73,7 +78,7 @@ def estimate_s(runs: Sequence[ExampleRun]) -> float:
     return sum(plan_seconds(RunOptions(profile=r.profile)) + STARTUP_S for r in runs)
 
 
-def _keep(results_dir: Path, folder: Path) -> None:
+def _keep(results_dir: Path, folder: Path, kept: tuple[str, ...]) -> None:
     """Replace the example folder's results with the run's (and nothing stale stays)."""
     for name in KEPT:
         target = folder / name
@@ -82,6 +87,8 @@ def _keep(results_dir: Path, folder: Path) -> None:
         elif target.exists():
             target.unlink()
         source = results_dir / name
+        if name not in kept:
+            continue
         if source.is_dir():
             shutil.copytree(source, target)
         elif source.exists():
@@ -95,7 +102,7 @@ def _run_one(run: ExampleRun, scratch: Path) -> Path:
     write_report(out)
     folder = PROJECT_ROOT / run.folder
     folder.mkdir(parents=True, exist_ok=True)
-    _keep(out, folder)
+    _keep(out, folder, run.kept)
     return folder
 
 
@@ -108,12 +115,14 @@ def _write_readmes(runs: Sequence[ExampleRun]) -> bool:
     extra = stability_blocks(rows, [r.folder for r in quick], [r.command for r in quick])
     for run in runs:
         folder = PROJECT_ROOT / run.folder
+        results = read_results(folder)
         text = example_readme(
-            read_results(folder),
+            results,
             title=run.title,
             folder=run.folder,
             command=run.command,
             extra=extra if len(quick) > 1 and run is quick[0] else (),
+            changed_since=code_changed_since(str(results.environment.get("git_commit", ""))),
         )
         write_readme(folder, text)
     return all_agree(rows) if len(quick) > 1 else True

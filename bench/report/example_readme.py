@@ -22,11 +22,30 @@ from bench.results import BenchResults
 __all__ = ["example_readme", "stability_blocks"]
 
 
-def _provenance(results: BenchResults, folder: str, command: str) -> str:
+def _provenance(
+    results: BenchResults, folder: str, command: str, changed_since: Sequence[str]
+) -> str:
     env = results.environment
     plan = env.get("cpu_plan", {}) or {}
     quota = plan.get("server_quota_cores")
-    dirty = " (with uncommitted changes: not a clean example)" if env.get("git_dirty") else ""
+    if not env.get("git_dirty"):
+        dirty = ""
+    elif "git_changed" in env:
+        dirty = (
+            f" (with the bench, core or twins changed from it: {', '.join(env['git_changed'])}"
+            ": not a clean example)"
+        )
+    else:  # recorded before runs named what differed: docs/ counted too
+        dirty = " (the working tree differed from it; this record does not say where)"
+    code = (
+        "whose bench, core and twins are the code beside this folder"
+        if not changed_since
+        else "**the bench, core or twins have changed since** ("
+        + ", ".join(changed_since[:6])
+        + (", ..." if len(changed_since) > 6 else "")
+        + "): these figures are those of that commit, not of the code beside them; "
+        "`make examples` brings them up to date"
+    )
     busy = (
         f" **It was told to run on a busy machine** ({env.get('background_cores')} cores of "
         "other work): its figures are not comparable with a quiet run's."
@@ -36,7 +55,7 @@ def _provenance(results: BenchResults, folder: str, command: str) -> str:
     )
     return (
         f"Written by `make examples` (`{command}`) at commit `{env.get('git_commit', '?')}`"
-        f"{dirty}, whose bench, core and twins are the code beside this folder, on "
+        f"{dirty}, {code}, on "
         f"{env.get('cpu_model', '?')} with {env.get('logical_cpus', '?')} logical CPUs and "
         f"{env.get('memory_gib', '?')} GiB (server CPUs {plan.get('server_cpus', '?')}, "
         f"quota {quota if quota else 'none'} core; load generator CPUs "
@@ -70,9 +89,15 @@ def example_readme(
     folder: str,
     command: str,
     extra: Sequence[Block] = (),
+    changed_since: Sequence[str] = (),
 ) -> str:
-    """The README's Markdown: provenance, headline figures, soak checks, verdicts, extra."""
-    blocks: list[Block] = [Heading(title, 1), Paragraph(_provenance(results, folder, command))]
+    """The README's Markdown: provenance, headline figures, soak checks, verdicts, extra.
+    ``changed_since``: the code paths that differ from the run's commit when the README is
+    written (nothing: the example is the code beside it)."""
+    blocks: list[Block] = [
+        Heading(title, 1),
+        Paragraph(_provenance(results, folder, command, changed_since)),
+    ]
     table, _ = headline_table(results)
     if table.rows:
         blocks += [Heading("Headline figures"), table]

@@ -65,10 +65,19 @@ def _git(*args: str) -> str:
     return ""
 
 
+def code_changed_since(commit: str) -> list[str]:
+    """Paths under CODE_PATHS whose content differs between ``commit`` and the working tree
+    (an unknown commit counts as everything changed)."""
+    if not commit or not _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"):
+        return list(CODE_PATHS)
+    return _git("diff", "--name-only", commit, "--", *CODE_PATHS).splitlines()
+
+
 def changed_code() -> list[str]:
     """Paths under CODE_PATHS that differ from the commit (tracked or not)."""
     found = _git("status", "--porcelain", "--", *CODE_PATHS)
-    return [line[3:] for line in found.splitlines() if line.strip()]
+    # "XY path" (the output's first blank is stripped with the rest): the path after it.
+    return [line.split(maxsplit=1)[1] for line in found.splitlines() if line.strip()]
 
 
 def machine_load(seconds: float = 1.0) -> dict[str, Any]:

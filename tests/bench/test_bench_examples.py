@@ -88,10 +88,39 @@ def test_the_readme_quotes_its_own_results() -> None:
 
 def test_a_busy_or_dirty_run_says_so_in_its_readme() -> None:
     results = fixture_results()
-    results.environment.update(git_dirty=True, allowed_busy=True, background_cores=0.8)
+    results.environment.update(
+        git_dirty=True, git_changed=["shared/core.py"], allowed_busy=True, background_cores=0.8
+    )
     text = example_readme(results, title="Example", folder="x", command="c")
-    assert "with uncommitted changes: not a clean example" in text
+    assert "changed from it: shared/core.py: not a clean example" in text
     assert "told to run on a busy machine" in text
+    assert "the code beside this folder" in text
+    # A record from before runs named what differed says only that something did.
+    del results.environment["git_changed"]
+    text = example_readme(results, title="Example", folder="x", command="c")
+    assert "this record does not say where" in text
+
+
+def test_an_example_of_older_code_says_so() -> None:
+    text = example_readme(
+        fixture_results(),
+        title="Example",
+        folder="x",
+        command="c",
+        changed_since=["bench/run/orchestrator.py"],
+    )
+    assert "the bench, core or twins have changed since** (bench/run/orchestrator.py)" in text
+    assert "the code beside this folder" not in text
+
+
+def test_the_code_since_an_unknown_commit_counts_as_all_changed() -> None:
+    assert environment.code_changed_since("") == list(environment.CODE_PATHS)
+    assert environment.code_changed_since("0" * 40) == list(environment.CODE_PATHS)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    # HEAD against this working tree: only what is uncommitted under the code paths.
+    assert set(environment.code_changed_since(head)) <= set(environment.changed_code())
 
 
 def test_only_code_that_differs_from_the_commit_makes_a_run_dirty(
