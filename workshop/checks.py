@@ -48,6 +48,8 @@ __all__ = [
     "CHECKS",
     "check_unit",
     "judge_lab1",
+    "judge_lab2",
+    "judge_lab3",
     "judge_lab4",
     "judge_lab5",
     "judge_lab8",
@@ -107,11 +109,18 @@ def lab2(room: Room, lab: Lab) -> Outcome:
     # Parsed: Flask ends its JSON with a newline, FastAPI does not.
     bodies = [json.loads(answer.rsplit(" ", 1)[0]) for answer in answers]
     lines = devcost()
-    by_hand, declared = lines["flask"]["validation"], lines["fastapi"]["validation"]
+    return judge_lab2(
+        codes, bodies[0] == bodies[1], lines["flask"]["validation"], lines["fastapi"]["validation"]
+    )
+
+
+def judge_lab2(codes: list[str], same_body: bool, by_hand: int, declared: int) -> Outcome:
+    """Both twins refuse the bad body with the same 422, and Flask's validation is code
+    written by hand where FastAPI's is declared."""
     return Outcome(
-        f"status {codes[0]} / {codes[1]}, bodies {'equal' if bodies[0] == bodies[1] else 'DIFFER'}"
+        f"status {codes[0]} / {codes[1]}, bodies {'equal' if same_body else 'DIFFER'}"
         f"; validation lines Flask {by_hand}, FastAPI {declared}",
-        codes == ["422", "422"] and bodies[0] == bodies[1] and by_hand > declared,
+        codes == ["422", "422"] and same_body and by_hand > declared,
     )
 
 
@@ -126,11 +135,15 @@ def lab3(room: Room, lab: Lab) -> Outcome:
             marker = "swagger-ui" if command.line.endswith("/docs") else "redoc"
             found.append(marker in html.lower() and not offline.search(html))
     lines = devcost()
-    docs = lines["flask"]["docs"], lines["fastapi"]["docs"]
+    return judge_lab3(found, lines["flask"]["docs"], lines["fastapi"]["docs"])
+
+
+def judge_lab3(served_offline: list[bool], flask_docs: int, fastapi_docs: int) -> Outcome:
+    """Every docs page is served without the network, and only Flask needed code for them."""
     return Outcome(
-        f"{sum(found)} of 4 pages served offline; API-docs code lines Flask {docs[0]}, "
-        f"FastAPI {docs[1]}",
-        all(found) and docs[0] > 0 and docs[1] == 0,
+        f"{sum(served_offline)} of {len(served_offline)} pages served offline; API-docs code "
+        f"lines Flask {flask_docs}, FastAPI {fastapi_docs}",
+        bool(served_offline) and all(served_offline) and flask_docs > 0 and fastapi_docs == 0,
     )
 
 

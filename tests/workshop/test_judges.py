@@ -13,6 +13,8 @@ import numpy as np
 from shared.config import PROJECT_ROOT
 from workshop.checks import (
     judge_lab1,
+    judge_lab2,
+    judge_lab3,
     judge_lab4,
     judge_lab5,
     judge_lab8,
@@ -170,3 +172,19 @@ def test_6f_needs_a_quarter_of_the_rate_lost() -> None:
     assert judge_6f(mean_ratio(RNG.normal(500.0, 40.0, 4), alone)).holds
     # Reversed: Locust on its own core both times.
     assert not judge_6f(mean_ratio(RNG.normal(900.0, 40.0, 4), alone)).holds
+
+
+def test_lab2_needs_the_same_422_from_both_and_validation_by_hand_in_flask() -> None:
+    assert judge_lab2(["422", "422"], True, 219, 122).holds
+    # Reversed: a twin that lets the bad body through, answers differently, or no hand work.
+    assert not judge_lab2(["200", "422"], True, 219, 122).holds
+    assert not judge_lab2(["422", "422"], False, 219, 122).holds
+    assert not judge_lab2(["422", "422"], True, 100, 122).holds
+
+
+def test_lab3_needs_every_page_offline_and_docs_code_only_in_flask() -> None:
+    assert judge_lab3([True] * 4, 292, 0).holds
+    # Reversed: a page that loads its script from a CDN, or docs code in the FastAPI twin.
+    assert not judge_lab3([True, True, False, True], 292, 0).holds
+    assert not judge_lab3([True] * 4, 292, 40).holds
+    assert not judge_lab3([], 292, 0).holds
