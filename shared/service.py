@@ -319,12 +319,14 @@ class SearchService:
             )
             self.jobs.save(record)
         # One flush per job, not per batch: it seals the new rows so searches stop scanning
-        # a growing memtable, without the cost of many small segments.
-        try:
-            self.store.flush()
-            self.store.wait_visible()  # "done": applied by the query nodes
-        except BackendUnavailable:
-            log.warning("flush after ingest job %s failed; rows are stored, unsealed", job_id)
+        # a growing memtable, without the cost of many small segments. A job that stored
+        # nothing has nothing to seal, and a flush costs about 3 s of waiting on Milvus.
+        if record.processed:
+            try:
+                self.store.flush()
+                self.store.wait_visible()  # "done": applied by the query nodes
+            except BackendUnavailable:
+                log.warning("flush after ingest job %s failed; rows are stored, unsealed", job_id)
         self.jobs.save(replace(record, status="done"))
 
     def _load_batch_with_retry(self, documents: list[NewDocument]) -> None:

@@ -1,7 +1,7 @@
 """A few seconds of every scenario against both twins on their usual servers, over real HTTP.
 
 Runs on the session's Milvus, in a scratch collection seeded with a handful of documents, so
-no corpus is embedded; each scenario runs for three seconds against both twins at once,
+no corpus is embedded; each scenario runs for two seconds against both twins at once,
 enough for every request kind to complete a few times on each.
 """
 
@@ -130,7 +130,7 @@ def _drive(
             [f"{cls}{i}" for i in range(len(twins)) for cls in classes] if together else classes
         ),
         users=2 * len(twins),
-        run_time_s=3,
+        run_time_s=2,
         env={**os.environ, **locust_environment(config.write(samples_dir))},
         samples_dir=samples_dir,
         log_path=tmp / "locust.log",

@@ -93,19 +93,17 @@ class FaultyStore:
         """The real store belongs to the session."""
 
 
-@pytest.fixture(params=TWIN_PARAMS)
-def faulty(
-    request: pytest.FixtureRequest,
-    service: SearchService,
-    pytestconfig: pytest.Config,
+class FlushFaultStore(FaultyStore):
+    """The real collection, except that the flush at a job's end raises."""
+
+    def upsert(self, documents: Sequence[NewDocument], vectors: Vectors) -> None:
+        self._real.upsert(documents, vectors)
+
+
+def _twin_over(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, broken: SearchService
 ) -> Iterator[AppClient]:
-    """A twin over the real core with the fault injected (FastAPI: crashes become replies)."""
-    broken = SearchService(
-        settings=service.settings,
-        embedder=FaultyEmbedder(service.embedder),
-        store=FaultyStore(service.store),
-        jobs=service.jobs,
-    )
+    """The twin ``request.param`` names over ``broken`` (FastAPI: crashes become replies)."""
     root = pytestconfig.pluginmanager.get_plugin(
         str(Path(__file__).resolve().parent.parent / "conftest.py")
     )
@@ -115,6 +113,38 @@ def faulty(
         app = fastapi_app.create_app(broken.settings, broken)
         with TestClient(app, raise_server_exceptions=False) as test_client:
             yield root.fastapi_client(test_client)
+
+
+@pytest.fixture(params=TWIN_PARAMS)
+def faulty(
+    request: pytest.FixtureRequest,
+    service: SearchService,
+    pytestconfig: pytest.Config,
+) -> Iterator[AppClient]:
+    """A twin over the real core with the fault injected into the model and the store."""
+    broken = SearchService(
+        settings=service.settings,
+        embedder=FaultyEmbedder(service.embedder),
+        store=FaultyStore(service.store),
+        jobs=service.jobs,
+    )
+    yield from _twin_over(request, pytestconfig, broken)
+
+
+@pytest.fixture(params=TWIN_PARAMS)
+def faulty_flush(
+    request: pytest.FixtureRequest,
+    service: SearchService,
+    pytestconfig: pytest.Config,
+) -> Iterator[AppClient]:
+    """A twin over the real core whose flush, at the end of a job that stored rows, raises."""
+    broken = SearchService(
+        settings=service.settings,
+        embedder=service.embedder,
+        store=FlushFaultStore(service.store),
+        jobs=service.jobs,
+    )
+    yield from _twin_over(request, pytestconfig, broken)
 
 
 FAULTY_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -151,23 +181,42 @@ def test_injected_fault_answers_exactly_the_500_body_and_logs_the_trace(
     assert f"unhandled error on {method} {path}" in traced[0].getMessage()
 
 
-def test_ingest_job_stopped_by_an_injected_fault_fails_with_the_generic_message(
-    faulty: AppClient,
-) -> None:
-    reply = faulty.post("/ingest", json=[{"id": f"fault-{uuid.uuid4().hex[:8]}", "text": "x"}])
+def _finished_job(twin: AppClient, rows: list[dict[str, str]]) -> dict[str, Any]:
+    reply = twin.post("/ingest", json=rows)
     assert reply.status_code == 202, reply.content[:300]
     job_id = reply.json()["job_id"]
     deadline = time.monotonic() + 60
-    while (job := faulty.get(f"/ingest/{job_id}").json())["status"] in ("queued", "running"):
+    while (job := twin.get(f"/ingest/{job_id}").json())["status"] in ("queued", "running"):
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
-    # The batch's fault is the row's error; the flush's, which no one expects, stops the job.
+    assert job.pop("job_id") == job_id
+    return job  # type: ignore[no-any-return]
+
+
+def test_a_fault_in_a_jobs_batch_is_the_rows_error_and_the_job_goes_on(
+    faulty: AppClient,
+) -> None:
+    job = _finished_job(faulty, [{"id": f"fault-{uuid.uuid4().hex[:8]}", "text": "x"}])
     assert job == {
-        "job_id": job_id,
-        "status": "failed",
+        "status": "done",
         "total": 1,
         "processed": 0,
         "failed": 1,
         "errors": [{"line": 1, "reason": "the row could not be embedded or stored"}],
+    }
+
+
+def test_ingest_job_stopped_by_an_injected_fault_fails_with_the_generic_message(
+    faulty_flush: AppClient,
+) -> None:
+    # The flush, which no one expects to fail this way, stops the job after its row was stored.
+    job = _finished_job(faulty_flush, [{"id": f"fault-{uuid.uuid4().hex[:8]}", "text": "x"}])
+    assert job == {
+        "status": "failed",
+        "total": 1,
+        "processed": 1,
+        "failed": 0,
+        "errors": [],
         "message": UNEXPECTED_JOB_ERROR,
     }
+    assert not leaks(str(job).encode())
