@@ -52,6 +52,8 @@ _V1_STEP_S = {"quick": 4, "full": 10, "soak": 600}
 # Beside results.json: every run's latencies, whole microseconds, per series (RunResult.
 # latency_us), from which each of its percentiles can be recomputed exactly.
 SAMPLES_FILE = "samples.json.gz"
+# The variant of a configuration with search micro-batching on: its label ends "+batched".
+BATCHED_VARIANT = "batched"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,6 @@ service between both twins). The settings also give the limits the request model
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -58,15 +57,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
             loop.slow_callback_duration = 0.01
         own = service is None
         # Loading the model takes seconds of CPU: keep it off the event loop.
-        app.state.service = service or await run_in_threadpool(
-            SearchService.from_settings, settings
-        )
-        if own:
-            # What the worker loaded to serve (the model and its libraries: 306,000 objects
-            # the collector tracks, six times a bare app's, counted 2026-12-04 with the ONNX
-            # runtime) lives as long as the worker; frozen, it is left out of every full
-            # collection, a pause that stops the loop.
-            gc.freeze()
+        app.state.service = service or await run_in_threadpool(SearchService.for_server, settings)
         try:
             yield
         finally:

@@ -10,7 +10,6 @@ schemas enforce, and the OpenAPI document states.
 from __future__ import annotations
 
 import atexit
-import gc
 
 from flask import Flask, request
 
@@ -37,13 +36,8 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
     if service is None:
-        service = SearchService.from_settings(settings)
+        service = SearchService.for_server(settings)
         atexit.register(service.close)
-        # What the worker loaded to serve (the model and its libraries: 306,000 objects the
-        # collector tracks, six times a bare app's, counted 2026-12-04 with the ONNX runtime)
-        # lives as long as the worker; frozen, it is left out of every full collection, a
-        # pause that stops every request in the process.
-        gc.freeze()
     app.extensions["search_service"] = service
     app.register_blueprint(build_api(settings))
     install_error_handlers(app)

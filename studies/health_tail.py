@@ -1,6 +1,6 @@
 """The /health tail under a burst of connections: p50, p99 and p99.9 of each twin's
 ``GET /health`` with 64 Locust users, the figures behind the health cache's comments
-(shared/health.py) and the twins' ``gc.freeze()``.
+(shared/health.py) and the twins' ``gc.freeze()`` (``SearchService.for_server``).
 
 Run: ``python -m studies.health_tail [--seconds 13] [--warmup 3]`` on a quiet 2-core machine
 (about two minutes; Milvus is started if none runs). Each twin runs on its usual server, one

@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench.analysis.aggregate import Aggregate, aggregate
-from bench.results import BenchResults, ServerConfig
+from bench.results import BATCHED_VARIANT, BenchResults, ServerConfig
 from bench.stats import Interval, Outcome, judge_at_least, judge_at_most, median_ci
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 # The suffix of a batched configuration's label (its naive partner's label without it).
-BATCHED = "+batched"
+BATCHED = f"+{BATCHED_VARIANT}"
 # The FastAPI twin's throughput at saturation, batched over naive (issue's target).
 SPEEDUP_TARGET = 2.5
 # At one user the batcher must not add latency: p50 at most this much above naive's.

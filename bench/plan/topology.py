@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal, cast
 
+from bench.results import BATCHED_VARIANT
 from shared.servers import DEFAULT_SERVER, AppTarget, ServerSpec
 
 __all__ = [
@@ -65,7 +66,7 @@ FLOOR_TARGETS: dict[Floor, AppTarget] = {
 # granian speaks WSGI and ASGI: the one server both twins (and both floors) can share.
 SHARED_SERVER: Server = "granian"
 # Search micro-batching on (shared/batcher.py): the variant the batching comparison runs.
-BATCHED = "batched"
+BATCHED = BATCHED_VARIANT
 BATCHING_ON = (("TWINBENCH_SEARCH_BATCHING", "1"),)
 # The model runtime's setting: a configuration told another runtime than the run's default
 # is the runtime comparison's variant (its label ends "+torch"), never an ordinary twin.

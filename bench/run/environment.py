@@ -112,6 +112,7 @@ def collect_environment(cpu_plan: CpuPlan, load_before: dict[str, Any]) -> dict[
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    changed = changed_code()
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -123,8 +124,8 @@ def collect_environment(cpu_plan: CpuPlan, load_before: dict[str, Any]) -> dict[
         "versions": versions,
         "git_commit": _git("rev-parse", "--short", "HEAD"),
         # Dirty: the bench, core or twins differ from the commit (docs/ do not count).
-        "git_dirty": bool(changed_code()),
-        "git_changed": changed_code()[:20],
+        "git_dirty": bool(changed),
+        "git_changed": changed[:20],
         "keep_alive": "client: Locust FastHttpUser keeps connections open; server: as each "
         "server does it (gunicorn gthread: keep-alive 2 s; sync: none; uvicorn: 5 s; "
         "granian: on)",
