@@ -92,17 +92,20 @@ class Settings(BaseSettings):
     embed_backend: EmbedBackend = "onnx"
     # Threads of the model's runtime (torch's, or onnxruntime's intra-op pool).
     torch_threads: int = Field(default=1, ge=1, le=256)
-    # Texts per forward pass. A model call pads every text of a pass to the longest, and
-    # sentence-transformers sorts a call's texts by length before splitting it into passes:
-    # small passes keep the padding small. Passes of 4 were the cheapest in every run of
-    # studies/encode_cost.py on the bench's queries (torch; the figures and their conditions
-    # are in docs/settings.md; to measure again on the ONNX runtime).
+    # Texts per forward pass. A model call pads every text of a pass to the longest, and a
+    # call's texts are sorted by length before it is split into passes: small passes keep
+    # the padding small. Passes of 4 have the smallest worst cost over the bench's two query
+    # pools on ONNX (studies/encode_cost.py, 2026-12-04: within 13 % of the cheapest on short
+    # questions, the cheapest on long sentences; the table is in docs/settings.md).
     encode_batch_size: int = Field(default=4, ge=1, le=1024)
 
     # --- micro-batching of text searches (shared/batcher.py) ------------------------------
-    # Off: every /search encodes its query alone, as it always has. On: the searches in
-    # flight share one model call and one Milvus request per batch.
-    search_batching: bool = False
+    # On: the searches in flight share one model call and one Milvus request per batch, and
+    # a lone search never waits for company. On the default runtime it measured no slower
+    # at one user and x1.4-2.2 faster at 16-64 users (docs/settings.md). Off: every /search
+    # encodes its query alone; what the bench, the tests and the labs start runs off unless
+    # it asks for the batcher (shared/servers.py served_env).
+    search_batching: bool = True
     search_batch_max: int = Field(default=32, ge=1, le=1024)
     # 0: a batch is whatever is queued when the model is free, so a lone search never waits.
     search_batch_wait_s: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -191,11 +191,18 @@ def served_env(**settings: str) -> dict[str, str]:
 
     None of this process's own ``TWINBENCH_*``, ``MILVUS_URI`` or ``MILVUS_TOKEN``: a setting
     left over in a shell would silently change what is served (another Milvus, a pitfall
-    switch). One torch thread, as the benchmark serves, and output unbuffered for the logs.
+    switch). One torch thread and no search batching, as the benchmark serves both twins
+    (the batched configurations ask for it), and output unbuffered for the logs.
     """
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("TWINBENCH_") and key not in ("MILVUS_URI", "MILVUS_TOKEN")
     }
-    return {**env, "PYTHONUNBUFFERED": "1", "TWINBENCH_TORCH_THREADS": "1", **settings}
+    return {
+        **env,
+        "PYTHONUNBUFFERED": "1",
+        "TWINBENCH_TORCH_THREADS": "1",
+        "TWINBENCH_SEARCH_BATCHING": "0",
+        **settings,
+    }

@@ -2,13 +2,15 @@
 ``TWINBENCH_ENCODE_BATCH_SIZE`` (docs/settings.md, shared/config.py, shared/batcher.py).
 
 Run: ``python -m studies.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
-[--words N]``
-(about two minutes on 2 cores; run it alone). It takes the benchmark's own text-search
-queries (the seeded request pool of bench/load/pool.py: the first sentence of sampled corpus
+[--words N] [--pool questions|first-sentences]``
+(under a minute on ONNX, two on torch, on 2 cores; run it alone). It takes the benchmark's own text-search
+queries (a seeded request pool of bench/load/pool.py: ``questions`` by default, short
+questions of 5-10 words; ``first-sentences``, the first sentence of sampled corpus
 documents), ``--calls`` groups of ``--queries`` each, as a batcher would hand them to the
 model (``--words N``: each query cut to its first N words, to see what the query's length
-does to the gain of batching; the bench's queries are the whole first sentence); loads the
-project's model with ``--threads`` torch threads and warms it up; then times
+does to the gain of batching); loads the project's model on the configured runtime
+(``TWINBENCH_EMBED_BACKEND``, ONNX by default) with ``--threads`` threads and warms it
+up; then times
 every way of encoding once per round, the ways taking turns, for ``--rounds`` rounds, and
 prints each way's median cost per query:
 
@@ -26,10 +28,11 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from bench.load.pool import build_pool
+from bench.load.pool import DEFAULT_POOL, POOLS, build_pool
 from shared.config import get_settings
-from shared.embedder import SentenceTransformerEmbedder
+from shared.embed_runtime import load_embedder
 
 __all__ = ["main", "per_query_ms", "shortened"]
 
@@ -56,11 +59,6 @@ def shortened(query: str, words: int) -> str:
     return " ".join(query.split()[:words]) if words > 0 else query
 
 
-def _tokens(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> list[int]:
-    tokenizer = embedder._model.tokenizer
-    return [len(tokenizer(text)["input_ids"]) for text in texts]
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m studies.encode_cost", description=__doc__.splitlines()[0]
@@ -68,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=4, help="groups of queries (default 4)")
     parser.add_argument("--queries", type=int, default=32, help="queries a group (default 32)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds a way (default 3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="model threads (default 1)")
+    parser.add_argument("--pool", choices=sorted(POOLS), default=DEFAULT_POOL, help="query pool")
     parser.add_argument(
         "--words", type=int, default=0, help="cut each query to its first N words (default: not)"
     )
@@ -76,21 +75,22 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     settings = get_settings()
     print("building the request pool (embeds its 200 queries once) ...", flush=True)
-    pool = [shortened(query, args.words) for query in build_pool(name="first-sentences").queries]
+    built = build_pool(name=args.pool)
+    pool = [shortened(query, args.words) for query in built.queries]
     size = args.queries
     groups = [pool[i * size : (i + 1) * size] for i in range(args.calls)]
     groups = [group for group in groups if len(group) == size]
     if not groups:
         parser.error(f"the pool has {len(pool)} queries: fewer than one group of {size}")
     queries = [query for group in groups for query in group]
-    embedder = SentenceTransformerEmbedder(
-        name=settings.model_name, model_path=settings.model_path, torch_threads=args.threads
-    )
-    tokens = _tokens(embedder, queries)
+    # Both runtimes' embedders encode in passes of their ``batch_size``, set below per way.
+    embedder: Any = load_embedder(settings, threads=args.threads)
+    tokens = built.query_tokens[: len(queries)]
     print(
-        f"{len(groups)} x {size} queries of the bench's pool: {statistics.mean(tokens):.0f} "
-        f"tokens on average, {max(tokens)} at most; {args.threads} torch thread(s), "
-        f"median of {args.rounds} rounds"
+        f"{len(groups)} x {size} queries of the bench's {args.pool} pool: "
+        f"{statistics.mean(tokens):.0f} tokens on average, {max(tokens)} at most"
+        f"{' (before the cut)' if args.words else ''}; runtime {embedder.runtime}, "
+        f"{args.threads} thread(s), median of {args.rounds} rounds"
     )
     embedder.batch_size = size
     embedder.encode(groups[0])  # warm-up: the first calls allocate the model's buffers

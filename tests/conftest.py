@@ -143,7 +143,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data, and there is none), which saves the suite the seconds Milvus takes to stop.
     """
     data_dir = tmp_path_factory.mktemp("twinbench-data")
-    with own_milvus(data_dir=data_dir, throwaway=True, collection=COLLECTION) as settings:
+    # Searches encode alone unless a test asks for the batcher, as the bench serves the twins.
+    with own_milvus(
+        data_dir=data_dir, throwaway=True, collection=COLLECTION, search_batching=False
+    ) as settings:
         yield settings
 
 

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.analysis.claims import evaluate_claims
+from bench.analysis.ratios import headline_ratios
 from bench.analysis.soak import soak_checks
 from bench.analysis.stability import RowAgreement, all_agree
 from bench.report.blocks import Block, Heading, Paragraph, Table, render_markdown
 from bench.report.formatting import run_length, verdict_word
-from bench.report.sections import headline_table
+from bench.report.runtime import runtime_blocks, target_blocks
+from bench.report.sections import batching_blocks, headline_table
 from bench.results import BenchResults
 
 __all__ = ["example_readme", "stability_blocks"]
@@ -99,8 +101,21 @@ def example_readme(
         Paragraph(_provenance(results, folder, command, changed_since)),
     ]
     table, _ = headline_table(results)
-    if table.rows:
+    # A profile that measures none of the headline ratios (the batching profile) shows none.
+    if any(r.outcome != "not measured" for r in headline_ratios(results)):
         blocks += [Heading("Headline figures"), table]
+    batching = batching_blocks(results)
+    if batching:
+        # The defaults of TWINBENCH_SEARCH_BATCHING and of the model runtime (docs/settings.md)
+        # follow from these figures: they are stated here, beside the run that measured them.
+        blocks += [Heading("Micro-batching: the figures behind its default"), *batching]
+    runtime = runtime_blocks(results)
+    if runtime:
+        blocks += [
+            Heading("The model runtime: the figures behind its default"),
+            *runtime,
+            *target_blocks(results),
+        ]
     checks = soak_checks(results)
     if checks:
         blocks += [
