@@ -3,16 +3,15 @@
 
 Run: ``python -m studies.encode_cost [--calls 4] [--queries 32] [--rounds 3] [--threads 1]
 [--words N] [--pool questions|first-sentences]``
-(under a minute on ONNX, two on torch, on 2 cores; run it alone). It takes the benchmark's own text-search
-queries (a seeded request pool of bench/load/pool.py: ``questions`` by default, short
-questions of 5-10 words; ``first-sentences``, the first sentence of sampled corpus
-documents), ``--calls`` groups of ``--queries`` each, as a batcher would hand them to the
-model (``--words N``: each query cut to its first N words, to see what the query's length
-does to the gain of batching); loads the project's model on the configured runtime
-(``TWINBENCH_EMBED_BACKEND``, ONNX by default) with ``--threads`` threads and warms it
-up; then times
-every way of encoding once per round, the ways taking turns, for ``--rounds`` rounds, and
-prints each way's median cost per query:
+(under a minute on ONNX, two on torch, on 2 cores; run it alone). It takes the
+benchmark's own text-search queries (a seeded request pool of bench/load/pool.py:
+``questions`` by default, short questions of 5-10 words; ``first-sentences``, the first
+sentence of sampled corpus documents), ``--calls`` groups of ``--queries`` each, as a
+batcher would hand them to the model (``--words N``: each query cut to its first N words,
+to see what the query's length does to the gain of batching); loads the project's model on
+the configured runtime (``TWINBENCH_EMBED_BACKEND``, ONNX by default) with ``--threads``
+threads and warms it up; then times every way of encoding once per round, the ways taking
+turns, for ``--rounds`` rounds, and prints each way's median cost per query:
 
 * ``alone``: one model call per query, as a search without batching encodes;
 * ``one pass of N``: one call per group, padded to its longest query in one forward pass;
