@@ -25,6 +25,7 @@ from support import TWIN_PARAMS
 
 import fastapi_app
 import flask_app
+from shared import service as service_module
 from shared.documents import Document, NewDocument, SearchHit
 from shared.embedder import Embedder, Vectors
 from shared.jobs import UNEXPECTED_JOB_ERROR
@@ -137,7 +138,7 @@ def faulty_flush(
     service: SearchService,
     pytestconfig: pytest.Config,
 ) -> Iterator[AppClient]:
-    """A twin over the real core whose flush, at the end of a job that stored rows, raises."""
+    """A twin over the real core whose flush, at the end of a job, raises."""
     broken = SearchService(
         settings=service.settings,
         embedder=service.embedder,
@@ -207,9 +208,11 @@ def test_a_fault_in_a_jobs_batch_is_the_rows_error_and_the_job_goes_on(
 
 
 def test_ingest_job_stopped_by_an_injected_fault_fails_with_the_generic_message(
-    faulty_flush: AppClient,
+    faulty_flush: AppClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The flush, which no one expects to fail this way, stops the job after its row was stored.
+    # The flush, which no one expects to fail this way, stops the job after its row was
+    # stored (a job of one row is flushed here: a real one needs FLUSH_MIN_ROWS).
+    monkeypatch.setattr(service_module, "FLUSH_MIN_ROWS", 1)
     job = _finished_job(faulty_flush, [{"id": f"fault-{uuid.uuid4().hex[:8]}", "text": "x"}])
     assert job == {
         "status": "failed",

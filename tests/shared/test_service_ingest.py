@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pytest
 
+from shared import service as service_module
 from shared.config import Settings
 from shared.embedder import Embedder, Vectors
 from shared.jobs import JobRegistry
 from shared.service import INGEST_BATCH, SearchService
+from shared.vector_store import VectorStore
 
 POISON = "this text makes the model fail"
 
@@ -80,3 +83,58 @@ def test_a_failed_batch_reports_exactly_its_valid_rows_and_the_job_goes_on(
         assert store.get(f"{prefix}-{INGEST_BATCH + 1}") is not None
     finally:
         faulty_service.store.delete_id_prefix(f"{prefix}-")
+
+
+class CountsFlushes:
+    """The session's real store, counting the flushes it is asked for."""
+
+    def __init__(self, real: VectorStore) -> None:
+        self._real = real
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self._real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize(
+    ("backend", "rows", "flushes"),
+    [
+        ("milvus", 2, 0),  # under FLUSH_MIN_ROWS (3 here): nothing Milvus would index
+        ("milvus", 3, 1),
+        ("milvus-lite", 2, 1),  # lite scans unflushed rows on every search: always sealed
+    ],
+)
+def test_a_job_is_flushed_only_when_its_rows_would_be_indexed_or_on_milvus_lite(
+    settings: Settings,
+    service: SearchService,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    rows: int,
+    flushes: int,
+) -> None:
+    monkeypatch.setattr(service_module, "FLUSH_MIN_ROWS", 3)
+    store = CountsFlushes(service.store)
+    counted = SearchService(
+        settings=settings.model_copy(update={"milvus_backend": backend}),
+        embedder=service.embedder,
+        store=cast(VectorStore, store),
+        jobs=JobRegistry(tmp_path_factory.mktemp("flush-jobs")),
+    )
+    prefix = f"flush-{uuid.uuid4().hex[:8]}"
+    ids = [f"{prefix}-{n}" for n in range(rows)]
+    try:
+        job = counted.submit_documents([{"id": i, "text": f"note {i} on tides"} for i in ids])
+        counted.jobs.wait_idle()
+        record = counted.ingest_status(job.job_id)
+        assert record is not None and record.status == "done" and record.processed == rows
+        assert store.flushes == flushes
+        # Flushed or not, "done" means every row is readable at once.
+        assert all(service.store.get(i) is not None for i in ids)
+    finally:
+        for i in ids:
+            service.store.delete(i)

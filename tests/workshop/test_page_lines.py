@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shared.config import PROJECT_ROOT, Settings
 from workshop.labs import LABS, units
+from workshop.room import lab_environment
 
 PAGES = sorted((PROJECT_ROOT / "docs" / "workshop").glob("*.md"))
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
@@ -105,6 +106,16 @@ def _export_names_the_twins_ports(line: str) -> None:
     ]
 
 
+def _export_is_how_the_check_starts_twins(line: str) -> None:
+    """A setting the page has the twins' terminals export: the check's twins get it too."""
+    done = subprocess.run(
+        ["bash", "-c", f"{line}\nenv"], capture_output=True, text=True, timeout=10, check=True
+    )
+    name, value = line.removeprefix("export ").split("=", 1)
+    assert f"{name}={value}" in done.stdout.splitlines()
+    assert lab_environment()[name] == value, f"the check starts twins without {line}"
+
+
 def _mkdir_runs(line: str, tmp_path: Path) -> None:
     subprocess.run(["bash", "-c", line], cwd=tmp_path, check=True, timeout=10)
     assert (tmp_path / line.split()[-1]).is_dir()
@@ -133,6 +144,8 @@ def test_every_line_on_every_page_runs_somewhere(tmp_path: Path) -> None:
             _make_line_is_a_working_target(line)
         elif line.startswith("export FLASK="):
             _export_names_the_twins_ports(line)
+        elif line.startswith("export TWINBENCH_"):
+            _export_is_how_the_check_starts_twins(line)
         elif CPU_INDEX in line:
             _cpu_torch_line_matches_the_lock_and_the_kit(line)
         elif line.startswith("mkdir -p "):
@@ -148,4 +161,5 @@ def test_the_pages_have_lines_of_every_kind() -> None:
     assert any(SERVE.match(line) for line in lines)
     assert any(MAKE.match(line) for line in lines)
     assert any(line.startswith("export FLASK=") for line in lines)
+    assert any(line.startswith("export TWINBENCH_") for line in lines)
     assert any(line in _checked_lines() for line in lines)
