@@ -12,7 +12,6 @@ with a message that shows none of it either.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 from reliability_support import DIM, leaks
-from support import TWIN_PARAMS
+from support import TWIN_PARAMS, wait_for_job
 
 import fastapi_app
 import flask_app
@@ -102,9 +101,18 @@ class FlushFaultStore(FaultyStore):
 
 
 def _twin_over(
-    request: pytest.FixtureRequest, pytestconfig: pytest.Config, broken: SearchService
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    service: SearchService,
+    *,
+    embedder: Embedder,
+    store: VectorStore,
 ) -> Iterator[AppClient]:
-    """The twin ``request.param`` names over ``broken`` (FastAPI: crashes become replies)."""
+    """The twin ``request.param`` names over the session's core with ``embedder`` and
+    ``store`` swapped in (FastAPI: crashes become replies)."""
+    broken = SearchService(
+        settings=service.settings, embedder=embedder, store=store, jobs=service.jobs
+    )
     root = pytestconfig.pluginmanager.get_plugin(
         str(Path(__file__).resolve().parent.parent / "conftest.py")
     )
@@ -118,34 +126,30 @@ def _twin_over(
 
 @pytest.fixture(params=TWIN_PARAMS)
 def faulty(
-    request: pytest.FixtureRequest,
-    service: SearchService,
-    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest, service: SearchService, pytestconfig: pytest.Config
 ) -> Iterator[AppClient]:
     """A twin over the real core with the fault injected into the model and the store."""
-    broken = SearchService(
-        settings=service.settings,
+    yield from _twin_over(
+        request,
+        pytestconfig,
+        service,
         embedder=FaultyEmbedder(service.embedder),
         store=FaultyStore(service.store),
-        jobs=service.jobs,
     )
-    yield from _twin_over(request, pytestconfig, broken)
 
 
 @pytest.fixture(params=TWIN_PARAMS)
 def faulty_flush(
-    request: pytest.FixtureRequest,
-    service: SearchService,
-    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest, service: SearchService, pytestconfig: pytest.Config
 ) -> Iterator[AppClient]:
     """A twin over the real core whose flush, at the end of a job, raises."""
-    broken = SearchService(
-        settings=service.settings,
+    yield from _twin_over(
+        request,
+        pytestconfig,
+        service,
         embedder=service.embedder,
         store=FlushFaultStore(service.store),
-        jobs=service.jobs,
     )
-    yield from _twin_over(request, pytestconfig, broken)
 
 
 FAULTY_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -183,15 +187,13 @@ def test_injected_fault_answers_exactly_the_500_body_and_logs_the_trace(
 
 
 def _finished_job(twin: AppClient, rows: list[dict[str, str]]) -> dict[str, Any]:
+    """The job of ``rows`` once it has ended, without its id."""
     reply = twin.post("/ingest", json=rows)
     assert reply.status_code == 202, reply.content[:300]
     job_id = reply.json()["job_id"]
-    deadline = time.monotonic() + 60
-    while (job := twin.get(f"/ingest/{job_id}").json())["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
+    job = wait_for_job(twin, job_id)
     assert job.pop("job_id") == job_id
-    return job  # type: ignore[no-any-return]
+    return job
 
 
 def test_a_fault_in_a_jobs_batch_is_the_rows_error_and_the_job_goes_on(

@@ -27,7 +27,6 @@ from shared.documents import NewDocument
 from shared.embedder import Embedder, Vectors
 from shared.servers import served_env
 from shared.service import SearchService
-from workshop.room import lab_environment
 
 WAIT_S = 60.0
 BLOCKER = "the search that holds the worker inside the model"
@@ -223,9 +222,8 @@ def test_the_service_batches_by_default_and_what_we_start_does_not(
     settings: Settings, service: SearchService
 ) -> None:
     assert Settings().search_batching is True
-    # The session's core, and every server the bench, tests and labs start, encode each
-    # search alone unless they ask for the batcher.
+    # The session's core, and every server the bench and tests start, encode each search
+    # alone unless they ask for the batcher (the labs': tests/workshop/test_workshop.py).
     assert settings.search_batching is False and service.batcher is None
     assert served_env()["TWINBENCH_SEARCH_BATCHING"] == "0"
     assert served_env(TWINBENCH_SEARCH_BATCHING="1")["TWINBENCH_SEARCH_BATCHING"] == "1"
-    assert lab_environment()["TWINBENCH_SEARCH_BATCHING"] == "0"

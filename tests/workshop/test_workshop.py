@@ -16,6 +16,7 @@ from shared.config import PROJECT_ROOT, Settings
 from workshop.checks import CHECKS
 from workshop.lab_runs import asgi_costs, seconds_of, threads_of
 from workshop.labs import LABS, Lab, units
+from workshop.room import lab_environment
 
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
 
@@ -97,3 +98,8 @@ def test_the_labs_listen_on_loopback_only() -> None:
                 assert host == "127.0.0.1", host
     room = (PROJECT_ROOT / "workshop" / "room.py").read_text()
     assert 'TWINBENCH_HOST="127.0.0.1"' in room, "the check's twins must be told loopback"
+
+
+def test_the_labs_twins_encode_each_search_alone_unless_a_lab_turns_batching_on() -> None:
+    assert lab_environment()["TWINBENCH_SEARCH_BATCHING"] == "0"
+    assert lab_environment(TWINBENCH_SEARCH_BATCHING="1")["TWINBENCH_SEARCH_BATCHING"] == "1"
