@@ -7,6 +7,7 @@ caller passes to :func:`get_settings`. Every default works offline on a fresh ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -102,7 +103,8 @@ class Settings(BaseSettings):
     # --- micro-batching of text searches (shared/batcher.py) ------------------------------
     # On: the searches in flight share one model call and one Milvus request per batch, and
     # a lone search never waits for company. On the default runtime it measured no slower
-    # at one user and x1.4-2.2 faster at 16-64 users (docs/settings.md). Off: every /search
+    # at one user and faster at 16-64 users (docs/settings.md has both runs' figures, and
+    # docs/batching-example the latest). Off: every /search
     # encodes its query alone; what the bench, the tests and the labs start runs off unless
     # it asks for the batcher (shared/servers.py served_env).
     search_batching: bool = True
@@ -208,6 +210,24 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def _environment_settings() -> Settings:
     return Settings()
+
+
+def served_settings(env: Mapping[str, str]) -> Settings:
+    """The settings a process started with exactly ``env`` reads: the defaults, then the
+    ``TWINBENCH_*`` variables of ``env``; none of this process's own environment (what a
+    benchmark records for its servers, which get an environment of their own)."""
+    given = {
+        key.removeprefix("TWINBENCH_").lower(): value
+        for key, value in env.items()
+        if key.startswith("TWINBENCH_")
+    }
+    known = {name: given[name] for name in Settings.model_fields if name in given}
+    defaults = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in Settings.model_fields.items()
+    }
+    # Every field given by name: pydantic-settings reads no environment variable for it.
+    return Settings(**{**defaults, **known})
 
 
 def get_settings(**overrides: Any) -> Settings:

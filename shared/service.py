@@ -344,13 +344,15 @@ class SearchService:
         # rows unflushed, 4.4 against 4.7 with 4,000). milvus-lite scans unflushed rows on
         # every search (hundreds of ms, docs/milvus-backends.md): there every job is flushed.
         lite = self.settings.milvus_backend == "milvus-lite"
+        step = "flush"
         try:
             if record.processed >= FLUSH_MIN_ROWS or (record.processed and lite):
                 self.store.flush()
+            step = "visibility wait"
             if record.processed:
                 self.store.wait_visible()  # "done": applied by the query nodes
         except BackendUnavailable:
-            log.warning("ingest job %s: rows are stored, but Milvus failed their flush", job_id)
+            log.warning("ingest job %s: rows are stored, but Milvus failed their %s", job_id, step)
         self.jobs.save(replace(record, status="done"))
 
     def _load_batch_with_retry(self, documents: list[NewDocument]) -> None:

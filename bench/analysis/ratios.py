@@ -29,6 +29,7 @@ from bench.analysis.aggregate import (
     usual_config,
     valid_for_cost,
 )
+from bench.analysis.core_gap import CORE_SHARE_TARGET, core_gap
 from bench.results import BenchResults, RunResult
 from bench.stats import Interval, Outcome, judge_at_least, median_ci
 
@@ -97,6 +98,7 @@ class Ratio:
     detail: str
     notes: list[str] = field(default_factory=list)
     cross_check: Ratio | None = None  # the other measure, where both exist
+    why: str = ""  # why it falls short, from the run's evidence (the twins against the core)
 
     @property
     def outcome(self) -> Outcome | None:
@@ -224,9 +226,16 @@ def headline_ratios(results: BenchResults) -> list[Ratio]:
                 label,
                 core,
                 "throughput",
-                0.95,
+                CORE_SHARE_TARGET,
             )
-            ratios.append(replace(ratio, notes=[*ratio.notes, *_core_load_note(results, label)]))
+            gap = core_gap(results, twin)
+            ratios.append(
+                replace(
+                    ratio,
+                    notes=[*ratio.notes, *_core_load_note(results, label)],
+                    why=gap.words if gap is not None else "",
+                )
+            )
     return ratios
 
 

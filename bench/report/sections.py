@@ -219,7 +219,8 @@ def headline_table(results: BenchResults) -> tuple[Table, list[str]]:
             ]
         )
         if r.outcome == "missed":
-            misses.append(f"{r.name}: {r.value:.2f}, its whole interval below {r.target}.")
+            why = f" Why: {r.why}." if r.why else ""
+            misses.append(f"{r.name}: {r.value:.2f}, its whole interval below {r.target}.{why}")
     table = Table(
         ["figure", "value (median of pairs)", "interval", "target", "outcome", "from"], rows
     )

@@ -24,7 +24,7 @@ from typing import Any
 from bench.load.pool import DEFAULT_POOL, describe_pool, load_pool, pool_for_run
 from bench.plan import topology
 from bench.plan.budget import open_count, plan_s, planned_steps
-from bench.plan.profiles import PROFILES, UPLOADS, MemorySampling, Profile, narrow
+from bench.plan.profiles import PROFILES, MemorySampling, Profile, narrow
 from bench.plan.steps import (
     ConfigPlan,
     batching_steps,
@@ -52,13 +52,11 @@ from bench.run.cpu import CpuPlan, pin_current, plan_cpus
 from bench.run.devcost import RULES as DEVCOST_RULES
 from bench.run.devcost import count_devcost
 from bench.run.environment import collect_environment, machine_load
-from bench.run.milvus import bench_milvus, server_env, wait_until_settled
+from bench.run.milvus import bench_milvus, server_env
 from bench.run.runner import Progress, Runner
-from bench.run.sampling import process_tree_cpu_s
 from bench.run.summarize import DISTURBED_CORES, GENERATOR_CPU_LIMIT
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import PROJECT_ROOT, Settings, served_settings
 from shared.errors import BackendUnavailable
-from shared.milvus_server import pid_alive
 from shared.vector_store import MilvusVectorStore
 
 __all__ = ["RunOptions", "run_bench", "describe_plan", "BusyMachine", "Interrupted"]
@@ -201,7 +199,8 @@ def _local_stack(
                 bench_milvus(cpus.server_cpus, cpus.generator_cpus, on_started=spawn)
             )
             print(f"  milvus ready: {milvus}", file=sys.stderr)
-            environment["settings"] = settings.model_dump_public()
+            # What the servers read (their own environment), not this process's settings.
+            environment["settings"] = served_settings(server_env(settings)).model_dump_public()
             environment["milvus"] = milvus
             _wait_all(running, notes)
             store = stack.enter_context(_opened_store(settings))
@@ -211,26 +210,6 @@ def _local_stack(
         for label in list(running):
             with contextlib.suppress(Exception):
                 running.pop(label).stop()
-
-
-# How long an upload step waits for Milvus to quiet down before it starts anyway (the wait
-# and Milvus's last CPU figure are printed).
-UPLOAD_SETTLE_LIMIT_S = 30.0
-
-
-def _settle_before_upload(step: Step, milvus: dict[str, Any]) -> None:
-    """Before an upload step, wait (bounded) until the Milvus we started is idle again.
-
-    An upload's searches are judged during the job against before it, so the "before" phase
-    must be searches alone, not searches beside Milvus still sealing and compacting what the
-    previous upload wrote on the servers' core: in the first quick runs with repeated
-    uploads (2026-12-04) a "before" p95 read up to 14 times the usual one, in some repeats
-    only, and the p95 growth of one twin ran 0.63 to 14.25 over three repeats.
-    """
-    pid = milvus.get("pid")
-    if step.scenario not in UPLOADS or not isinstance(pid, int) or not pid_alive(pid):
-        return
-    wait_until_settled(lambda: process_tree_cpu_s(pid), limit_s=UPLOAD_SETTLE_LIMIT_S)
 
 
 def _target_plans(targets: dict[str, str]) -> tuple[dict[str, Target], list[ConfigPlan]]:
@@ -352,6 +331,7 @@ def run_bench(options: RunOptions) -> Path:
                 progress=Progress(len(calibration) + len(steps) + n_open, estimate),
                 store=store,
                 memory_metric=memory,
+                milvus_pid=environment.get("milvus", {}).get("pid"),
             )
             environment["memory_sampling"] = memory
             environment["generator_calibration"] = _calibrate(runner, layout, configs)
@@ -360,12 +340,10 @@ def run_bench(options: RunOptions) -> Path:
             ):
                 runner.run(step)
             for step in batching_steps(profile, configs):
-                _settle_before_upload(step, environment.get("milvus", {}))
                 runner.run(step)
             for step in open_steps(profile, configs, runner.saturation()):
                 runner.run(step)
             for step in single_steps(profile, configs):
-                _settle_before_upload(step, environment.get("milvus", {}))
                 runner.run(step)
     except KeyboardInterrupt as exc:
         stopped_by = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT

@@ -31,11 +31,13 @@ from bench.run.accounting import CpuSeries, Quiet, foreign_cpu_s, measure_quiet
 from bench.run.configs import Running, Target, read_batch_sizes
 from bench.run.cpu import CpuPlan
 from bench.run.generator import LoadRun, run_locust
+from bench.run.milvus import wait_until_settled
 from bench.run.procs import http_json
-from bench.run.sampling import MemorySampler, sample_interval_s
+from bench.run.sampling import MemorySampler, process_tree_cpu_s, sample_interval_s
 from bench.run.summarize import DISTURBED_CORES, summarize_run
 from shared.config import PROJECT_ROOT
 from shared.errors import BackendUnavailable
+from shared.milvus_server import pid_alive
 from shared.vector_store import MilvusVectorStore
 
 __all__ = ["Progress", "Runner"]
@@ -110,6 +112,11 @@ def _compress(directory: Path) -> None:
         path.unlink()
 
 
+# How long an upload step waits for Milvus to quiet down before it starts anyway (the wait
+# and Milvus's last CPU figure are printed).
+UPLOAD_SETTLE_LIMIT_S = 30.0
+
+
 class Runner:
     """Runs steps against the started configurations and keeps their results."""
 
@@ -123,6 +130,7 @@ class Runner:
         progress: Progress,
         store: MilvusVectorStore | None = None,
         memory_metric: MemorySampling = "pss",
+        milvus_pid: int | None = None,
     ) -> None:
         self.out = out
         self.cpus = cpus
@@ -131,9 +139,25 @@ class Runner:
         self.progress = progress
         self.store = store  # removes what each step's users wrote (None: not ours to tidy)
         self.memory_metric = memory_metric  # "pss", "rss" or "off"
+        self.milvus_pid = milvus_pid  # the Milvus this run started (None: not ours)
         self.generator_ceiling_rps = math.nan  # set by the calibration at the start
         self.runs: list[RunResult] = []
         self.counter = 0
+
+    def _settle_before_upload(self, step: Step) -> None:
+        """Before an upload step, wait (bounded) until the Milvus we started is idle again.
+
+        An upload's searches are judged during the job against before it, so the "before"
+        phase must be searches alone, not searches beside Milvus still sealing and compacting
+        what the previous upload wrote on the servers' core: in the first quick runs with
+        repeated uploads (2026-12-04) a "before" p95 read up to 14 times the usual one, in
+        some repeats only, and the p95 growth of one twin ran 0.63 to 14.25 over three
+        repeats.
+        """
+        pid = self.milvus_pid
+        if step.scenario not in UPLOADS or not isinstance(pid, int) or not pid_alive(pid):
+            return
+        wait_until_settled(lambda: process_tree_cpu_s(pid), limit_s=UPLOAD_SETTLE_LIMIT_S)
 
     def run(self, step: Step) -> RunResult | None:
         """Run ``step``; a run that other processes disturbed is run again, once.
@@ -143,6 +167,7 @@ class Runner:
         """
         labels = step.together or (step.config,)
         targets = [self.running.get(label) for label in labels]
+        self._settle_before_upload(step)
         self.progress.start(step)
         if any(t is None for t in targets):
             missing = [label for label, t in zip(labels, targets, strict=True) if t is None]

@@ -102,10 +102,8 @@ def test_targets_met_missed_by_how_much_or_inconclusive() -> None:
     assert found["flask p50 at one user, onnx ÷ torch"] == ("met", "met")
     assert found["fastapi batched text search on one core, searches/s"] == ("met", "met")
     # The fixture's core serves 32 searches/s, the Flask twin 30: 0.94 against 0.95.
-    assert found["flask text search ÷ the in-process core"] == (
-        "missed",
-        "missed by 0.01 (1 % of the target)",
-    )
+    outcome, words = found["flask text search ÷ the in-process core"]
+    assert outcome == "missed" and words.startswith("missed by 0.01 (1 % of the target); why:")
     assert found["fastapi text search ÷ the in-process core"][0] == "met"
     slow = _targets(runtime_results(torch_naive=100.0))
     assert slow["flask naive text search, onnx ÷ torch"] == (

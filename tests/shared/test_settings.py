@@ -7,7 +7,8 @@ the test's own, and both twins over it pass a subset of the contract (health, wr
 search by text and by vector, batch, ingest, delete). The other settings are exercised
 where they act: the live servers' environment (port, collection, data dir, timeout, torch
 threads; tests/reliability), ``make serve-*`` (tests/reliability/test_serve_settings.py);
-``TWINBENCH_TORCH_THREADS`` sets the model's threads, checked here in a process of its own.
+``TWINBENCH_TORCH_THREADS`` sets the model's threads, checked here in a process of its own; the
+settings a benchmark records for its servers are those of their environment, not its own.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, get_args
 import pytest
 from support import TWIN_PARAMS, wait_for_job
 
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import PROJECT_ROOT, Settings, served_settings
 from shared.jobs import JobRegistry
 from shared.launcher import own_milvus
+from shared.servers import served_env
 from shared.service import SearchService, build_document
 from shared.vector_store import MilvusVectorStore
 
@@ -265,3 +267,15 @@ def test_the_search_settings_are_read_from_the_environment_by_what_uses_them(
         "ingest_slice_s": 0.02,
         "hits": True,
     }
+
+
+def test_served_settings_read_only_the_given_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # This process's own settings must not leak into the record of what a server read.
+    monkeypatch.setenv("TWINBENCH_ENCODE_BATCH_SIZE", "9")
+    monkeypatch.setenv("MILVUS_URI", "http://elsewhere:19530")
+    served = served_settings(served_env(TWINBENCH_COLLECTION="bench_docs"))
+    assert served.search_batching is False  # served_env turns batching off
+    assert served.torch_threads == 1
+    assert served.collection == "bench_docs"
+    assert served.encode_batch_size == Settings.model_fields["encode_batch_size"].default
+    assert served.milvus_uri == ""
