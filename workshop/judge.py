@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Ratio", "NOT_APART", "percentile_ratio", "tails_ratio", "mean_ratio"]
+__all__ = ["Ratio", "NOT_APART", "percentile_ratio", "mean_ratio"]
 
 FloatArray = np.ndarray
 
@@ -83,14 +83,6 @@ def percentile_ratio(
     [(top, top_draws)] = _percentiles(numerator, (q,), rng)
     [(bottom, bottom_draws)] = _percentiles(denominator, (q,), rng)
     return _interval(top / bottom, top_draws / bottom_draws)
-
-
-def tails_ratio(numerator: FloatArray, denominator: FloatArray, *, seed: int = 0) -> Ratio:
-    """One run's tail (p99/p50) over another's: how much longer its tail is."""
-    rng = np.random.default_rng(seed)
-    (a99, a99d), (a50, a50d) = _percentiles(numerator, (99, 50), rng)
-    (b99, b99d), (b50, b50d) = _percentiles(denominator, (99, 50), rng)
-    return _interval((a99 / a50) / (b99 / b50), (a99d / a50d) / (b99d / b50d))
 
 
 def mean_ratio(numerator: FloatArray, denominator: FloatArray, *, seed: int = 0) -> Ratio:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from workshop.judge import Ratio, mean_ratio, percentile_ratio, tails_ratio
+from workshop.judge import Ratio, mean_ratio, percentile_ratio
 from workshop.lab_runs import Outcome, asgi_costs, locust_run, run_on, server_of, threads_of
 from workshop.labs import Command, Lab
 from workshop.room import Room, lab_environment, run_line
@@ -126,18 +126,24 @@ def part_6d(room: Room, lab: Lab) -> Outcome:
     return judge_6d(gthread, closes)
 
 
-def judge_6e(tails: Ratio) -> Outcome:
-    """gevent's p99/p50 over gthread's, clearly above 1."""
-    return Outcome(f"/search p99/p50, gevent over gthread: {tails}", tails.at_least(1.0))
+def judge_6e(rate: Ratio) -> Outcome:
+    """gevent's /search completions a second over gthread's, clearly a fifth lower or more.
+
+    Not the tail: gevent's p99/p50 over gthread's read x1.14 to x1.34 over 8 s, intervals
+    reaching 0.97, and x1.02 twice over 15 s (2-core VM, 2026-12-05): its longer tail is the
+    first seconds' burst of 32 new connections, not the steady state. The rate is steady:
+    x0.64, x0.64, x0.66 (intervals within [0.62, 0.68]) in three runs that day.
+    """
+    return Outcome(f"/search completions a second, gevent over gthread: {rate}", rate.at_most(0.8))
 
 
 def part_6e(room: Room, lab: Lab) -> Outcome:
     gthread_line, gevent_line = _lines(lab, "6e")
     with room.twin("flask", {}) as flask:
-        gthread = locust_run(gthread_line, flask, "lab6e-gthread").latencies["/search"]
+        gthread = locust_run(gthread_line, flask, "lab6e-gthread").per_second["/search"]
     with room.twin("flask", server_of(gevent_line)[0]) as gevent:
-        greenlets = locust_run(gevent_line, gevent, "lab6e-gevent").latencies["/search"]
-    return judge_6e(tails_ratio(greenlets, gthread))
+        greenlets = locust_run(gevent_line, gevent, "lab6e-gevent").per_second["/search"]
+    return judge_6e(mean_ratio(greenlets, gthread))
 
 
 def judge_6f(rate: Ratio) -> Outcome:

@@ -22,7 +22,7 @@ from workshop.checks import (
     judge_lab10,
     judge_lab11,
 )
-from workshop.judge import Ratio, mean_ratio, percentile_ratio, tails_ratio
+from workshop.judge import Ratio, mean_ratio, percentile_ratio
 from workshop.lab_runs import Loaded
 from workshop.pitfall_checks import judge_6a, judge_6b, judge_6c, judge_6d, judge_6e, judge_6f
 
@@ -31,14 +31,6 @@ RNG = np.random.default_rng(29)
 
 def _latencies(median_ms: float, n: int = 300, spread: float = 0.15) -> np.ndarray:
     return median_ms * RNG.lognormal(0.0, spread, n)
-
-
-def _tailed(median_ms: float, tail_share: float, tail_x: float, n: int = 300) -> np.ndarray:
-    """Latencies whose slowest ``tail_share`` take ``tail_x`` times the median."""
-    values = _latencies(median_ms, n)
-    slow = RNG.random(n) < tail_share
-    values[slow] *= tail_x
-    return values
 
 
 def test_ratio_sides() -> None:
@@ -160,11 +152,13 @@ def test_6d_needs_only_the_sync_worker_to_close() -> None:
     assert not judge_6d(True, True).holds
 
 
-def test_6e_needs_gevent_s_tail_clearly_longer() -> None:
-    gthread = _tailed(300.0, 0.02, 1.6)
-    assert judge_6e(tails_ratio(_tailed(300.0, 0.05, 4.0), gthread)).holds
+def test_6e_needs_gevent_a_fifth_slower_or_more() -> None:
+    gthread = RNG.normal(250.0, 6.0, 7)
+    assert judge_6e(mean_ratio(RNG.normal(162.0, 6.0, 7), gthread)).holds
     # Reversed: gthread on both sides.
-    assert not judge_6e(tails_ratio(_tailed(300.0, 0.02, 1.6), gthread)).holds
+    assert not judge_6e(mean_ratio(RNG.normal(250.0, 6.0, 7), gthread)).holds
+    # A fifth lower is the line: a tenth lower does not hold.
+    assert not judge_6e(mean_ratio(RNG.normal(225.0, 6.0, 7), gthread)).holds
 
 
 def test_6f_needs_a_quarter_of_the_rate_lost() -> None:
