@@ -184,10 +184,10 @@ LABS: tuple[Lab, ...] = (
                 PYTHONASYNCIODEBUG="1",
             ),
             _c(".venv/bin/python -m workshop asgi-cost"),
-            _c(f"{LOCUST} -u 32 -r 32 -t 5s --host $FASTAPI SearchVectorUser"),
+            _c(f"{LOCUST} -u 32 -r 32 -t 10s --host $FASTAPI SearchVectorUser"),
             _c(THREADS),
             _c(
-                f"{LOCUST} -u 32 -r 32 -t 5s --host $FASTAPI SearchVectorUser",
+                f"{LOCUST} -u 32 -r 32 -t 10s --host $FASTAPI SearchVectorUser",
                 TWINBENCH_PITFALL_DEFAULT_THREADPOOL="1",
             ),
             _c(THREADS, TWINBENCH_PITFALL_DEFAULT_THREADPOOL="1"),
