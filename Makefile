@@ -140,11 +140,14 @@ workshop-check: $(STAMP)
 # torch==2.13.0 is a multi-GB CUDA build), setuptools to build the project, and the caches
 # `make workshop` filled (the model's ONNX export, the corpus's embeddings). Copy the folder
 # to each laptop and run `make workshop KIT=<folder>` there.
+# TORCH_SOURCE: where torch comes from; a machine with its own wheel mirror (or the CPU
+# wheel in pip's find-links already) may say so: make workshop-kit TORCH_SOURCE=--no-index
 WORKSHOP_KIT := .data/workshop-kit
+TORCH_SOURCE ?= --index-url https://download.pytorch.org/whl/cpu
 workshop-kit: workshop
 	rm -rf $(WORKSHOP_KIT) && mkdir -p $(WORKSHOP_KIT)/wheels
 	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
-		--index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+		$(TORCH_SOURCE) "torch==2.13.0"
 	grep -v '^torch==' requirements.lock > $(WORKSHOP_KIT)/requirements.txt
 	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
 		-r $(WORKSHOP_KIT)/requirements.txt "setuptools>=68" wheel

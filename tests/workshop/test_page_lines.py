@@ -127,7 +127,10 @@ def _cpu_torch_line_matches_the_lock_and_the_kit(line: str) -> None:
     lock = (PROJECT_ROOT / "requirements.lock").read_text()
     pinned = re.search(r"^torch==(\S+)$", lock, re.M)
     assert pinned and f"torch=={pinned.group(1)}" in line
-    assert CPU_INDEX in _makefile_recipe("workshop-kit")
+    recipe = _makefile_recipe("workshop-kit")
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    default = re.search(r"^TORCH_SOURCE \?= (.+)$", makefile, re.M)
+    assert "$(TORCH_SOURCE)" in recipe and default and CPU_INDEX in default.group(1)
 
 
 def test_every_line_on_every_page_runs_somewhere(tmp_path: Path) -> None:
