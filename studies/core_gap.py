@@ -28,19 +28,24 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from bench.load.config import LoadConfig, locust_environment
 from bench.load.pool import Pool, cached_pool, load_pool
-from bench.load.samples import read_samples
 from bench.run.sampling import process_tree_cpu_s
-from workshop.room import Room, lab_environment, run_line, samples_dir
+from workshop.asgi_cost import http_scope
+from workshop.lab_runs import locust_run
+from workshop.labs import Command
+from workshop.room import Room, lab_environment
 
 __all__ = ["main"]
 
 THREADS = 4  # the twins' threads for blocking work, and the bench's in-process floor's
-USER_CLASS = {"text": "SearchTextUser", "vector": "SearchVectorUser", "echo": "EchoUser"}
+# What each served row sends: its Locust user class and the request name it records.
+USERS = {
+    "text": ("SearchTextUser", "/search"),
+    "vector": ("SearchVectorUser", "/search/vector"),
+    "echo": ("EchoUser", "/echo"),
+}
 Row = tuple[str, str, dict[str, float]]
 
 
@@ -104,24 +109,11 @@ async def _asgi_calls(app: Any, pool: Pool, users: int, seconds: float) -> int:
         rng = random.Random(pool.seed + number)
         while time.monotonic() < stop_at:
             body = json.dumps({"query": rng.choice(pool.queries), "top_k": 10}).encode()
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "POST",
-                "scheme": "http",
-                "path": "/search",
-                "raw_path": b"/search",
-                "root_path": "",
-                "query_string": b"",
-                "headers": [
-                    (b"host", b"127.0.0.1:8000"),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-                "server": ("127.0.0.1", 8000),
-                "client": ("127.0.0.1", 50000),
-            }
+            headers = (
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            )
+            scope = http_scope("POST", "/search", headers)
             sent: list[dict[str, Any]] = []
 
             async def receive(body: bytes = body) -> dict[str, Any]:
@@ -206,27 +198,22 @@ def served_rows(room: Room, app: str, args: argparse.Namespace) -> list[Row]:
     """The twin on its usual server, pinned to core 0, driven from core 1."""
     rows: list[Row] = []
     with room.twin(app, {"TWINBENCH_TORCH_THREADS": "1"}, pinned="0") as twin:
-        for kind in ("text", "vector", "echo"):
-            folder = samples_dir(f"core-gap-{app}-{kind}")
+        for kind, (user_class, name) in USERS.items():
             line = (
                 "taskset -c 1 .venv/bin/locust -f bench/load/locustfile.py --headless "
                 f"--only-summary -u {args.users} -r {args.users} -t {args.seconds:g}s "
-                f"--host {twin.url} {USER_CLASS[kind]}"
+                f"--host {twin.url} {user_class}"
             )
-            env = locust_environment(LoadConfig(samples_dir=folder).write(folder))
             pid = twin.child.pid
             assert pid is not None
             cpu0 = process_tree_cpu_s(pid)
-            output = run_line(line, lab_environment(**env), timeout_s=120)
+            loaded = locust_run(Command(line), twin, f"core-gap-{app}-{kind}")
             cpu = process_tree_cpu_s(pid) - cpu0
-            samples = read_samples(Path(folder))
-            done = int(samples.ok.sum())
+            done = len(loaded.latencies.get(name, ()))
             if not done:
-                raise SystemExit(f"no request completed:\n{output[-1500:]}")
-            wall = float(samples.start[-1] - samples.start[0])
-            rows.append(
-                (f"{app} served", kind, {"cpu_us": cpu / done * 1e6, "rps": done / wall, "n": done})
-            )
+                raise SystemExit(f"no {name} request completed:\n{loaded.output[-1500:]}")
+            cost = {"cpu_us": cpu / done * 1e6, "rps": loaded.rates[name], "n": done}
+            rows.append((f"{app} served", kind, cost))
     return rows
 
 

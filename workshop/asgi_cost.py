@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.config import get_settings
 
-__all__ = ["measure", "main", "per_request_us"]
+__all__ = ["measure", "main", "per_request_us", "http_scope"]
 
 REQUESTS_PER_ROUND = 3000
 ROUNDS = 5
@@ -28,23 +28,31 @@ VARIANTS = {
 }
 
 
-async def per_request_us(app: Any, requests: int) -> float:
-    """Microseconds per GET /health over ``requests`` calls of the app, one after another;
-    raises if any answer was not a 200, so a failing app cannot pass for a cheap one."""
-    scope = {
+def http_scope(
+    method: str, path: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> dict[str, Any]:
+    """An ASGI HTTP scope for calling an app straight, with no server: what uvicorn would
+    pass for ``method path`` from a loopback client."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
-        "path": "/health",
-        "raw_path": b"/health",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8002),
     }
+
+
+async def per_request_us(app: Any, requests: int) -> float:
+    """Microseconds per GET /health over ``requests`` calls of the app, one after another;
+    raises if any answer was not a 200, so a failing app cannot pass for a cheap one."""
+    scope = http_scope("GET", "/health")
     statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:

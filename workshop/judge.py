@@ -59,15 +59,12 @@ def _draws(values: FloatArray, rng: np.random.Generator) -> FloatArray:
     return np.sort(rng.choice(values, size=(ROUNDS, len(values))), axis=1)
 
 
-def _percentiles(
-    values: FloatArray, qs: tuple[float, ...], rng: np.random.Generator
-) -> list[tuple[float, FloatArray]]:
-    """Each ``q``-th percentile of ``values``: its value and its resampled values."""
+def _percentile(values: FloatArray, q: float, rng: np.random.Generator) -> tuple[float, FloatArray]:
+    """The ``q``-th percentile of ``values``: its value and its resampled values."""
     if not len(values):
         raise ValueError("a ratio needs samples on both sides")
-    ordered, draws = np.sort(values), _draws(values, rng)
-    n = len(values)
-    return [(float(ordered[_rank(n, q)]), draws[:, _rank(n, q)]) for q in qs]
+    rank = _rank(len(values), q)
+    return float(np.sort(values)[rank]), _draws(values, rng)[:, rank]
 
 
 def _interval(value: float, draws: FloatArray) -> Ratio:
@@ -80,8 +77,8 @@ def percentile_ratio(
 ) -> Ratio:
     """The ``q``-th percentile of one run over another's, e.g. two medians (q=50)."""
     rng = np.random.default_rng(seed)
-    [(top, top_draws)] = _percentiles(numerator, (q,), rng)
-    [(bottom, bottom_draws)] = _percentiles(denominator, (q,), rng)
+    top, top_draws = _percentile(numerator, q, rng)
+    bottom, bottom_draws = _percentile(denominator, q, rng)
     return _interval(top / bottom, top_draws / bottom_draws)
 
 
