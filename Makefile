@@ -2,14 +2,17 @@
 # Every target bootstraps .venv first, so both work on a fresh machine.
 
 PYTHON ?= python3
-# bash: the lock recipe needs pipefail, so a failed pip freeze is not written as a lock.
+# bash with pipefail: a pip that fails behind a filter (or a failed pip freeze behind sed)
+# fails its recipe instead of being hidden by the last command of the pipe.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PIP := $(PY) -m pip --disable-pip-version-check -q
-# Quiet pip's noise about this machine's extra (empty) local indexes.
-PIP_FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+# Quiet pip's noise about this machine's extra (empty) local indexes; pip's own exit status
+# still decides (pipefail), and grep finding nothing left to print is not a failure.
+PIP_FILTER := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: help install test test-fast fuzz bench bench-full bench-soak bench-batching bench-report examples serve-flask serve-fastapi milvus-up milvus-down \
         milvus-status demo-data lint lock clean \
@@ -67,7 +70,7 @@ fuzz: $(STAMP)
 # local label of torch's CPU build (+cpu) is dropped: ==2.13.0 matches that build, and the
 # same pin resolves on indexes that carry no such label.
 lock: $(STAMP)
-	set -o pipefail; { echo "# Exact versions twinbench is tested and benchmarked with; used as pip constraints"; \
+	{ echo "# Exact versions twinbench is tested and benchmarked with; used as pip constraints"; \
 	  echo "# by make install. Rewrite with: make lock"; \
 	  $(PY) -m pip freeze --exclude-editable --disable-pip-version-check \
 	    | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > requirements.lock.tmp \
@@ -147,10 +150,10 @@ TORCH_SOURCE ?= --index-url https://download.pytorch.org/whl/cpu
 workshop-kit: workshop
 	rm -rf $(WORKSHOP_KIT) && mkdir -p $(WORKSHOP_KIT)/wheels
 	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
-		$(TORCH_SOURCE) "torch==2.13.0"
+		$(TORCH_SOURCE) "torch==2.13.0" $(PIP_FILTER)
 	grep -v '^torch==' requirements.lock > $(WORKSHOP_KIT)/requirements.txt
 	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
-		-r $(WORKSHOP_KIT)/requirements.txt "setuptools>=68" wheel
+		-r $(WORKSHOP_KIT)/requirements.txt "setuptools>=68" wheel $(PIP_FILTER)
 	tar -czf $(WORKSHOP_KIT)/cache.tar.gz -C .data cache
 	@du -sh $(WORKSHOP_KIT)
 
