@@ -140,9 +140,10 @@ workshop-check: $(STAMP)
 
 # A room without a fast network: on one machine with it (the room's OS, CPU architecture and
 # Python), every wheel of requirements.lock (torch from PyTorch's CPU index: from PyPI,
-# torch==2.13.0 is a multi-GB CUDA build), setuptools to build the project, and the caches
-# `make workshop` filled (the model's ONNX export, the corpus's embeddings). Copy the folder
-# to each laptop and run `make workshop KIT=<folder>` there.
+# torch==2.13.0 is a multi-GB CUDA build), setuptools to build the project, and the corpus's
+# embeddings `make workshop` cached. Not the ONNX export: its cache key holds the installed
+# model files' paths and times, so each laptop makes its own at install (about 10 s, offline).
+# Copy the folder to each laptop and run `make workshop KIT=<folder>` there.
 # TORCH_SOURCE: where torch comes from; a machine with its own wheel mirror (or the CPU
 # wheel in pip's find-links already) may say so: make workshop-kit TORCH_SOURCE=--no-index
 WORKSHOP_KIT := .data/workshop-kit
@@ -154,7 +155,7 @@ workshop-kit: workshop
 	grep -v '^torch==' requirements.lock > $(WORKSHOP_KIT)/requirements.txt
 	$(PY) -m pip download -q -d $(WORKSHOP_KIT)/wheels --no-deps \
 		-r $(WORKSHOP_KIT)/requirements.txt "setuptools>=68" wheel $(PIP_FILTER)
-	tar -czf $(WORKSHOP_KIT)/cache.tar.gz -C .data cache
+	tar -czf $(WORKSHOP_KIT)/cache.tar.gz -C .data --exclude=cache/onnx cache
 	@du -sh $(WORKSHOP_KIT)
 
 # Locust's own web UI against a running twin (make serve-flask / make serve-fastapi first),
