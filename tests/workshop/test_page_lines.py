@@ -7,6 +7,7 @@ samples had left). Each line falls in one of the kinds below; a line of no kind 
 
 from __future__ import annotations
 
+import errno
 import re
 import subprocess
 from pathlib import Path
@@ -20,6 +21,7 @@ BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)
 SERVE = re.compile(r"^((?:[A-Z_]+=\S+ )*)(?:taskset -c (\d+) )?make serve-(flask|fastapi)$")
 MAKE = re.compile(r"^make (workshop|workshop-check|workshop-kit|milvus-up)(?: (.*))?$")
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+OFFLINE = re.compile(r"^unshare -rn sh -c 'ip link set lo up && (make .*)'$")
 # Lines proved by other tests, by a phrase only they contain.
 TESTED_ELSEWHERE = {
     "from bench.stats import percentile": "test_lab_commands.py runs lab 8's one-liner",
@@ -133,6 +135,31 @@ def _cpu_torch_line_matches_the_lock_and_the_kit(line: str) -> None:
     assert "$(TORCH_SOURCE)" in recipe and default and CPU_INDEX in default.group(1)
 
 
+def _offline_line_cuts_the_network_but_not_loopback(line: str) -> None:
+    """The kit's proof runs a make line with no network: the make line must be a working
+    target, and the namespace must reach loopback (Milvus, the twins) and nothing else."""
+    match = OFFLINE.match(line)
+    assert match
+    _make_line_is_a_working_target(match.group(1))
+    probe = (
+        "import socket\n"
+        "server = socket.create_server(('127.0.0.1', 0))\n"
+        "socket.create_connection(server.getsockname(), timeout=2).close()\n"
+        "try:\n"
+        "    socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
+        "except OSError as exc:\n"
+        "    print('outside:', exc.errno)\n"
+    )
+    inner = line.removeprefix("unshare -rn sh -c '").removesuffix("'")
+    inner = inner.replace(match.group(1), f'python3 -c "{probe}"')
+    done = subprocess.run(
+        ["unshare", "-rn", "sh", "-c", inner], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    # No route at all, at once: not a timeout, which a machine with a network also gives.
+    assert done.stdout.split() == ["outside:", str(errno.ENETUNREACH)], done.stdout
+
+
 def test_every_line_on_every_page_runs_somewhere(tmp_path: Path) -> None:
     checked = _checked_lines()
     unaccounted = []
@@ -151,6 +178,8 @@ def test_every_line_on_every_page_runs_somewhere(tmp_path: Path) -> None:
             _export_is_how_the_check_starts_twins(line)
         elif CPU_INDEX in line:
             _cpu_torch_line_matches_the_lock_and_the_kit(line)
+        elif OFFLINE.match(line):
+            _offline_line_cuts_the_network_but_not_loopback(line)
         elif line.startswith("mkdir -p "):
             _mkdir_runs(line, tmp_path)
         else:
