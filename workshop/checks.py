@@ -25,7 +25,7 @@ from bench.load.samples import read_samples
 from shared.config import PROJECT_ROOT
 from workshop import pitfall_checks
 from workshop.health_gap import parse as parse_gaps
-from workshop.judge import NOT_APART, Ratio, percentile_ratio
+from workshop.judge import Ratio, percentile_ratio
 from workshop.lab_runs import (
     Loaded,
     Outcome,
@@ -147,12 +147,21 @@ def judge_lab3(served_offline: list[bool], flask_docs: int, fastapi_docs: int) -
     )
 
 
+# Lab 4's band for "the searches are close": within a fifth either way. Not the report's
+# x0.91..x1.10, which compares throughput at saturation: one search at a time, Flask's server
+# adds a few hundred microseconds to each (lab 9), and Flask's search median read x1.01
+# [1.00, 1.02] and twice x1.11 [1.10, 1.12] of FastAPI's on the project's 2-core VM
+# (2026-12-05): at the edge of x1.10, where /health reads x2.1 to x2.4.
+SEARCHES_CLOSE = (1 / 1.2, 1.2)
+
+
 def judge_lab4(health: Ratio, search: Ratio) -> Outcome:
-    """The lesson is about the searches: not apart, whatever /health does."""
+    """The lesson is about the searches: close, whatever /health does."""
+    low, high = SEARCHES_CLOSE
     return Outcome(
         f"Flask/FastAPI p50, one user: /health {health}, /search {search} "
-        f"(not apart: meets x{NOT_APART[0]}..x{NOT_APART[1]})",
-        search.not_apart(),
+        f"(close: meets x{low:.2f}..x{high:.2f})",
+        search.not_apart(SEARCHES_CLOSE),
     )
 
 

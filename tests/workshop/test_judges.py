@@ -56,6 +56,8 @@ def test_lab4_judges_the_searches_not_the_floor() -> None:
     health = percentile_ratio(_latencies(1.6), _latencies(1.0), 50)
     same_work = percentile_ratio(_latencies(27.0), _latencies(27.0), 50)
     assert judge_lab4(health, same_work).holds
+    # What this VM measured: Flask's search a tenth slower, one search at a time.
+    assert judge_lab4(health, Ratio(1.11, 1.10, 1.12)).holds
     # Reversed: the twins' searches do different work (a third more each).
     assert not judge_lab4(health, percentile_ratio(_latencies(36.0), _latencies(27.0), 50)).holds
 
