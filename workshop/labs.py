@@ -129,7 +129,7 @@ LABS: tuple[Lab, ...] = (
         "The framework's floor and the real workload",
         "One user at a time, the twins' /search medians are within a fifth of each other "
         "(their ratio is not clearly outside x0.83..x1.20), whatever their /health medians do: "
-        "the gap that is x2 on the floor is a tenth at most of a real search.",
+        "the gap that is x2 on the floor is a small share of a real search.",
         (
             _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FLASK HealthUser"),
             _c(f"{LOCUST} -u 1 -r 1 -t 5s --host $FASTAPI HealthUser"),
