@@ -46,6 +46,7 @@ from workshop.room import WORK_DIR, Room, lab_environment, run_line, samples_dir
 
 __all__ = [
     "CHECKS",
+    "SEARCHES_CLOSE",
     "check_unit",
     "judge_lab1",
     "judge_lab2",

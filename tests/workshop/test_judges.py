@@ -12,6 +12,7 @@ import numpy as np
 
 from shared.config import PROJECT_ROOT
 from workshop.checks import (
+    SEARCHES_CLOSE,
     judge_lab1,
     judge_lab2,
     judge_lab3,
@@ -24,6 +25,7 @@ from workshop.checks import (
 )
 from workshop.judge import Ratio, mean_ratio, percentile_ratio
 from workshop.lab_runs import Loaded
+from workshop.labs import LABS
 from workshop.pitfall_checks import judge_6a, judge_6b, judge_6c, judge_6d, judge_6e, judge_6f
 
 RNG = np.random.default_rng(29)
@@ -60,6 +62,13 @@ def test_lab4_judges_the_searches_not_the_floor() -> None:
     assert judge_lab4(health, Ratio(1.11, 1.10, 1.12)).holds
     # Reversed: the twins' searches do different work (a third more each).
     assert not judge_lab4(health, percentile_ratio(_latencies(36.0), _latencies(27.0), 50)).holds
+
+
+def test_lab4_predicts_the_band_its_judge_applies() -> None:
+    """The band is written twice, in the prediction (labs.py) and the judge's constant."""
+    low, high = SEARCHES_CLOSE
+    prediction = next(lab.prediction for lab in LABS if lab.number == 4)
+    assert f"x{low:.2f}..x{high:.2f}" in prediction
 
 
 def test_lab5_needs_the_job_to_answer_at_once_under_load() -> None:
